@@ -1,0 +1,133 @@
+"""Composition root: Settings -> database -> Slack gateway -> Bolt app -> handlers -> HTTP or Socket Mode.
+
+Nothing else reads the environment or builds clients. `python app.py` runs the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.clock import Clock, SystemClock
+from bot.config import ConfigError, Settings, load_settings
+from bot.db import make_engine, make_sessions, migrate
+from bot.domain.policy import Policy
+from bot.policy import PolicyError, load_policy
+from bot.rendering import Renderer
+from bot.services.context import ServiceContext
+from bot.slack.gateway import SlackGateway, make_client
+from bot.slack.notifier import SlackNotifier
+from handlers import register_handlers
+from handlers.deps import Deps
+
+log = logging.getLogger("bot")
+EVENTS_PATH = "/slack/events"
+
+
+class StartupError(Exception):
+    """One line for the operator, naming the setting or policy key at fault."""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    bolt: App
+    deps: Deps
+
+    @property
+    def wsgi(self) -> Callable[..., Iterable[bytes]]:
+        return http_app(self.bolt)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def http_app(bolt: App) -> Callable[..., Iterable[bytes]]:
+    """WSGI: Slack posts to /slack/events; /healthz answers load balancers."""
+    slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        return slack(environ, start_response)
+
+    return application
+
+
+def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | None = None) -> Runtime:
+    """Wire everything; raise StartupError with one clear line when something is missing or wrong."""
+    try:
+        policy = policy or load_policy(settings.policy_file)
+    except PolicyError as exc:
+        raise StartupError(str(exc)) from None
+    for level in policy.levels:
+        if not level.responders:
+            log.warning("policy: level %s has no responders; anyone may act on its tickets", level.key)
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        raise StartupError(f"Configuration error: DATABASE_URL cannot be used ({type(exc.orig or exc).__name__}: {str(exc.orig or exc).strip().splitlines()[0]})") from None
+    client = make_client(settings.slack_bot_token, settings.slack_api_url)
+    gateway = SlackGateway(client)
+    renderer = Renderer()
+    services = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock or SystemClock(),
+                              notifier=SlackNotifier(gateway, renderer, policy))
+    try:
+        bolt = App(
+            client=client,
+            signing_secret=settings.slack_signing_secret or "socket-mode",
+            request_verification_enabled=not settings.socket_mode,
+            process_before_response=False,
+        )
+    except BoltError as exc:
+        raise StartupError(f"Configuration error: SLACK_BOT_TOKEN was refused by Slack at {settings.slack_api_url} ({exc})") from None
+    deps = Deps(settings=settings, services=services, gateway=gateway, renderer=renderer)
+    register_handlers(bolt, deps)
+    return Runtime(settings=settings, engine=engine, bolt=bolt, deps=deps)
+
+
+def serve_http(runtime: Runtime) -> None:
+    """HTTP mode on waitress, a production WSGI server (threads; no Bolt dev server)."""
+    from waitress import serve
+
+    log.info("listening on http://%s:%s%s", runtime.settings.host, runtime.settings.port, EVENTS_PATH)
+    serve(runtime.wsgi, host=runtime.settings.host, port=runtime.settings.port, threads=16, ident="escalation-bot")
+
+
+def serve_socket_mode(runtime: Runtime) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    log.info("connecting to Slack in Socket Mode")
+    SocketModeHandler(runtime.bolt, runtime.settings.slack_app_token).start()
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        runtime = build(settings)
+    except (ConfigError, StartupError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        (serve_socket_mode if settings.socket_mode else serve_http)(runtime)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

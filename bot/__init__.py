@@ -1,0 +1,1 @@
+"""Escalation bot core: domain rules, use-case services and the Slack gateway."""

@@ -1,0 +1,142 @@
+"""Ticket states, the transition table, acknowledgement maths and who may act."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.durations import format_duration
+from bot.domain.policy import Level
+
+TICKET_PREFIX = "ESC-"
+_TICKET_REF = re.compile(r"^\s*ESC-(\d{1,9})\s*$", re.IGNORECASE)
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    POSTMORTEM_DUE = "postmortem_due"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return {
+            TicketStatus.OPEN: "Open",
+            TicketStatus.ACKNOWLEDGED: "Acknowledged",
+            TicketStatus.POSTMORTEM_DUE: "Resolved, post-mortem due",
+            TicketStatus.CLOSED: "Closed",
+        }[self]
+
+
+class Move(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    COMPLETE_POSTMORTEM = "complete_postmortem"
+    REOPEN = "reopen"
+
+
+class DomainError(Exception):
+    """A rule said no; the message is safe to show to the person who asked."""
+
+
+class IllegalTransition(DomainError):
+    def __init__(self, move: Move, status: TicketStatus):
+        super().__init__(f"A ticket that is {status.label.lower()} can't be {_PAST[move]}.")
+        self.move, self.status = move, status
+
+
+class NotAllowed(DomainError):
+    """The actor is not among those who may do this to the ticket."""
+
+
+_PAST = {
+    Move.ACKNOWLEDGE: "acknowledged",
+    Move.ESCALATE: "escalated",
+    Move.RESOLVE: "resolved",
+    Move.COMPLETE_POSTMORTEM: "closed with a post-mortem",
+    Move.REOPEN: "reopened",
+}
+
+# The one place that says which move is legal from which state, and where it lands.
+# RESOLVE lands on POSTMORTEM_DUE or CLOSED depending on severity; see `resolve_target`.
+TRANSITIONS: dict[tuple[TicketStatus, Move], TicketStatus] = {
+    (TicketStatus.OPEN, Move.ACKNOWLEDGE): TicketStatus.ACKNOWLEDGED,
+    (TicketStatus.OPEN, Move.ESCALATE): TicketStatus.OPEN,
+    (TicketStatus.ACKNOWLEDGED, Move.ESCALATE): TicketStatus.OPEN,
+    (TicketStatus.OPEN, Move.RESOLVE): TicketStatus.CLOSED,
+    (TicketStatus.ACKNOWLEDGED, Move.RESOLVE): TicketStatus.CLOSED,
+    (TicketStatus.POSTMORTEM_DUE, Move.COMPLETE_POSTMORTEM): TicketStatus.CLOSED,
+    (TicketStatus.POSTMORTEM_DUE, Move.REOPEN): TicketStatus.OPEN,
+    (TicketStatus.CLOSED, Move.REOPEN): TicketStatus.OPEN,
+}
+
+
+def transition(status: TicketStatus, move: Move) -> TicketStatus:
+    """The state after `move`, or IllegalTransition naming what was tried."""
+    try:
+        return TRANSITIONS[(status, move)]
+    except KeyError:
+        raise IllegalTransition(move, status) from None
+
+
+def sources_of(move: Move) -> tuple[TicketStatus, ...]:
+    """Every state from which `move` is legal (for conditional UPDATE … WHERE status IN …)."""
+    return tuple(status for (status, m) in TRANSITIONS if m == move)
+
+
+def ticket_ref(ticket_id: int) -> str:
+    return f"{TICKET_PREFIX}{ticket_id}"
+
+
+def parse_ticket_ref(text: str) -> int | None:
+    """`ESC-42` (any case, surrounding spaces) -> 42; anything else -> None."""
+    match = _TICKET_REF.match(text or "")
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class AckTiming:
+    elapsed: timedelta
+    sla: timedelta
+
+    @property
+    def within_sla(self) -> bool:
+        return self.elapsed <= self.sla
+
+    @property
+    def summary(self) -> str:
+        verdict = "within" if self.within_sla else "outside"
+        return f"after {format_duration(self.elapsed)} — {verdict} the {format_duration(self.sla)} SLA"
+
+
+def ack_timing(level_entered_at: datetime, acknowledged_at: datetime, sla: timedelta) -> AckTiming:
+    return AckTiming(elapsed=max(acknowledged_at - level_entered_at, timedelta(0)), sla=sla)
+
+
+def responders_may_act(level: Level, actor_id: str, group_members: frozenset[str]) -> bool:
+    """A level's responders (users, or members of its user groups) may act on its tickets.
+
+    A level with no responders configured is open to everyone in the workspace, so a fresh install
+    works before the admin fills the policy; start-up warns about it.
+    """
+    if not level.responders:
+        return True
+    return actor_id in level.responders or actor_id in group_members
+
+
+
+class NotAResponder(NotAllowed):
+    """Refusal that names the level whose responders may act."""
+
+    def __init__(self, level: Level, action: str):
+        super().__init__(f"Only {level.title}'s responders can {action} this ticket.")
+        self.level, self.action = level, action
+
+
+class TicketNotFound(DomainError):
+    def __init__(self, ticket_id: int):
+        super().__init__(f"There is no ticket {ticket_ref(ticket_id)}.")
+        self.ticket_id = ticket_id

@@ -1,0 +1,305 @@
+"""The policy file (YAML): validated with pydantic, errors point at the file's line and key."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.domain import policy as domain
+from bot.domain.durations import parse_duration
+
+_SLACK_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+_CHANNEL = re.compile(r"^(C[A-Z0-9]{2,}|G[A-Z0-9]{2,}|#[a-z0-9][a-z0-9_\-]{0,79})$")
+_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,30}$")
+OPTION_TEXT_LIMIT = 75  # Slack's limit for a select option's text: categories must fit
+
+
+class PolicyError(Exception):
+    """The policy file is missing or invalid; one line naming file, line, key and why."""
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f"{value!r} needs a unit, like {value}m or {value}h")
+    return parse_duration(str(value))
+
+
+def _clock_time(value: Any) -> time | None:
+    if value is None or isinstance(value, time):
+        return value
+    if isinstance(value, int):  # YAML 1.1 reads 09:00 unquoted as sexagesimal 540
+        hours, minutes = divmod(value, 60)
+        return time(hours, minutes)
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f"{value!r} is not a time of day like 09:00")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+ClockTime = Annotated[time | None, BeforeValidator(_clock_time)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _slack_ids(values: list[str]) -> list[str]:
+    for value in values:
+        if not _SLACK_USER_OR_GROUP.match(value):
+            raise ValueError(f"{value!r} is not a Slack user ID (U…) or user-group ID (S…)")
+    return values
+
+
+class OrganizationModel(_Strict):
+    total_users: int = Field(default=1000, gt=0)
+
+
+class LevelModel(_Strict):
+    key: str
+    name: str = Field(min_length=1, max_length=60)
+    response_sla: Duration
+    channel: str
+    responders: list[str] = []
+    email: str | None = None
+    bridge_url: str | None = None
+    scope: list[Annotated[str, Field(min_length=1, max_length=OPTION_TEXT_LIMIT)]] = []
+    hotline: str | None = None
+
+    @field_validator("responders")
+    @classmethod
+    def _responders(cls, value: list[str]) -> list[str]:
+        return _slack_ids(value)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not _KEY.match(value):
+            raise ValueError("must be a short identifier like L1")
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if not _CHANNEL.match(value):
+            raise ValueError(f"{value!r} must be a channel ID (C…) or a #name in lower case")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+    @field_validator("bridge_url")
+    @classmethod
+    def _bridge(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://\S+$", value):
+            raise ValueError(f"{value!r} must be an http(s) URL")
+        return value
+
+
+class TriggerModel(_Strict):
+    key: str
+    label: str = Field(min_length=1, max_length=OPTION_TEXT_LIMIT)
+    notify: list[str] = []
+
+
+class AutomaticModel(_Strict):
+    outage_threshold_percent: float = Field(default=25, gt=0, le=100)
+    triggers: list[TriggerModel]
+
+
+class ReasonModel(_Strict):
+    key: str
+    label: str = Field(min_length=1, max_length=OPTION_TEXT_LIMIT)
+
+
+class ManualModel(_Strict):
+    reasons: list[ReasonModel] = Field(min_length=1)
+
+
+class FollowupsModel(_Strict):
+    critical: Duration = timedelta(hours=2)
+    standard: Duration = timedelta(days=1)
+    standard_at: ClockTime = time(9, 0)
+
+
+class ManagementModel(_Strict):
+    notify_after: Duration = timedelta(hours=4)
+    managers: list[str] = []
+
+    @field_validator("managers")
+    @classmethod
+    def _managers(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.match(r"^[UW][A-Z0-9]{2,}$", item):
+                raise ValueError(f"{item!r} is not a Slack user ID (U…)")
+        return value
+
+
+class PostmortemModel(_Strict):
+    required_for: list[str] = ["critical"]
+    due_after: Duration = timedelta(days=5)
+
+    @field_validator("required_for")
+    @classmethod
+    def _severities(cls, value: list[str]) -> list[str]:
+        allowed = {"critical", "high", "medium", "low"}
+        for item in value:
+            if item not in allowed:
+                raise ValueError(f"{item!r} is not a severity ({', '.join(sorted(allowed))})")
+        return value
+
+
+class SystemicModel(_Strict):
+    threshold: int = Field(default=3, ge=2)
+    window: Duration = timedelta(minutes=60)
+
+
+class ContactModel(_Strict):
+    key: str
+    name: str = Field(min_length=1)
+    phone: str | None = None
+    email: str | None = None
+    slack: str | None = None
+
+    @field_validator("slack")
+    @classmethod
+    def _slack(cls, value: str | None) -> str | None:
+        if value is not None:
+            _slack_ids([value])
+        return value
+
+
+class PolicyModel(_Strict):
+    organization: OrganizationModel = OrganizationModel()
+    levels: list[LevelModel] = Field(min_length=1)
+    automatic_escalation: AutomaticModel
+    manual_escalation: ManualModel
+    followups: FollowupsModel = FollowupsModel()
+    management: ManagementModel = ManagementModel()
+    postmortem: PostmortemModel = PostmortemModel()
+    systemic: SystemicModel = SystemicModel()
+    contacts: list[ContactModel] = []
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "PolicyModel":
+        _unique("levels", [lv.key for lv in self.levels])
+        _unique("automatic_escalation.triggers", [t.key for t in self.automatic_escalation.triggers])
+        _unique("manual_escalation.reasons", [r.key for r in self.manual_escalation.reasons])
+        _unique("contacts", [c.key for c in self.contacts])
+        categories = [item for lv in self.levels for item in lv.scope]
+        if len(set(categories)) != len(categories):
+            dupes = sorted({c for c in categories if categories.count(c) > 1})
+            raise ValueError(f"scope category {dupes[0]!r} is listed under more than one level")
+        if domain.OTHER_CATEGORY in categories:
+            raise ValueError(f"scope category {domain.OTHER_CATEGORY!r} is reserved for tickets that fit no level")
+        contact_keys = {c.key for c in self.contacts}
+        for lv in self.levels:
+            if lv.hotline is not None and lv.hotline not in contact_keys:
+                raise ValueError(f"level {lv.key!r} names unknown hotline contact {lv.hotline!r} (add it under contacts)")
+        for trigger in self.automatic_escalation.triggers:
+            for key in trigger.notify:
+                if key not in contact_keys:
+                    raise ValueError(f"trigger {trigger.key!r} notifies unknown contact {key!r} (add it under contacts)")
+        return self
+
+    def to_domain(self) -> domain.Policy:
+        return domain.Policy(
+            total_users=self.organization.total_users,
+            levels=tuple(
+                domain.Level(
+                    key=lv.key,
+                    name=lv.name,
+                    response_sla=lv.response_sla,
+                    channel=lv.channel,
+                    responders=tuple(lv.responders),
+                    email=lv.email,
+                    bridge_url=lv.bridge_url,
+                    scope=tuple(lv.scope),
+                    hotline=lv.hotline,
+                )
+                for lv in self.levels
+            ),
+            outage_threshold_percent=self.automatic_escalation.outage_threshold_percent,
+            triggers=tuple(
+                domain.Trigger(t.key, t.label, tuple(t.notify)) for t in self.automatic_escalation.triggers
+            ),
+            reasons=tuple(domain.Reason(r.key, r.label) for r in self.manual_escalation.reasons),
+            followups=domain.Followups(self.followups.critical, self.followups.standard, self.followups.standard_at),
+            management=domain.Management(self.management.notify_after, tuple(self.management.managers)),
+            postmortem=domain.Postmortem(tuple(self.postmortem.required_for), self.postmortem.due_after),
+            systemic=domain.Systemic(self.systemic.threshold, self.systemic.window),
+            contacts=tuple(domain.Contact(c.key, c.name, c.phone, c.email, c.slack) for c in self.contacts),
+        )
+
+
+def _unique(where: str, keys: list[str]) -> None:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise ValueError(f"{where}: key {key!r} is used twice")
+        seen.add(key)
+
+
+def load_policy(path: str | Path) -> domain.Policy:
+    """Read and validate the policy file; raise PolicyError with file:line and the key at fault."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(f"Policy error: POLICY_FILE {str(path)!r} does not exist (copy policy.yaml from the repository)") from None
+    return parse_policy(text, source=str(path))
+
+
+def parse_policy(text: str, *, source: str = "policy.yaml") -> domain.Policy:
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise PolicyError(f"Policy error: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise PolicyError(f"Policy error: {source}: the file must be a mapping with levels, automatic_escalation, …")
+    try:
+        return PolicyModel.model_validate(data).to_domain()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        line = _line_of(root, loc)
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "is not a known policy key (check the spelling)"
+        elif error["type"] == "missing":
+            message = "is required"
+        where = f"{source}:{line}" if line else source
+        raise PolicyError(f"Policy error: {where}: {key} {message}") from None
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest YAML node that `loc` reaches."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+            if match is None:
+                key_node = next((k for k, _ in node.value if k.value == part), None)
+                return key_node.start_mark.line + 1 if key_node is not None else line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line

@@ -1,0 +1,129 @@
+"""Jinja for words: one environment, strict undefined, and escaping on by default.
+
+Every `{{ value }}` is escaped for Slack mrkdwn (`& < >`), so user text can never become a
+mention, a link or `@channel`. Only values wrapped in `Mrkdwn` (made by the filters below from
+validated ids and URLs) pass through unescaped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.domain.durations import format_duration
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+ELLIPSIS = "…"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_SAFE_URL = re.compile(r"^(https?|mailto|tel):[^\s<>|]+$", re.IGNORECASE)
+
+
+class Mrkdwn(str):
+    """Text that is already valid, safe Slack mrkdwn."""
+
+
+def escape_mrkdwn(value: Any) -> str:
+    """Slack's three control characters, escaped as Slack documents."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to `limit` characters with an ellipsis (never rejected by Slack for length)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+
+
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """Clip already-rendered mrkdwn without cutting an escape like `&amp;` or a `<…>` token in half."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    amp, lt = cut.rfind("&"), cut.rfind("<")
+    if amp > cut.rfind(";"):
+        cut = cut[:amp]
+    if lt > cut.rfind(">"):
+        cut = cut[:lt]
+    return cut.rstrip() + ELLIPSIS
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Mrkdwn):
+        return value
+    return escape_mrkdwn(value)
+
+
+def mention(user_id: str | None) -> Mrkdwn:
+    if user_id and _USER_ID.match(user_id):
+        return Mrkdwn(f"<@{user_id}>")
+    if user_id and _GROUP_ID.match(user_id):
+        return Mrkdwn(f"<!subteam^{user_id}>")
+    return Mrkdwn(escape_mrkdwn(user_id or "someone"))
+
+
+def link(url: str | None, label: str | None = None) -> Mrkdwn:
+    if not url or not _SAFE_URL.match(url):
+        return Mrkdwn(escape_mrkdwn(label or url or ""))
+    label = escape_mrkdwn(label).replace("|", "¦") if label else ""
+    return Mrkdwn(f"<{url}|{label}>" if label else f"<{url}>")
+
+
+def slack_date(moment: datetime, style: str = "{date_short_pretty} at {time}") -> Mrkdwn:
+    """Slack renders this in each reader's own time zone; the fallback is UTC."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return Mrkdwn(f"<!date^{int(moment.timestamp())}^{style}|{fallback}>")
+
+
+def duration(delta: timedelta) -> str:
+    return format_duration(delta)
+
+
+def quote(text: str) -> Mrkdwn:
+    """Block-quote escaped text line by line."""
+    return Mrkdwn("\n".join("&gt; " + escape_mrkdwn(line) if line else "&gt;" for line in str(text).splitlines()))
+
+
+def code(text: str) -> Mrkdwn:
+    """A preformatted block; backtick fences in user text are defused."""
+    return Mrkdwn("```" + escape_mrkdwn(str(text).replace("```", "ˋˋˋ")) + "```")
+
+
+def thousands(value: int) -> str:
+    return f"{value:,}"
+
+
+class Renderer:
+    """Renders templates/…; the only place words for Slack and e-mail are written."""
+
+    def __init__(self, directory: Path = TEMPLATES):
+        self.env = Environment(
+            loader=FileSystemLoader(str(directory)),
+            undefined=StrictUndefined,
+            finalize=_finalize,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters.update(
+            clip=clip, mention=mention, link=link, slack_date=slack_date, duration=duration,
+            quote=quote, code=code, thousands=thousands, escape_mrkdwn=escape_mrkdwn,
+        )
+
+    def render(self, name: str, **context: Any) -> str:
+        return self.env.get_template(name).render(**context).strip()
+
+    def render_block(self, name: str, block: str, **context: Any) -> str:
+        """Render one `{% block %}` of a template (a template file may hold several short texts)."""
+        template = self.env.get_template(name)
+        return "".join(template.blocks[block](template.new_context(context))).strip()
+
+    def render_blocks(self, name: str, **context: Any) -> dict[str, str]:
+        template = self.env.get_template(name)
+        return {block: "".join(render(template.new_context(context))).strip() for block, render in template.blocks.items()}

@@ -1,0 +1,99 @@
+"""What the services need from the outside world, in domain words (Slack is one implementation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from bot.domain.policy import Contact, Level
+from bot.domain.severity import Severity
+from bot.domain.tickets import TicketStatus
+
+
+class DeliveryFailed(Exception):
+    """Raised by a Notifier when Slack (or e-mail) refused or could not be reached."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class TicketCard:
+    """Everything a person needs to see about a ticket, as plain data (no session, no Slack)."""
+
+    id: int
+    ref: str
+    title: str
+    category: str
+    severity: Severity
+    status: TicketStatus
+    level: Level
+    reporter_id: str
+    created_at: datetime
+    level_entered_at: datetime
+    response_sla: timedelta
+    response_due_at: datetime
+    description: str
+    error_messages: str
+    troubleshooting: str
+    business_impact: str
+    affected_users: int
+    affected_share: float | None
+    links: tuple[str, ...]
+    attachments: tuple[dict[str, str], ...]
+    triggers: tuple[str, ...]  # labels of the automatic-escalation triggers that fired
+    customer_executive: bool
+    regulatory: bool
+    hotline: tuple[Contact, ...]  # contacts shown on a critical ticket's card
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    ack_summary: str | None = None
+    card: MessageRef | None = None
+    card_link: str | None = None
+
+    @property
+    def critical(self) -> bool:
+        return self.severity is Severity.CRITICAL
+
+
+class Notice(StrEnum):
+    """A message the bot sends about a ticket; each has a template `templates/notices/<value>.md.j2`."""
+
+    REPORTER_CONFIRMATION = "reporter_confirmation"
+    PAGE = "page"
+    CONTACT_ALERT = "contact_alert"
+    CONTACT_NO_SLACK = "contact_no_slack"
+    ACKNOWLEDGED = "acknowledged"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One notice to one place: a user's DM (`user`) or the ticket's thread (`thread`)."""
+
+    notice: Notice
+    user: str | None = None
+    thread: MessageRef | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Notifier(Protocol):
+    """How services tell people things. Called only after the transaction commits."""
+
+    def post_card(self, card: TicketCard) -> MessageRef: ...
+
+    def update_card(self, card: TicketCard) -> None: ...
+
+    def permalink(self, ref: MessageRef) -> str | None: ...
+
+    def deliver(self, delivery: Delivery, card: TicketCard) -> MessageRef | None: ...
+
+    def members_of(self, group_id: str) -> frozenset[str]: ...

@@ -1,0 +1,1 @@
+"""The only code that knows Block Kit and the Slack Web API."""

@@ -1,0 +1,116 @@
+"""The one Slack gateway: owns the WebClient, retries and rate limits, and names the errors."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler
+
+log = logging.getLogger("bot.slack")
+
+GROUP_CACHE_SECONDS = 300
+
+
+class SlackError(Exception):
+    """A Web API call did not succeed; `code` is Slack's error string or a transport reason."""
+
+    def __init__(self, method: str, code: str):
+        super().__init__(f"{method}: {code}")
+        self.method, self.code = method, code
+
+
+class SlackUnavailable(SlackError):
+    """Slack could not be reached or kept failing (network, 5xx, rate limited past our retries)."""
+
+
+class SlackRejected(SlackError):
+    """Slack answered ok=false (channel_not_found, invalid_blocks, not_in_channel, …)."""
+
+
+class TriggerExpired(SlackRejected):
+    """The trigger_id was older than Slack's 3 seconds, or already used."""
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+
+
+def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
+    """A WebClient that retries connection errors, 429 (honouring Retry-After) and 5xx a few times."""
+    client = WebClient(token=token, base_url=base_url, timeout=timeout)
+    client.retry_handlers = [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+    return client
+
+
+class SlackGateway:
+    def __init__(self, client: WebClient, *, monotonic: Callable[[], float] = time.monotonic):
+        self.client = client
+        self._monotonic = monotonic
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def _call(self, method: str, send: Callable[[], Any]) -> dict[str, Any]:
+        """Run one slack_sdk call (it picks Slack's encoding per method) and name its failure."""
+        try:
+            data = send().data
+            return dict(data) if isinstance(data, dict) else {}
+        except SlackApiError as exc:
+            code = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                raise SlackUnavailable(method, code) from None
+            if code in {"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"}:
+                raise TriggerExpired(method, code) from None
+            raise SlackRejected(method, code) from None
+        except (SlackClientError, OSError) as exc:
+            raise SlackUnavailable(method, type(exc).__name__) from None
+
+    def auth_test(self) -> dict[str, Any]:
+        return self._call("auth.test", lambda: self.client.auth_test())
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        data = self._call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+        return str(data["view"]["id"])
+
+    def post(self, channel: str, *, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None) -> Posted:
+        data = self._call("chat.postMessage", lambda: self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False))
+        return Posted(channel=str(data["channel"]), ts=str(data["ts"]))
+
+    def dm(self, user_id: str, *, text: str, blocks: list[dict[str, Any]] | None = None) -> Posted:
+        """Posting to a user ID lands in the bot's DM with that person."""
+        return self.post(user_id, text=text, blocks=blocks)
+
+    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
+        self._call("chat.update", lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
+
+    def ephemeral(self, channel: str, user_id: str, *, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        self._call("chat.postEphemeral", lambda: self.client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks))
+
+    def permalink(self, channel: str, ts: str) -> str:
+        data = self._call("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))
+        return str(data["permalink"])
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        """Members of a user group, cached for a few minutes (permission checks ask often)."""
+        now = self._monotonic()
+        with self._lock:
+            cached = self._groups.get(group_id)
+            if cached and now - cached[0] < GROUP_CACHE_SECONDS:
+                return cached[1]
+        data = self._call("usergroups.users.list", lambda: self.client.usergroups_users_list(usergroup=group_id))
+        members = frozenset(data.get("users") or [])
+        with self._lock:
+            self._groups[group_id] = (now, members)
+        return members

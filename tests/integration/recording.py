@@ -1,0 +1,44 @@
+"""A recording Notifier for service tests: remembers every send, can be told to fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import count
+
+from bot.services.ports import Delivery, DeliveryFailed, MessageRef, TicketCard
+
+
+@dataclass
+class RecordingNotifier:
+    cards: list[TicketCard] = field(default_factory=list)
+    updates: list[TicketCard] = field(default_factory=list)
+    deliveries: list[tuple[Delivery, TicketCard]] = field(default_factory=list)
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)
+    failing: set[str] = field(default_factory=set)  # "card", "update", "deliver"
+    _ts: "count[int]" = field(default_factory=lambda: count(1))
+
+    def post_card(self, card: TicketCard) -> MessageRef:
+        if "card" in self.failing:
+            raise DeliveryFailed("channel_not_found")
+        self.cards.append(card)
+        return MessageRef("C0LEVEL", f"100.{next(self._ts):06d}")
+
+    def update_card(self, card: TicketCard) -> None:
+        if "update" in self.failing:
+            raise DeliveryFailed("message_not_found")
+        self.updates.append(card)
+
+    def permalink(self, ref: MessageRef) -> str | None:
+        return f"https://slack.example/archives/{ref.channel}/p{ref.ts.replace('.', '')}"
+
+    def deliver(self, delivery: Delivery, card: TicketCard) -> MessageRef | None:
+        if "deliver" in self.failing:
+            raise DeliveryFailed("ratelimited")
+        self.deliveries.append((delivery, card))
+        return MessageRef(delivery.user or "C0LEVEL", f"200.{next(self._ts):06d}")
+
+    def members_of(self, group_id: str) -> frozenset[str]:
+        return self.groups.get(group_id, frozenset())
+
+    def notices(self) -> list[tuple[str, str | None]]:
+        return [(d.notice.value, d.user or (d.thread.channel if d.thread else None)) for d, _ in self.deliveries]

@@ -1,0 +1,178 @@
+"""Services on a real database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set) with a recording notifier."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bot.clock import ManualClock
+from bot.db import make_sessions
+from bot.domain.intake import IntakeForm
+from bot.domain.severity import Severity
+from bot.domain.tickets import IllegalTransition, NotAResponder, TicketStatus
+from bot.policy import load_policy
+from bot.services.acknowledge import acknowledge_ticket
+from bot.services.context import ServiceContext
+from bot.services.intake import announce_ticket, open_ticket
+from models import Ticket, TimelineEvent
+from models.timeline import TimelineIsAppendOnly
+from tests.integration.recording import RecordingNotifier
+
+BASE_POLICY = load_policy("policy.yaml")
+L2 = replace(BASE_POLICY.level("L2"), responders=("U0L2ENG",))
+L3 = replace(BASE_POLICY.level("L3"), responders=("U0L3ENG", "S0ONCALL"))
+POLICY = replace(BASE_POLICY, levels=(BASE_POLICY.level("L1"), L2, L3))
+
+FORM = IntakeForm(
+    title="Payroll returns 502", category="Server and application troubleshooting", severity=Severity.HIGH,
+    description="Payroll web app returns 502 for every request.", error_messages="502 Bad Gateway", links=(),
+    attachments=(), troubleshooting="Restarted the app pool.", business_impact="Finance cannot run payroll today.",
+    affected_users=40, triggers=frozenset(), customer_executive=False, regulatory=False,
+)
+
+
+@pytest.fixture
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier(groups={"S0ONCALL": frozenset({"U0ONCALL1", "U0ONCALL2"})})
+
+
+@pytest.fixture
+def ctx(engine: Engine, clock: ManualClock, notifier: RecordingNotifier) -> ServiceContext:
+    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier)
+
+
+def events(ctx: ServiceContext, ticket_id: int) -> list[str]:
+    with ctx.sessions() as session:
+        query = select(TimelineEvent.kind).where(TimelineEvent.ticket_id == ticket_id).order_by(TimelineEvent.id)
+        return list(session.scalars(query))
+
+
+def ticket(ctx: ServiceContext, ticket_id: int) -> Ticket:
+    with ctx.sessions() as session:
+        return session.get_one(Ticket, ticket_id)
+
+
+def test_a_standard_ticket_is_routed_by_category_with_its_sla_snapshotted(ctx: ServiceContext, clock: ManualClock) -> None:
+    filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key="V1")
+    row = ticket(ctx, filed.ticket_id)
+    assert (row.level_key, row.severity, row.status) == ("L2", Severity.HIGH, TicketStatus.OPEN)
+    assert row.response_due_at == clock.now() + timedelta(hours=8) and row.response_sla_seconds == 8 * 3600
+    assert events(ctx, filed.ticket_id) == ["created", "routed"]
+
+
+def test_the_same_modal_submitted_twice_files_one_ticket(ctx: ServiceContext) -> None:
+    first = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key="V1")
+    again = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key="V1")
+    assert again == replace(first, created=False)
+    with ctx.sessions() as session:
+        assert len(session.scalars(select(Ticket)).all()) == 1
+
+
+def test_announcing_posts_the_card_and_confirms_to_the_reporter(ctx: ServiceContext, notifier: RecordingNotifier) -> None:
+    filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
+    announce_ticket(ctx, filed.ticket_id)
+    assert [c.level.key for c in notifier.cards] == ["L2"]
+    assert notifier.notices() == [("reporter_confirmation", "U0AGENT")]
+    confirmation = notifier.deliveries[0][1]
+    assert confirmation.card_link and confirmation.card is not None
+    assert ticket(ctx, filed.ticket_id).card_ts == confirmation.card.ts
+    assert events(ctx, filed.ticket_id) == ["created", "routed", "card_posted", "notified"]
+
+
+def test_a_security_incident_pages_l3_responders_and_groups_and_notifies_security(ctx: ServiceContext, notifier: RecordingNotifier) -> None:
+    filed = open_ticket(ctx, replace(FORM, triggers=frozenset({"security_incident"})), reporter_id="U0AGENT", intake_key=None)
+    announce_ticket(ctx, filed.ticket_id)
+    row = ticket(ctx, filed.ticket_id)
+    assert (row.level_key, row.severity) == ("L3", Severity.CRITICAL)
+    assert notifier.notices() == [
+        ("reporter_confirmation", "U0AGENT"),
+        ("page", "U0L3ENG"), ("page", "U0ONCALL1"), ("page", "U0ONCALL2"),
+        ("contact_no_slack", "C0LEVEL"),  # Security has no Slack handle by default: its phone goes in the thread
+    ]
+    assert [c.name for c in notifier.cards[0].hotline] == ["Level 3 On-Call Engineer", "Security Incident Response"]
+
+
+def test_a_contact_with_a_slack_handle_gets_a_dm(ctx: ServiceContext, notifier: RecordingNotifier) -> None:
+    contacts = tuple(replace(c, slack="U0SECURITY") if c.key == "security" else c for c in POLICY.contacts)
+    ctx = replace(ctx, policy=replace(POLICY, contacts=contacts))
+    filed = open_ticket(ctx, replace(FORM, triggers=frozenset({"security_incident"})), reporter_id="U0AGENT", intake_key=None)
+    announce_ticket(ctx, filed.ticket_id)
+    assert ("contact_alert", "U0SECURITY") in notifier.notices()
+
+
+def test_a_card_that_cannot_be_posted_is_on_the_timeline_and_the_reporter_still_hears(ctx: ServiceContext, notifier: RecordingNotifier) -> None:
+    notifier.failing.add("card")
+    filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
+    announce_ticket(ctx, filed.ticket_id)
+    assert events(ctx, filed.ticket_id) == ["created", "routed", "delivery_failed", "notified"]
+    assert ticket(ctx, filed.ticket_id).card_ts is None
+
+
+def test_a_responder_acknowledges_once_and_a_second_click_changes_nothing(ctx: ServiceContext, clock: ManualClock, notifier: RecordingNotifier) -> None:
+    filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
+    announce_ticket(ctx, filed.ticket_id)
+    clock.advance(timedelta(minutes=12))
+    first = acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0L2ENG")
+    assert first.first and first.card.ack_summary == "after 12m — within the 8h SLA"
+    clock.advance(timedelta(minutes=1))
+    second = acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0L2ENG")
+    assert not second.first and second.by == "U0L2ENG" and second.at == first.at
+    assert events(ctx, filed.ticket_id).count("acknowledged") == 1
+    assert len(notifier.updates) == 1
+    row = ticket(ctx, filed.ticket_id)
+    assert (row.status, row.acknowledged_by) == (TicketStatus.ACKNOWLEDGED, "U0L2ENG")
+
+
+def test_someone_outside_the_level_cannot_acknowledge(ctx: ServiceContext) -> None:
+    filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
+    with pytest.raises(NotAResponder, match="L2 Technical Support's responders"):
+        acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0L3ENG")
+    assert ticket(ctx, filed.ticket_id).acknowledged_at is None
+    assert "acknowledged" not in events(ctx, filed.ticket_id)
+
+
+def test_a_user_group_member_may_acknowledge_for_the_level(ctx: ServiceContext) -> None:
+    filed = open_ticket(ctx, replace(FORM, triggers=frozenset({"data_loss"})), reporter_id="U0AGENT", intake_key=None)
+    assert acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0ONCALL2").first
+
+
+def test_a_closed_ticket_cannot_be_acknowledged(ctx: ServiceContext) -> None:
+    filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
+    with ctx.sessions.begin() as session:
+        session.get_one(Ticket, filed.ticket_id).status = TicketStatus.CLOSED
+    with pytest.raises(IllegalTransition):
+        acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0L2ENG")
+
+
+def test_simultaneous_acknowledgements_have_exactly_one_winner(ctx: ServiceContext) -> None:
+    ctx = replace(ctx, policy=replace(POLICY, levels=(POLICY.level("L1"), replace(L2, responders=()), L3)))
+    filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
+    results: list[bool] = []
+    barrier = threading.Barrier(6)
+
+    def click(user: str) -> None:
+        barrier.wait()
+        results.append(acknowledge_ticket(ctx, filed.ticket_id, actor_id=user).first)
+
+    threads = [threading.Thread(target=click, args=(f"U0ENG{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 5 + [True]
+    assert events(ctx, filed.ticket_id).count("acknowledged") == 1
+
+
+def test_the_timeline_is_append_only(ctx: ServiceContext) -> None:
+    filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
+    with pytest.raises(TimelineIsAppendOnly):
+        with ctx.sessions.begin() as session:
+            session.scalars(select(TimelineEvent).where(TimelineEvent.ticket_id == filed.ticket_id)).first().kind = "edited"
+    with pytest.raises(TimelineIsAppendOnly):
+        with ctx.sessions.begin() as session:
+            session.delete(session.scalars(select(TimelineEvent)).first())
+    assert events(ctx, filed.ticket_id) == ["created", "routed"]

@@ -1,0 +1,89 @@
+"""Start-up validation: one line naming the setting, or the policy file's line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.policy import PolicyError, load_policy, parse_policy
+
+DEFAULT = Path("policy.yaml").read_text()
+BASE = {"slack_bot_token": "xoxb-1", "slack_signing_secret": "s", "_env_file": None}
+
+
+def test_the_default_policy_reproduces_the_seed() -> None:
+    policy = load_policy("policy.yaml")
+    assert [(lv.key, lv.name, lv.response_sla.total_seconds()) for lv in policy.levels] == [
+        ("L1", "Help Desk", 4 * 3600), ("L2", "Technical Support", 8 * 3600), ("L3", "Engineering", 15 * 60),
+    ]
+    assert policy.followups.critical.total_seconds() == 7200 and policy.followups.standard.days == 1
+    assert policy.management.notify_after.total_seconds() == 4 * 3600
+    assert policy.outage_threshold_percent == 25 and policy.total_users == 1000
+    assert {c.key: (c.phone or c.email) for c in policy.contacts} == {
+        "l3_oncall": "1-800-ENG-HELP", "security": "1-800-SEC-HELP", "infra": "infra-oncall@company.com",
+        "dba": "dba-oncall@company.com", "support_manager": "ext 7777", "it_director": "ext 8888",
+    }
+    assert [r.key for r in policy.reasons] == ["sla_unresolved", "complexity", "systemic", "customer_executive", "regulatory"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("response_sla: 8h", "response_sla: 8", "policy.yaml:24: levels.1.response_sla 8 needs a unit"),
+        ("  standard_at:", "  standrd_at:", "followups.standrd_at is not a known policy key"),
+        ("channel: \"#support-l2\"", "channel: support", "levels.1.channel 'support' must be a channel ID"),
+        ("responders: []             # Slack user IDs (U…) and/or", "responders: [bob]  #", "levels.0.responders 'bob' is not a Slack user ID"),
+        ("notify: [dba]", "notify: [dbx]", "notifies unknown contact 'dbx'"),
+        ("  total_users: 1000", "  total_users: -1", "organization.total_users"),
+    ],
+)
+def test_an_invalid_policy_names_the_line_and_key(old: str, new: str, expected: str) -> None:
+    assert old in DEFAULT
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(DEFAULT.replace(old, new, 1))
+    message = str(caught.value)
+    assert expected in message and "\n" not in message
+
+
+def test_malformed_yaml_and_a_missing_file_are_one_line_each(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match=r"policy.yaml:\d+: not valid YAML"):
+        parse_policy("levels: [")
+    with pytest.raises(PolicyError, match="POLICY_FILE .* does not exist"):
+        load_policy(tmp_path / "nope.yaml")
+
+
+def test_settings_defaults_match_the_product_table() -> None:
+    settings = Settings(**BASE)
+    assert settings.database_url == "sqlite:///escalations.db"
+    assert settings.policy_file == "policy.yaml" and settings.port == 3000 and settings.host == "0.0.0.0"
+    assert settings.slash_command == "/escalate" and settings.timezone == "UTC"
+    assert settings.scheduler_interval.total_seconds() == 10 and not settings.socket_mode and not settings.email_enabled
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"slack_bot_token": None}, "SLACK_BOT_TOKEN is required"),
+        ({"slack_bot_token": "xoxp-1"}, "SLACK_BOT_TOKEN must be a bot token"),
+        ({"slack_signing_secret": None}, "SLACK_SIGNING_SECRET is required in HTTP mode"),
+        ({"slack_app_token": "bad"}, "SLACK_APP_TOKEN must be an app-level token"),
+        ({"port": "http"}, "PORT"),
+        ({"timezone": "Mars/Olympus"}, "TIMEZONE 'Mars/Olympus' is not an IANA time zone"),
+        ({"scheduler_interval": "soon"}, "SCHEDULER_INTERVAL"),
+        ({"database_url": "mysql://x"}, "DATABASE_URL must be a sqlite"),
+        ({"slash_command": "escalate"}, "SLASH_COMMAND must look like /escalate"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_with_one_line_naming_it(overrides: dict, expected: str) -> None:
+    values = {**BASE, **overrides}
+    values = {k: v for k, v in values.items() if v is not None or k == "_env_file"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**values)
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_socket_mode_needs_no_signing_secret_and_postgres_urls_get_the_psycopg_driver() -> None:
+    settings = Settings(slack_bot_token="xoxb-1", slack_app_token="xapp-1", database_url="postgres://u@h/db", _env_file=None)
+    assert settings.socket_mode and settings.database_url == "postgresql+psycopg://u@h/db"

@@ -1,0 +1,122 @@
+"""Words and blocks: hostile text stays inert, long text is clipped, the modal has every field."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from bot.domain.severity import Severity
+from bot.domain.tickets import TicketStatus
+from bot.policy import load_policy
+from bot.rendering import Renderer, clip_mrkdwn, escape_mrkdwn
+from bot.services.ports import TicketCard
+from bot.slack.blocks import intake_errors, new_escalation_modal, ticket_card_blocks
+from bot.slack.ids import IntakeBlock
+from bot.slack.payloads import CommandKind, read_button, read_command, read_intake
+
+POLICY = load_policy("policy.yaml")
+HOSTILE = "<!channel> <@U0BOSS> <!here> & <https://evil.example|click> ```"
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+
+
+def card(**overrides: object) -> TicketCard:
+    values: dict = dict(
+        id=42, ref="ESC-42", title=HOSTILE, category="Security incidents and breaches", severity=Severity.CRITICAL,
+        status=TicketStatus.OPEN, level=POLICY.level("L3"), reporter_id="U0REPORT", created_at=NOW,
+        level_entered_at=NOW, response_sla=timedelta(minutes=15), response_due_at=NOW + timedelta(minutes=15),
+        description=HOSTILE * 200, error_messages=HOSTILE, troubleshooting=HOSTILE, business_impact=HOSTILE,
+        affected_users=300, affected_share=30.0, links=("https://logs.example/x",),
+        attachments=({"id": "F1", "name": "<!channel>.png", "permalink": "https://files.example/F1"},),
+        triggers=("Security incident or suspected breach",), customer_executive=True, regulatory=False,
+        hotline=(POLICY.contact("l3_oncall"), POLICY.contact("security")),
+    )
+    values.update(overrides)
+    return TicketCard(**values)
+
+
+def test_user_text_can_never_become_a_mention_or_link() -> None:
+    parts = Renderer().render_blocks("card.md.j2", t=card())
+    text = "\n".join(parts.values())
+    for forbidden in ("<!channel>", "<!here>", "<@U0BOSS>", "<https://evil.example"):
+        assert forbidden not in text
+    assert "&lt;!channel&gt;" in text and "&amp;" in text
+    assert "<@U0REPORT>" in text  # the bot's own mentions still work
+
+
+def test_the_card_shows_severity_sla_due_date_hotline_and_context() -> None:
+    parts = Renderer().render_blocks("card.md.j2", t=card())
+    assert ":red_circle: Critical" in parts["summary"]
+    assert f"<!date^{int((NOW + timedelta(minutes=15)).timestamp())}^" in parts["summary"]
+    assert "1-800-ENG-HELP" in parts["hotline"] and "1-800-SEC-HELP" in parts["hotline"]
+    assert parts["context"].startswith("ESC-42 · L3 Engineering")
+
+
+def test_long_text_is_clipped_with_an_ellipsis_and_blocks_stay_within_slack_limits() -> None:
+    parts = Renderer().render_blocks("card.md.j2", t=card())
+    blocks = ticket_card_blocks(parts, header="x" * 500, ticket_id=42, acknowledged=False, closed=False)
+    assert len(blocks[0]["text"]["text"]) == 150 and blocks[0]["text"]["text"].endswith("…")
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+    assert "…" in json.dumps(blocks, ensure_ascii=False)
+    assert [e["action_id"] for e in blocks[-2]["elements"]] == ["ticket_acknowledge", "ticket_escalate", "ticket_post_update", "ticket_resolve"]
+
+
+def test_an_acknowledged_card_drops_the_acknowledge_button() -> None:
+    parts = Renderer().render_blocks("card.md.j2", t=card(acknowledged_by="U0ENG", ack_summary="after 3m — within the 15m SLA"))
+    blocks = ticket_card_blocks(parts, header="h", ticket_id=42, acknowledged=True, closed=False)
+    assert "ticket_acknowledge" not in json.dumps(blocks)
+    assert "Acknowledged by <@U0ENG> after 3m — within the 15m SLA" in parts["status"]
+
+
+def test_clipping_never_cuts_an_escape_in_half() -> None:
+    text = escape_mrkdwn("a" * 8 + "&&&&")
+    clipped = clip_mrkdwn(text, 12)
+    assert clipped.endswith("…") and "&am…" not in clipped and "&a…" not in clipped
+
+
+def test_the_modal_has_every_documentation_field_and_the_seed_categories_grouped_by_level() -> None:
+    view = new_escalation_modal(POLICY, origin_channel="C1")
+    ids = [b.get("block_id") for b in view["blocks"] if b["type"] == "input"]
+    assert ids == [b.value for b in IntakeBlock]
+    category = next(b for b in view["blocks"] if b.get("block_id") == "category")["element"]
+    labels = [g["label"]["text"] for g in category["option_groups"]]
+    assert labels == ["L1 Help Desk", "L2 Technical Support", "L3 Engineering", "Something else"]
+    assert sum(len(g["options"]) for g in category["option_groups"]) == 19
+    files = next(b for b in view["blocks"] if b.get("block_id") == "attachments")
+    assert files["element"]["type"] == "file_input" and files["optional"] is True
+    triggers = next(b for b in view["blocks"] if b.get("block_id") == "triggers")["element"]["options"]
+    assert len(triggers) == 5
+
+
+def test_reading_a_submitted_modal_and_mapping_errors_back_to_blocks() -> None:
+    view = {"state": {"values": {
+        "title": {"value": {"type": "plain_text_input", "value": "VPN down"}},
+        "category": {"value": {"type": "static_select", "selected_option": {"value": "VPN connection troubleshooting"}}},
+        "affected_users": {"value": {"type": "number_input", "value": "12"}},
+        "triggers": {"value": {"type": "checkboxes", "selected_options": [{"value": "data_loss"}]}},
+        "flags": {"value": {"type": "checkboxes", "selected_options": [{"value": "regulatory"}]}},
+        "attachments": {"value": {"type": "file_input", "files": [{"id": "F1", "name": "log.txt", "permalink": "https://f"}]}},
+    }}}
+    draft = read_intake(view)
+    assert (draft.title, draft.category, draft.affected_users) == ("VPN down", "VPN connection troubleshooting", "12")
+    assert draft.triggers == {"data_loss"} and draft.regulatory and not draft.customer_executive
+    assert draft.attachments[0].file_id == "F1" and draft.description == ""
+    assert read_intake({}).title == ""
+    assert intake_errors({"business_impact": "x" * 400}) == {"business_impact": "x" * 149 + "…"}
+
+
+def test_command_text_is_parsed_and_anything_else_is_unknown() -> None:
+    assert read_command({"text": ""}).kind is CommandKind.NEW
+    assert read_command({"text": "ESC-42"}).ticket_id == 42
+    assert read_command({"text": "status esc-7"}).kind is CommandKind.STATUS
+    assert read_command({"text": "HELP"}).kind is CommandKind.HELP
+    assert read_command({"text": "drop table"}).kind is CommandKind.UNKNOWN
+
+
+def test_button_payloads_are_read_defensively() -> None:
+    press = read_button({"actions": [{"action_id": "ticket_acknowledge", "value": "42"}], "user": {"id": "U1"},
+                         "container": {"channel_id": "C1", "message_ts": "1.2"}})
+    assert (press.ticket_id, press.user_id, press.channel_id, press.message_ts) == (42, "U1", "C1", "1.2")
+    assert read_button({"actions": [{"value": "DROP"}]}).ticket_id is None
+    assert read_button({}).action_id == ""
