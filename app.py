@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -42,12 +44,15 @@ class Runtime:
     engine: Engine
     bolt: App
     deps: Deps
+    listeners: ThreadPoolExecutor
 
     @property
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
         return http_app(self.bolt)
 
     def close(self) -> None:
+        """Finish the work listeners started after their ack, then release the database."""
+        self.listeners.shutdown(wait=True)
         self.engine.dispose()
 
 
@@ -83,18 +88,20 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
     renderer = Renderer()
     services = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock or SystemClock(),
                               notifier=SlackNotifier(gateway, renderer, policy))
+    listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
     try:
         bolt = App(
             client=client,
             signing_secret=settings.slack_signing_secret or "socket-mode",
             request_verification_enabled=not settings.socket_mode,
             process_before_response=False,
+            listener_executor=listeners,
         )
     except BoltError as exc:
         raise StartupError(f"Configuration error: SLACK_BOT_TOKEN was refused by Slack at {settings.slack_api_url} ({exc})") from None
     deps = Deps(settings=settings, services=services, gateway=gateway, renderer=renderer)
     register_handlers(bolt, deps)
-    return Runtime(settings=settings, engine=engine, bolt=bolt, deps=deps)
+    return Runtime(settings=settings, engine=engine, bolt=bolt, deps=deps, listeners=listeners)
 
 
 def serve_http(runtime: Runtime) -> None:
@@ -103,6 +110,33 @@ def serve_http(runtime: Runtime) -> None:
 
     log.info("listening on http://%s:%s%s", runtime.settings.host, runtime.settings.port, EVENTS_PATH)
     serve(runtime.wsgi, host=runtime.settings.host, port=runtime.settings.port, threads=16, ident="escalation-bot")
+
+
+class BackgroundServer:
+    """waitress on a thread, stoppable: for tests, benchmarks and the sandbox (port 0 = any free port)."""
+
+    def __init__(self, wsgi: Callable[..., Iterable[bytes]], host: str = "127.0.0.1", port: int = 0, threads: int = 16):
+        from waitress.server import create_server
+
+        self._server = create_server(wsgi, host=host, port=port, threads=threads, ident="escalation-bot")
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="waitress", daemon=True)
+        self.url = f"http://{host}:{self._server.effective_port}"
+
+    def _loop(self) -> None:
+        server = self._server
+        while not self._stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+        server.close()
+        server.task_dispatcher.shutdown()
+
+    def start(self) -> "BackgroundServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
 
 
 def serve_socket_mode(runtime: Runtime) -> None:

@@ -11,6 +11,7 @@ from bot.services.acknowledge import acknowledge_ticket
 from bot.slack.ids import Action
 from bot.slack.payloads import read_button
 from handlers.deps import Deps
+from handlers.errors import guarded
 
 COMING_SOON = {Action.ESCALATE: "Escalating", Action.POST_UPDATE: "Posting updates", Action.RESOLVE: "Resolving"}
 
@@ -32,7 +33,7 @@ def register(app: App, deps: Deps) -> None:
     def link_only(ack: Ack) -> None:
         ack()  # a URL button: Slack opens the link; we only acknowledge the click
 
-    app.action(Action.ACKNOWLEDGE.value)(acknowledge)
+    app.action(Action.ACKNOWLEDGE.value)(guarded(deps, acknowledge))
     for action in COMING_SOON:
-        app.action(action.value)(coming_soon)
+        app.action(action.value)(guarded(deps, coming_soon))
     app.action(Action.OPEN_CARD.value)(link_only)

@@ -10,6 +10,7 @@ from bot.slack.blocks import new_escalation_modal
 from bot.slack.gateway import TriggerExpired
 from bot.slack.payloads import CommandKind, read_command
 from handlers.deps import Deps
+from handlers.errors import guarded
 
 COMING_SOON = {
     CommandKind.ESCALATE: "Escalating from the command",
@@ -20,7 +21,7 @@ COMING_SOON = {
 
 
 def register(app: App, deps: Deps) -> None:
-    app.command(deps.settings.slash_command)(_escalate_command(deps))
+    app.command(deps.settings.slash_command)(guarded(deps, _escalate_command(deps)))
 
 
 def _escalate_command(deps: Deps) -> Callable[..., None]:
@@ -36,10 +37,11 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
             except TriggerExpired:
                 respond(text=deps.reply("trigger_expired", command=command), response_type="ephemeral")
         elif request.kind in COMING_SOON:
-            ack(text=deps.reply("coming_soon", what=COMING_SOON[request.kind]))
+            ack(text=deps.reply("coming_soon", what=COMING_SOON[request.kind]), response_type="ephemeral")
         elif request.kind is CommandKind.HELP:
-            ack(text=deps.reply("help", command=command))
+            ack(text=deps.reply("help", command=command), response_type="ephemeral")
         else:
-            ack(text=deps.reply("unknown", text=request.text) + "\n" + deps.reply("help", command=command))
+            usage = deps.reply("unknown", text=request.text) + "\n" + deps.reply("help", command=command)
+            ack(text=usage, response_type="ephemeral")
 
     return escalate_command

@@ -1,33 +1,73 @@
-"""The one error boundary: domain errors become a friendly ephemeral; the unexpected is logged with a ref."""
+"""The one error boundary: domain errors become a friendly ephemeral; the unexpected is logged with a ref.
+
+Listeners are wrapped with `guarded` at registration. Bolt's own `@app.error` hook is registered
+too, but cannot be relied on for listeners that fail after `ack()`: Bolt's thread runner then
+resets the ack and the request hangs for 3 seconds. So the boundary sits around each listener.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 
 from bot.domain.tickets import DomainError, NotAResponder
 from handlers.deps import Deps
 
 log = logging.getLogger("bot.errors")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def report(deps: Deps, error: Exception, body: dict[str, Any], respond: Any = None) -> str:
+    """Tell the person what went wrong (never a stack trace); log the unexpected with a ref."""
+    if isinstance(error, NotAResponder):
+        text = deps.reply("not_allowed", message=str(error), responders=list(error.level.responders))
+    elif isinstance(error, DomainError):
+        text = deps.reply("domain_error", message=str(error))
+    else:
+        ref = uuid.uuid4().hex[:8]
+        log.error("unhandled error ref=%s request=%s", ref, body.get("type") or body.get("command"), exc_info=error)
+        text = deps.reply("unexpected", ref=ref)
+    try:
+        deps.tell(body, respond, text)
+    except Exception:  # noqa: BLE001 - the boundary must never raise; the original error is logged
+        log.exception("could not report an error to the user")
+    return text
+
+
+def guarded(deps: Deps, listener: F) -> F:
+    """Run a listener inside the boundary; if it failed before acking, ack so Slack isn't left waiting."""
+
+    @functools.wraps(listener)
+    def run(**kwargs: Any) -> Any:
+        try:
+            return listener(**kwargs)
+        except Exception as error:  # noqa: BLE001 - this is the boundary
+            body = kwargs.get("body") or {}
+            text = report(deps, error, body, kwargs.get("respond"))
+            ack = kwargs.get("ack")
+            if ack is not None and getattr(ack, "response", None) is None:
+                _ack_failure(ack, body, text)
+            return None
+
+    return run  # type: ignore[return-value]
+
+
+def _ack_failure(ack: Any, body: dict[str, Any], text: str) -> None:
+    """A modal keeps what was typed and shows the problem inline; anything else is simply acked."""
+    if body.get("type") == "view_submission":
+        inputs = [b.get("block_id") for b in (body.get("view") or {}).get("blocks") or [] if b.get("type") == "input"]
+        if inputs:
+            ack(response_action="errors", errors={inputs[0]: text[:150]})
+            return
+    ack()
 
 
 def register(app: App, deps: Deps) -> None:
-    def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> BoltResponse | None:
-        if isinstance(error, NotAResponder):
-            text = deps.reply("not_allowed", message=str(error), responders=list(error.level.responders))
-        elif isinstance(error, DomainError):
-            text = deps.reply("domain_error", message=str(error))
-        else:
-            ref = uuid.uuid4().hex[:8]
-            log.error("unhandled error ref=%s type=%s", ref, body.get("type") or body.get("command"), exc_info=error)
-            text = deps.reply("unexpected", ref=ref)
-        try:
-            deps.tell(body, respond, text)
-        except Exception:  # noqa: BLE001 - the boundary must never raise; the original error is logged
-            log.exception("could not report an error to the user")
-        return None
+    def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> None:
+        report(deps, error, body, respond)
 
     app.error(on_error)

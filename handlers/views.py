@@ -12,6 +12,7 @@ from bot.slack.blocks import intake_errors
 from bot.slack.ids import Callback
 from bot.slack.payloads import read_intake, read_submission
 from handlers.deps import Deps
+from handlers.errors import guarded
 
 
 def register(app: App, deps: Deps) -> None:
@@ -28,4 +29,4 @@ def register(app: App, deps: Deps) -> None:
         if filed.created:
             announce_ticket(deps.services, filed.ticket_id)
 
-    app.view(Callback.NEW_ESCALATION.value)(new_escalation)
+    app.view(Callback.NEW_ESCALATION.value)(guarded(deps, new_escalation))

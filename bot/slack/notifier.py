@@ -23,8 +23,7 @@ class SlackNotifier:
             acknowledged=card.acknowledged_by is not None,
             closed=card.status is TicketStatus.CLOSED,
         )
-        text = fallback_text(f"{card.severity.label} {card.ref}: {card.title} ({card.level.title})")
-        return text, blocks
+        return fallback_text(parts["fallback"]), blocks
 
     def post_card(self, card: TicketCard) -> MessageRef:
         text, blocks = self.card_message(card)

@@ -1,0 +1,24 @@
+"""fakeslack: a local, honest stand-in for Slack used by the escalation bot's tests and sandbox.
+
+``FakeSlack`` serves the Web API (and response/upload URLs) and refuses what Slack would refuse;
+``SlackSender`` plays Slack's part towards the app: signed slash commands, interactions and events.
+"""
+
+from fakeslack.blocks import validate_blocks, validate_view
+from fakeslack.sender import Reply, SlackSender, fill_state, sign
+from fakeslack.server import ApiError, Call, FakeSlack
+from fakeslack.spec import MethodSpec, methods
+
+__all__ = [
+    "ApiError",
+    "Call",
+    "FakeSlack",
+    "MethodSpec",
+    "Reply",
+    "SlackSender",
+    "fill_state",
+    "methods",
+    "sign",
+    "validate_blocks",
+    "validate_view",
+]

@@ -1,0 +1,1234 @@
+"""A fake Slack Web API server that answers like Slack and refuses what Slack would refuse.
+
+``FakeSlack`` runs a local HTTP server with Slack's Web API at ``/api/<method>`` (form-encoded,
+JSON or multipart bodies, as slack_sdk sends them), plus the two other Slack endpoints an app
+talks to: interaction ``response_url``s (``/response/<id>``) and file upload URLs
+(``/upload/<file id>``). Method and parameter names are checked against Slack's OpenAPI spec
+(``fakeslack.spec``), Block Kit against Slack's limits (``fakeslack.blocks``). Every request is
+recorded as a ``Call``; every request refused because it is not valid Slack is also recorded in
+``violations``, which tests assert stays empty. State (channels, users, messages, views, files)
+is in memory and guarded by one lock; test helpers poll it.
+"""
+
+from __future__ import annotations
+
+import copy
+import email.parser
+import email.policy
+import itertools
+import json
+import math
+import secrets
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fakeslack.blocks import assign_ids, validate_blocks, validate_view
+from fakeslack.spec import methods
+
+JSON_PARAMS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
+MAX_TEXT = 40_000
+MAX_MARKDOWN_TEXT = 12_000
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+Params = dict[str, Any]
+Handler = Callable[[Params], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API request as the fake received and answered it."""
+
+    method: str
+    params: dict[str, Any]
+    status: int
+    response: dict[str, Any]
+    at: float
+    wall: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether Slack answered ok: true."""
+        return self.response.get("ok") is True
+
+    @property
+    def error(self) -> str | None:
+        """The Slack error code of a refused call, else None."""
+        error = self.response.get("error")
+        return error if isinstance(error, str) else None
+
+
+class ApiError(Exception):
+    """A Slack error answer: {"ok": false, "error": ...}; `violation` marks requests Slack deems invalid."""
+
+    def __init__(
+        self,
+        error: str,
+        *,
+        violation: bool = False,
+        status: int = 200,
+        messages: list[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(error)
+        self.error = error
+        self.violation = violation
+        self.status = status
+        self.messages = messages or []
+        self.extra = dict(extra or {})
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body Slack sends for this error."""
+        body: dict[str, Any] = {"ok": False, "error": self.error, **self.extra}
+        if self.messages:
+            body["response_metadata"] = {"messages": list(self.messages)}
+        return body
+
+
+def _bad_args(*messages: str) -> ApiError:
+    """An invalid_arguments error (a violation) carrying Slack-style messages."""
+    return ApiError("invalid_arguments", violation=True, messages=list(messages))
+
+
+@dataclass
+class _Failure:
+    """A failure queued by FakeSlack.fail()."""
+
+    status: int
+    error: str | None
+    retry_after: float | None
+
+
+@dataclass
+class _Trigger:
+    """A trigger_id handed to the app: when it was minted and whether it was used."""
+
+    minted_at: float
+    used: bool = False
+
+
+@dataclass
+class _ResponseUrl:
+    """What a response_url answers for: the channel, user and message of the interaction."""
+
+    channel_id: str | None
+    user_id: str | None
+    message_ts: str | None
+    uses: int = 0
+
+
+@dataclass
+class _Reply:
+    """An HTTP answer from the fake."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(
+        cls, status: int, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> _Reply:
+        """A JSON reply."""
+        data = json.dumps(payload).encode("utf-8")
+        return cls(status, data, {"Content-Type": JSON_CONTENT_TYPE, **(headers or {})})
+
+    @classmethod
+    def text(cls, status: int, text: str) -> _Reply:
+        """A plain-text reply."""
+        return cls(status, text.encode("utf-8"), {"Content-Type": "text/plain; charset=utf-8"})
+
+
+class _HTTPHandler(BaseHTTPRequestHandler):
+    """Hands each HTTP request to the owning FakeSlack."""
+
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        """Serve a GET."""
+        self._serve()
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        """Serve a POST."""
+        self._serve()
+
+    def _serve(self) -> None:
+        """Read the body, route it, write the reply."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            reply = self.server.fake._route(self.command, self.path, self.headers, body)
+        except Exception as exc:  # a bug in the fake: answer 500 and make the test fail loudly
+            self.server.fake.add_violation(f"fakeslack internal error on {self.path}: {exc!r}")
+            reply = _Reply.text(HTTPStatus.INTERNAL_SERVER_ERROR, f"fakeslack internal error: {exc!r}")
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+        """Stay quiet: tests read .calls instead of logs."""
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that knows its FakeSlack."""
+
+    daemon_threads = True
+    fake: FakeSlack
+
+
+class FakeSlack:
+    """A Slack workspace with a Web API, response URLs and upload URLs, served on 127.0.0.1."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-fake-token",
+        team_id: str = "T0FAKE",
+        team_domain: str = "fake",
+        bot_user_id: str = "UBOT0001",
+        bot_id: str = "BBOT0001",
+        clock: Callable[[], float] = time.time,
+        trigger_ttl: float = 3.0,
+        app_id: str = "A0FAKEAPP",
+    ) -> None:
+        self.bot_token = bot_token
+        self.team_id = team_id
+        self.team_domain = team_domain
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        self.clock = clock
+        self.trigger_ttl = trigger_ttl
+        self._lock = threading.RLock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ids = itertools.count(1)
+        self._last_ts_us = 0
+        # Workspace directory: kept across reset().
+        self._channels: dict[str, dict[str, Any]] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._usergroups: dict[str, dict[str, Any]] = {}
+        # Conversation state: cleared by reset().
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.ephemerals: list[dict[str, Any]] = []
+        self.views: dict[str, dict[str, Any]] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}
+        self.responses: list[dict[str, Any]] = []
+        self.files: dict[str, dict[str, Any]] = {}
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._triggers: dict[str, _Trigger] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._uploads: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self._handlers: dict[str, Handler] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "conversations.open": self._conversations_open,
+            "users.info": self._users_info,
+            "usergroups.users.list": self._usergroups_users_list,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
+        }
+        self.add_user(bot_user_id, "fakebot", real_name="Fake Bot")
+        self._users[bot_user_id]["is_bot"] = True
+        self.add_channel("general", id="C0GENERAL")
+
+    # ---------------------------------------------------------------------------------------
+    # Lifecycle
+    # ---------------------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        """Serve on 127.0.0.1 at a free port, in a daemon thread."""
+        if self._server is not None:
+            return self
+        server = _Server(("127.0.0.1", 0), _HTTPHandler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="fakeslack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> FakeSlack:
+        """Start when used as a context manager."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop at the end of the with block."""
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL of the running server, e.g. http://127.0.0.1:PORT."""
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """Web API base URL for slack_sdk's WebClient(base_url=...)."""
+        return f"{self.url}/api/"
+
+    # ---------------------------------------------------------------------------------------
+    # Workspace set-up
+    # ---------------------------------------------------------------------------------------
+
+    def add_channel(self, name: str, id: str | None = None, is_private: bool = False) -> str:  # noqa: A002
+        """Create a channel (public C... or private G... id generated when None); return its id."""
+        name = name.lstrip("#")
+        with self._lock:
+            channel_id = id or self._new_id("G" if is_private else "C")
+            self._channels[channel_id] = {
+                "id": channel_id, "name": name, "is_private": is_private, "is_im": False,
+                "is_channel": not is_private, "is_group": is_private, "created": int(self.clock()),
+            }
+            return channel_id
+
+    def add_user(
+        self,
+        id: str,  # noqa: A002 - the documented parameter name
+        name: str,
+        real_name: str | None = None,
+        tz: str = "UTC",
+        is_admin: bool = False,
+    ) -> None:
+        """Create or replace a workspace member."""
+        with self._lock:
+            self._users[id] = {
+                "id": id, "name": name, "real_name": real_name or name, "tz": tz,
+                "is_admin": is_admin, "is_bot": False,
+            }
+
+    def add_usergroup(self, id: str, handle: str, users: list[str]) -> None:  # noqa: A002
+        """Create or replace a user group (subteam) with its members."""
+        with self._lock:
+            self._usergroups[id] = {"id": id, "handle": handle, "users": list(users)}
+
+    def mint_trigger_id(self) -> str:
+        """A fresh trigger_id, usable once within trigger_ttl seconds of `clock`."""
+        with self._lock:
+            now = self.clock()
+            trigger_id = f"{next(self._ids)}.{int(now)}.{secrets.token_hex(16)}"
+            self._triggers[trigger_id] = _Trigger(minted_at=now)
+            return trigger_id
+
+    def new_response_url(
+        self, *, channel_id: str | None = None, user_id: str | None = None, message_ts: str | None = None
+    ) -> str:
+        """A fresh response_url; the interaction's channel, user and message give POSTs their effect."""
+        with self._lock:
+            token = secrets.token_hex(12)
+            self._response_urls[token] = _ResponseUrl(channel_id, user_id, message_ts)
+            return f"{self.url}/response/{token}"
+
+    def fail(
+        self,
+        method: str,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        retry_after: float | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` valid calls of `method` fail: 429 ratelimited, 5xx, or 200 with `error`."""
+        if method not in methods():
+            raise ValueError(f"unknown Slack method: {method}")
+        if status == 200 and not error:
+            raise ValueError("a status-200 failure needs an error code")
+        with self._lock:
+            queue = self._failures.setdefault(method, [])
+            queue.extend(_Failure(status, error, retry_after) for _ in range(times))
+
+    def reset(self) -> None:
+        """Forget calls, messages, views, files and failures; keep users, channels and groups."""
+        with self._lock:
+            self.calls.clear()
+            self.violations.clear()
+            self.ephemerals.clear()
+            self.views.clear()
+            self.home_views.clear()
+            self.responses.clear()
+            self.files.clear()
+            self._messages.clear()
+            self._triggers.clear()
+            self._response_urls.clear()
+            self._uploads.clear()
+            self._failures.clear()
+
+    # ---------------------------------------------------------------------------------------
+    # Inspection helpers for tests
+    # ---------------------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Calls of one Web API method, in arrival order."""
+        return [call for call in list(self.calls) if call.method == method]
+
+    def wait_for(
+        self,
+        method: str,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,
+        where: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Wait until `count` calls of `method` (matching `where`) arrived; return them all."""
+        def matching() -> list[Call]:
+            return [c for c in self.calls_to(method) if where is None or where(c)]
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = matching()
+            if len(found) >= count:
+                return found
+            if time.monotonic() >= deadline:
+                seen = "\n".join(f"  {c.method} -> {c.status} {c.error or 'ok'}" for c in list(self.calls))
+                raise AssertionError(
+                    f"expected {count} call(s) of {method} within {timeout}s, got {len(found)}; "
+                    f"calls seen:\n{seen or '  (none)'}"
+                )
+            time.sleep(0.005)
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0, message: str = "") -> Any:
+        """Poll `predicate` until it is truthy and return its value; AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise AssertionError(message or f"condition not met within {timeout}s")
+            time.sleep(0.005)
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Messages (replies included) of a channel id, #name, name or user id (IM); KeyError if unknown."""
+        with self._lock:
+            channel_id = self._lookup_channel(channel)
+            if channel_id is None:
+                raise KeyError(f"no such channel: {channel}")
+            return [self._public_message(m) for m in self._messages.get(channel_id, [])]
+
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """Replies in the thread whose parent has timestamp `ts`."""
+        return [m for m in self.messages(channel) if m["thread_ts"] == ts and m["ts"] != ts]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """One message by channel and ts, or None."""
+        with self._lock:
+            channel_id = self._lookup_channel(channel)
+            found = self._find_message(channel_id, ts) if channel_id else None
+            return self._public_message(found) if found else None
+
+    def channel(self, channel: str) -> dict[str, Any] | None:
+        """A channel record (id, name, is_private, is_im...) by id, #name, name or user id."""
+        with self._lock:
+            channel_id = self._lookup_channel(channel)
+            return dict(self._channels[channel_id]) if channel_id else None
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        """A workspace member record, or None."""
+        with self._lock:
+            found = self._users.get(user_id)
+            return dict(found) if found else None
+
+    def message_payload(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """One message in the shape Slack puts in API responses and interaction payloads."""
+        with self._lock:
+            channel_id = self._lookup_channel(channel)
+            found = self._find_message(channel_id, ts) if channel_id else None
+            return self._api_message(found) if found else None
+
+    def add_violation(self, text: str) -> None:
+        """Record something Slack would refuse that was noticed outside the Web API."""
+        with self._lock:
+            self.violations.append(text)
+
+    # ---------------------------------------------------------------------------------------
+    # Slack's reaction to the app's HTTP acknowledgements (used by SlackSender)
+    # ---------------------------------------------------------------------------------------
+
+    def apply_view_ack(self, view_id: str, status: int, body: str) -> None:
+        """Act on an app's answer to a view_submission: close, show errors, update, push or clear."""
+        with self._lock:
+            if status != HTTPStatus.OK:
+                return  # Slack shows a connection error in the modal; nothing changes.
+            if not body.strip():
+                self.views.pop(view_id, None)
+                return
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                self.violations.append(f"view_submission ack: body is neither empty nor JSON: {body[:200]!r}")
+                return
+            action = payload.get("response_action") if isinstance(payload, dict) else None
+            current = self.views.get(view_id)
+            if action is None:
+                self.views.pop(view_id, None)
+            elif action == "errors":
+                self._check_view_errors(current, payload.get("errors"))
+            elif action in ("update", "push"):
+                view = payload.get("view")
+                errors = validate_view(view)
+                if not errors and view.get("type") != "modal":
+                    errors = ['[ERROR] must be "modal" [json-pointer:/view/type]']
+                if errors:
+                    detail = "; ".join(errors)
+                    self.violations.append(f"view_submission ack: response_action {action}: {detail}")
+                elif action == "update" and current is not None:
+                    self.views[view_id] = self._stored_view(
+                        view, view_id=view_id, root_view_id=current["root_view_id"],
+                        previous_view_id=current["previous_view_id"],
+                    )
+                elif action == "push":
+                    root = current["root_view_id"] if current else None
+                    pushed = self._stored_view(view, root_view_id=root, previous_view_id=view_id)
+                    self.views[pushed["id"]] = pushed
+            elif action == "clear":
+                root = current["root_view_id"] if current else view_id
+                for other_id in [k for k, v in self.views.items() if v["root_view_id"] == root]:
+                    del self.views[other_id]
+            else:
+                self.violations.append(f"view_submission ack: unknown response_action {action!r}")
+
+    def _check_view_errors(self, view: dict[str, Any] | None, errors: Any) -> None:
+        """Validate response_action=errors: a non-empty map of input block_id -> message."""
+        input_ids = {b.get("block_id") for b in (view or {}).get("blocks", []) if b.get("type") == "input"}
+        if not isinstance(errors, dict) or not errors:
+            self.violations.append("view_submission ack: response_action errors needs a non-empty `errors`")
+            return
+        for block_id, text in errors.items():
+            if block_id not in input_ids:
+                self.violations.append(
+                    f"view_submission ack: errors names {block_id!r}, not an input block_id of the view"
+                )
+            if not isinstance(text, str) or not text:
+                self.violations.append(f"view_submission ack: error for {block_id!r} must be a string")
+
+    def apply_command_ack(
+        self, channel_id: str, user_id: str, status: int, content_type: str, body: str
+    ) -> None:
+        """Act on an app's answer to a slash command: show its text/blocks to the user or channel."""
+        with self._lock:
+            if status != HTTPStatus.OK or not body.strip():
+                return
+            if content_type.split(";")[0].strip().lower() != "application/json":
+                payload: Any = {"text": body}
+            else:
+                try:
+                    payload = json.loads(body)
+                except ValueError:
+                    self.violations.append(f"slash command ack: invalid JSON body {body[:200]!r}")
+                    return
+            if not isinstance(payload, dict):
+                self.violations.append(f"slash command ack: JSON body is not an object {body[:200]!r}")
+                return
+            blocks = payload.get("blocks")
+            if blocks is not None:
+                errors = validate_blocks(blocks, surface="message")
+                if errors:
+                    self.violations.append("slash command ack: invalid_blocks " + "; ".join(errors))
+                    return
+            if not (payload.get("text") or blocks):
+                return
+            target = _ResponseUrl(channel_id=channel_id, user_id=user_id, message_ts=None)
+            self._apply_response(target, payload)
+
+    # ---------------------------------------------------------------------------------------
+    # HTTP routing
+    # ---------------------------------------------------------------------------------------
+
+    def _route(self, verb: str, target: str, headers: Message, body: bytes) -> _Reply:
+        """Dispatch one HTTP request to the Web API, a response_url or an upload URL."""
+        parts = urllib.parse.urlsplit(target)
+        path = parts.path
+        if path.startswith("/api/"):
+            return self._api(path[len("/api/"):], parts.query, headers, body)
+        if verb == "POST" and path.startswith("/response/"):
+            return self._post_response_url(path[len("/response/"):], body)
+        if verb == "POST" and path.startswith("/upload/"):
+            return self._post_upload(path[len("/upload/"):], body)
+        return _Reply.text(HTTPStatus.NOT_FOUND, "Not Found")
+
+    def _api(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
+        """Answer one Web API call and record it."""
+        at, wall = time.perf_counter(), time.time()
+        params: Params = {}
+        with self._lock:
+            try:
+                params, is_json = _parse_params(query, headers, body)
+                reply = self._answer(method, params, headers, is_json)
+            except ApiError as exc:
+                reply = _Reply.json(exc.status, exc.body())
+                if exc.violation:
+                    self.violations.append(_violation_text(method, exc))
+            try:
+                response = json.loads(reply.body)
+            except ValueError:
+                response = {"ok": False, "raw": reply.body.decode("utf-8", "replace")}
+            self.calls.append(Call(method, params, int(reply.status), response, at, wall))
+            return reply
+
+    def _answer(self, method: str, params: Params, headers: Message, is_json: bool) -> _Reply:
+        """Check a parsed Web API call like Slack and run its handler; ApiError for error answers."""
+        spec = methods().get(method)
+        if spec is None:
+            raise ApiError("unknown_method", violation=True, status=HTTPStatus.NOT_FOUND)
+        bad_json = _decode_json_params(params)
+        # Slack reads the token of a JSON request from the Authorization header only.
+        token = _bearer(headers) or (None if is_json else _as_str(params.get("token")))
+        if not token:
+            raise ApiError("not_authed")
+        if token != self.bot_token:
+            raise ApiError("invalid_auth")
+        unknown = sorted(set(params) - spec.params)
+        if unknown:
+            raise _bad_args(*(f"[ERROR] unknown parameter: {name}" for name in unknown))
+        missing = sorted(name for name in spec.required - {"token"} if _absent(params.get(name)))
+        if missing:
+            raise _bad_args(*(f"[ERROR] missing required field: {name}" for name in missing))
+        if "blocks" in bad_json:
+            raise ApiError("invalid_blocks_format", violation=True)
+        if bad_json:
+            raise _bad_args(*(f"[ERROR] failed to parse JSON in `{name}`" for name in bad_json))
+        failure = self._next_failure(method)
+        if failure is not None:
+            return failure
+        handler = self._handlers.get(method)
+        if handler is None:
+            raise ApiError("fake_not_implemented", violation=True)
+        return _Reply.json(HTTPStatus.OK, {"ok": True, **handler(params)})
+
+    def _next_failure(self, method: str) -> _Reply | None:
+        """The injected failure for this call of `method`, if one is queued."""
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue.pop(0)
+        if failure.status == HTTPStatus.TOO_MANY_REQUESTS:
+            wait = 1 if failure.retry_after is None else math.ceil(failure.retry_after)
+            body = {"ok": False, "error": "ratelimited"}
+            return _Reply.json(failure.status, body, {"Retry-After": str(wait)})
+        if failure.status >= 500:
+            return _Reply.text(failure.status, f"{failure.status} {HTTPStatus(failure.status).phrase}")
+        return _Reply.json(failure.status, {"ok": False, "error": failure.error or "fatal_error"})
+
+    # ---------------------------------------------------------------------------------------
+    # Shared helpers (called with the lock held)
+    # ---------------------------------------------------------------------------------------
+
+    def _new_id(self, prefix: str) -> str:
+        """A fresh Slack-looking id with the given type prefix."""
+        return f"{prefix}{next(self._ids):09d}"
+
+    def _next_ts(self) -> str:
+        """A unique, increasing message timestamp derived from the clock."""
+        micros = max(int(self.clock() * 1_000_000), self._last_ts_us + 1)
+        self._last_ts_us = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _im_for(self, user_id: str) -> str:
+        """The bot's IM channel with a user, created on first use."""
+        channel_id = "D" + user_id[1:]
+        if channel_id not in self._channels:
+            self._channels[channel_id] = {
+                "id": channel_id, "name": channel_id, "is_private": True, "is_im": True,
+                "is_channel": False, "is_group": False, "user": user_id, "created": int(self.clock()),
+            }
+        return channel_id
+
+    def _lookup_channel(self, value: str, *, ids_only: bool = False) -> str | None:
+        """Channel id for an id, an IM user id, or (unless ids_only) a #name / bare name."""
+        if not value:
+            return None
+        if value in self._channels:
+            return value
+        if value[0] in "UW" and value in self._users:
+            return None if ids_only else self._im_for(value)
+        if value[0] == "D":
+            for user_id in self._users:
+                if "D" + user_id[1:] == value:
+                    return self._im_for(user_id)
+            return None
+        if ids_only:
+            return None
+        name = value[1:] if value.startswith("#") else value
+        for channel_id, channel in self._channels.items():
+            if channel["name"] == name and not channel["is_im"]:
+                return channel_id
+        return None
+
+    def _channel_param(self, params: Params, name: str = "channel", *, ids_only: bool = False) -> str:
+        """Resolve a channel parameter or raise channel_not_found."""
+        channel_id = self._lookup_channel(_as_str(params.get(name)) or "", ids_only=ids_only)
+        if channel_id is None:
+            raise ApiError("channel_not_found")
+        return channel_id
+
+    def _find_message(self, channel_id: str | None, ts: str) -> dict[str, Any] | None:
+        """The stored message at `ts` in a channel, or None."""
+        for message in self._messages.get(channel_id or "", []):
+            if message["ts"] == ts:
+                return message
+        return None
+
+    def _public_message(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A caller-safe copy of a stored message."""
+        return copy.deepcopy(message)
+
+    def _api_message(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A stored message in the shape the Web API returns it."""
+        shaped: dict[str, Any] = {
+            "type": "message", "user": message["user"], "bot_id": self.bot_id, "app_id": self.app_id,
+            "text": message["text"], "ts": message["ts"], "team": self.team_id,
+        }
+        for key in ("blocks", "attachments", "metadata", "files", "thread_ts", "edited"):
+            if message.get(key) is not None:
+                shaped[key] = copy.deepcopy(message[key])
+        return shaped
+
+    def _content(self, params: Params, *, require: bool) -> dict[str, Any]:
+        """Validate text / blocks / attachments / markdown_text / metadata of a message call."""
+        text = _as_str(params.get("text"))
+        markdown = _as_str(params.get("markdown_text"))
+        blocks = params.get("blocks")
+        attachments = params.get("attachments")
+        metadata = params.get("metadata")
+        if markdown and (text or blocks):
+            raise ApiError("markdown_text_conflict", violation=True)
+        if blocks is not None and blocks != "":
+            errors = validate_blocks(blocks, surface="message")
+            if errors:
+                raise ApiError(
+                    "invalid_blocks", violation=True, messages=errors,
+                    extra={"errors": [e.removeprefix("[ERROR] ") for e in errors]},
+                )
+        else:
+            blocks = None
+        if attachments is not None and not isinstance(attachments, list):
+            raise ApiError("invalid_attachments", violation=True)
+        if metadata is not None and not (
+            isinstance(metadata, dict)
+            and isinstance(metadata.get("event_type"), str)
+            and isinstance(metadata.get("event_payload"), dict)
+        ):
+            raise ApiError("invalid_metadata_format", violation=True)
+        if text is not None and len(text) > MAX_TEXT:
+            raise ApiError("msg_too_long", violation=True)
+        if markdown is not None and len(markdown) > MAX_MARKDOWN_TEXT:
+            raise ApiError("msg_too_long", violation=True)
+        if require and not (text or markdown or blocks or attachments):
+            raise ApiError("no_text", violation=True)
+        return {
+            "text": markdown if markdown else text,
+            "blocks": assign_ids(blocks) if blocks else blocks,
+            "attachments": attachments,
+            "metadata": metadata,
+        }
+
+    def _post(
+        self, channel_id: str, *, text: str | None, blocks: list[Any] | None = None,
+        thread_ts: str | None = None, **extra: Any,
+    ) -> dict[str, Any]:
+        """Store a new bot message and return it."""
+        message = {
+            "ts": self._next_ts(), "channel": channel_id, "user": self.bot_user_id, "text": text or "",
+            "blocks": blocks, "thread_ts": thread_ts, "edited": None,
+            "attachments": None, "metadata": None, "files": None,
+        }
+        message.update(extra)
+        self._messages.setdefault(channel_id, []).append(message)
+        return message
+
+    def _view_param(self, params: Params, *, kind: str) -> dict[str, Any]:
+        """The `view` parameter, validated as a view of type `kind`."""
+        view = params.get("view")
+        if _absent(view):
+            raise _bad_args("[ERROR] missing required field: view")
+        if not isinstance(view, dict):
+            raise _bad_args("[ERROR] failed to parse `view`: must be a JSON object")
+        errors = validate_view(view)
+        if errors:
+            raise _bad_args(*errors)
+        if view.get("type") != kind:
+            raise _bad_args(f'[ERROR] must be "{kind}" [json-pointer:/view/type]')
+        return view
+
+    def _stored_view(self, view: dict[str, Any], *, view_id: str | None = None,
+                     root_view_id: str | None = None, previous_view_id: str | None = None) -> dict[str, Any]:
+        """The view as Slack stores and returns it (ids, hash, state, defaults)."""
+        view_id = view_id or self._new_id("V")
+        stored: dict[str, Any] = {
+            "id": view_id, "team_id": self.team_id, "type": view["type"],
+            "blocks": assign_ids(view.get("blocks", [])),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(self.clock())}.{secrets.token_hex(4)}",
+            "clear_on_close": view.get("clear_on_close", False),
+            "notify_on_close": view.get("notify_on_close", False),
+            "external_id": view.get("external_id", ""),
+            "root_view_id": root_view_id or view_id,
+            "previous_view_id": previous_view_id,
+            "app_id": self.app_id, "app_installed_team_id": self.team_id, "bot_id": self.bot_id,
+        }
+        if view["type"] == "modal":
+            stored.update(
+                title=copy.deepcopy(view["title"]),
+                submit=copy.deepcopy(view.get("submit")),
+                close=copy.deepcopy(view.get("close")),
+                submit_disabled=view.get("submit_disabled", False),
+            )
+        return stored
+
+    def _trigger(self, params: Params) -> _Trigger:
+        """The unused, unexpired trigger named by trigger_id / interactivity_pointer."""
+        trigger_id = _as_str(params.get("trigger_id")) or _as_str(params.get("interactivity_pointer"))
+        if not trigger_id:
+            raise _bad_args("[ERROR] missing required field: trigger_id")
+        trigger = self._triggers.get(trigger_id)
+        if trigger is None:
+            raise ApiError("invalid_trigger_id")
+        if trigger.used:
+            raise ApiError("exchanged_trigger_id")
+        if self.clock() - trigger.minted_at > self.trigger_ttl:
+            raise ApiError("expired_trigger_id")
+        return trigger
+
+    # ---------------------------------------------------------------------------------------
+    # Web API methods (called with the lock held; return the body without "ok")
+    # ---------------------------------------------------------------------------------------
+
+    def _auth_test(self, params: Params) -> dict[str, Any]:
+        """auth.test: who the token belongs to."""
+        return {
+            "url": f"https://{self.team_domain}.slack.com/", "team": self.team_domain.capitalize(),
+            "user": self._users[self.bot_user_id]["name"], "team_id": self.team_id,
+            "user_id": self.bot_user_id, "bot_id": self.bot_id, "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, params: Params) -> dict[str, Any]:
+        """chat.postMessage: post to a channel, a #name or a user's IM."""
+        channel_id = self._channel_param(params)
+        content = self._content(params, require=True)
+        thread_ts = _as_str(params.get("thread_ts"))
+        message = self._post(channel_id, thread_ts=thread_ts, **content)
+        return {"channel": channel_id, "ts": message["ts"], "message": self._api_message(message)}
+
+    def _chat_update(self, params: Params) -> dict[str, Any]:
+        """chat.update: replace the given fields of a bot message (channel must be an id)."""
+        channel_id = self._channel_param(params, ids_only=True)
+        ts = _as_str(params.get("ts")) or ""
+        message = self._find_message(channel_id, ts)
+        if message is None:
+            raise ApiError("message_not_found")
+        content = self._content(params, require=True)
+        for key in ("text", "attachments", "metadata"):
+            if content[key] is not None:
+                message[key] = content[key]
+        if params.get("blocks") is not None:
+            message["blocks"] = content["blocks"] or None
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        shaped = self._api_message(message)
+        return {"channel": channel_id, "ts": ts, "text": message["text"], "message": shaped}
+
+    def _chat_post_ephemeral(self, params: Params) -> dict[str, Any]:
+        """chat.postEphemeral: a message only `user` sees."""
+        channel_id = self._channel_param(params)
+        content = self._content(params, require=True)
+        message_ts = self._next_ts()
+        self.ephemerals.append(
+            {
+                "channel": channel_id, "user": _as_str(params.get("user")), "text": content["text"] or "",
+                "blocks": content["blocks"], "thread_ts": _as_str(params.get("thread_ts")),
+                "message_ts": message_ts,
+            }
+        )
+        return {"message_ts": message_ts}
+
+    def _chat_get_permalink(self, params: Params) -> dict[str, Any]:
+        """chat.getPermalink: the archive URL of a message."""
+        channel_id = self._channel_param(params, ids_only=True)
+        ts = _as_str(params.get("message_ts")) or ""
+        message = self._find_message(channel_id, ts)
+        if message is None:
+            raise ApiError("message_not_found")
+        permalink = f"https://{self.team_domain}.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
+        if message["thread_ts"] and message["thread_ts"] != ts:
+            permalink += f"?thread_ts={message['thread_ts']}&cid={channel_id}"
+        return {"channel": channel_id, "permalink": permalink}
+
+    def _conversations_open(self, params: Params) -> dict[str, Any]:
+        """conversations.open: the bot's IM with one user (or an existing IM by channel)."""
+        users_param = _as_str(params.get("users"))
+        channel_param = _as_str(params.get("channel"))
+        if users_param:
+            users = [u.strip() for u in users_param.split(",") if u.strip()]
+            if len(users) != 1:
+                raise ApiError("fake_not_implemented", violation=True,
+                               messages=["[ERROR] the fake opens IMs with exactly one user"])
+            if users[0] not in self._users:
+                raise ApiError("user_not_found")
+            channel_id = self._im_for(users[0])
+        elif channel_param:
+            channel_id = self._lookup_channel(channel_param, ids_only=True) or ""
+            if not self._channels.get(channel_id, {}).get("is_im"):
+                raise ApiError("channel_not_found")
+        else:
+            raise ApiError("users_list_not_supplied", violation=True)
+        if _truthy(params.get("return_im")):
+            channel = self._channels[channel_id]
+            return {"channel": {"id": channel_id, "is_im": True, "user": channel["user"],
+                                "created": channel["created"], "is_open": True}}
+        return {"channel": {"id": channel_id}}
+
+    def _users_info(self, params: Params) -> dict[str, Any]:
+        """users.info: one member's profile."""
+        user = self._users.get(_as_str(params.get("user")) or "")
+        if user is None:
+            raise ApiError("user_not_found")
+        return {
+            "user": {
+                "id": user["id"], "team_id": self.team_id, "name": user["name"], "deleted": False,
+                "real_name": user["real_name"], "tz": user["tz"], "tz_label": user["tz"],
+                "tz_offset": _tz_offset(user["tz"], self.clock()), "is_admin": user["is_admin"],
+                "is_owner": False, "is_bot": user["is_bot"], "is_app_user": False,
+                "profile": {
+                    "real_name": user["real_name"], "real_name_normalized": user["real_name"],
+                    "display_name": user["name"], "display_name_normalized": user["name"],
+                    "team": self.team_id,
+                },
+            }
+        }
+
+    def _usergroups_users_list(self, params: Params) -> dict[str, Any]:
+        """usergroups.users.list: member ids of a user group."""
+        group = self._usergroups.get(_as_str(params.get("usergroup")) or "")
+        if group is None:
+            raise ApiError("no_such_subteam")
+        return {"users": list(group["users"])}
+
+    def _views_open(self, params: Params) -> dict[str, Any]:
+        """views.open: open a modal with a fresh trigger_id."""
+        trigger = self._trigger(params)
+        view = self._view_param(params, kind="modal")
+        trigger.used = True
+        stored = self._stored_view(view)
+        self.views[stored["id"]] = stored
+        return {"view": copy.deepcopy(stored)}
+
+    def _views_push(self, params: Params) -> dict[str, Any]:
+        """views.push: push a modal onto the open stack with a fresh trigger_id."""
+        trigger = self._trigger(params)
+        view = self._view_param(params, kind="modal")
+        trigger.used = True
+        stored = self._stored_view(view)
+        self.views[stored["id"]] = stored
+        return {"view": copy.deepcopy(stored)}
+
+    def _views_update(self, params: Params) -> dict[str, Any]:
+        """views.update: replace an open modal by view_id or external_id, honouring hash."""
+        view_id = _as_str(params.get("view_id"))
+        external_id = _as_str(params.get("external_id"))
+        if not view_id and not external_id:
+            raise _bad_args("[ERROR] either view_id or external_id is required")
+        current = self.views.get(view_id) if view_id else next(
+            (v for v in self.views.values() if v["external_id"] == external_id), None
+        )
+        if current is None:
+            raise ApiError("not_found")
+        view = self._view_param(params, kind=current["type"])
+        expected = _as_str(params.get("hash"))
+        if expected and expected != current["hash"]:
+            raise ApiError("hash_conflict")
+        stored = self._stored_view(
+            view, view_id=current["id"], root_view_id=current["root_view_id"],
+            previous_view_id=current["previous_view_id"],
+        )
+        self.views[stored["id"]] = stored
+        return {"view": copy.deepcopy(stored)}
+
+    def _views_publish(self, params: Params) -> dict[str, Any]:
+        """views.publish: set a user's Home tab."""
+        user_id = _as_str(params.get("user_id")) or ""
+        view = self._view_param(params, kind="home")
+        current = self.home_views.get(user_id)
+        expected = _as_str(params.get("hash"))
+        if current is not None and expected and expected != current["hash"]:
+            raise ApiError("hash_conflict")
+        stored = self._stored_view(view, view_id=current["id"] if current else None)
+        self.home_views[user_id] = stored
+        return {"view": copy.deepcopy(stored)}
+
+    def _files_get_upload_url_external(self, params: Params) -> dict[str, Any]:
+        """files.getUploadURLExternal: reserve a file id and an upload URL."""
+        length = _as_int(params.get("length"))
+        if length is None or length < 1:
+            raise _bad_args("[ERROR] length must be a positive integer [json-pointer:/length]")
+        file_id = self._new_id("F")
+        self._uploads[file_id] = {
+            "filename": _as_str(params.get("filename")), "length": length, "content": None,
+            "alt_txt": _as_str(params.get("alt_txt")), "snippet_type": _as_str(params.get("snippet_type")),
+        }
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload_external(self, params: Params) -> dict[str, Any]:
+        """files.completeUploadExternal: finish uploads and share them to a channel."""
+        files = params.get("files")
+        if not isinstance(files, list) or not files or not all(
+            isinstance(f, dict) and isinstance(f.get("id"), str) for f in files
+        ):
+            raise _bad_args('[ERROR] files must be a non-empty array of {"id", "title"} objects')
+        channel_ids: list[str] = []
+        if not _absent(params.get("channel_id")):
+            channel_ids.append(self._channel_param(params, "channel_id", ids_only=True))
+        for name in (_as_str(params.get("channels")) or "").split(","):
+            if name.strip():
+                channel_ids.append(self._channel_param({"channel": name.strip()}, ids_only=True))
+        for entry in files:
+            upload = self._uploads.get(entry["id"])
+            if upload is None or upload["content"] is None:
+                raise ApiError("file_not_found")
+        blocks = params.get("blocks")
+        if blocks is not None:
+            errors = validate_blocks(blocks, surface="message")
+            if errors:
+                raise ApiError("invalid_blocks", violation=True, messages=errors,
+                               extra={"errors": [e.removeprefix("[ERROR] ") for e in errors]})
+        thread_ts = _as_str(params.get("thread_ts"))
+        comment = _as_str(params.get("initial_comment"))
+        shared: list[dict[str, Any]] = []
+        for entry in files:
+            upload = self._uploads.pop(entry["id"])
+            title = entry.get("title") or upload["filename"]
+            record = {
+                "id": entry["id"], "name": upload["filename"], "title": title,
+                "content": upload["content"], "channel_id": channel_ids[0] if channel_ids else None,
+                "channels": channel_ids, "thread_ts": thread_ts, "initial_comment": comment,
+                "alt_txt": upload["alt_txt"],
+            }
+            self.files[entry["id"]] = record
+            shared.append({"id": entry["id"], "title": title, "name": upload["filename"]})
+        for channel_id in channel_ids:
+            self._post(channel_id, text=comment, blocks=assign_ids(blocks) if blocks else None,
+                       thread_ts=thread_ts, files=copy.deepcopy(shared))
+        return {"files": shared}
+
+    # ---------------------------------------------------------------------------------------
+    # response_url and upload URL endpoints
+    # ---------------------------------------------------------------------------------------
+
+    def _post_response_url(self, token: str, body: bytes) -> _Reply:
+        """A POST to a response_url: validate like Slack, then reply, replace or delete."""
+        with self._lock:
+            target = self._response_urls.get(token)
+            url = f"{self.url}/response/{token}"
+            if target is None:
+                self.violations.append(f"response_url: unknown or expired url {url}")
+                return _Reply.text(HTTPStatus.NOT_FOUND, "no_active_hooks")
+            try:
+                payload = json.loads(body or b"null")
+            except ValueError:
+                payload = None
+            if not isinstance(payload, dict):
+                self.violations.append(f"response_url: body is not a JSON object: {body[:200]!r}")
+                return _Reply.text(HTTPStatus.BAD_REQUEST, "invalid_payload")
+            if target.uses >= 5:
+                self.violations.append(f"response_url: used more than 5 times: {url}")
+                return _Reply.text(HTTPStatus.NOT_FOUND, "used_url")
+            blocks = payload.get("blocks")
+            if blocks is not None:
+                errors = validate_blocks(blocks, surface="message")
+                if errors:
+                    self.violations.append("response_url: invalid_blocks " + "; ".join(errors))
+                    return _Reply.text(HTTPStatus.BAD_REQUEST, "invalid_blocks")
+            deleting = _truthy(payload.get("delete_original"))
+            if not deleting and not (payload.get("text") or blocks or payload.get("attachments")):
+                self.violations.append("response_url: no_text")
+                return _Reply.text(HTTPStatus.BAD_REQUEST, "no_text")
+            target.uses += 1
+            self.responses.append({"url": url, "body": payload})
+            self._apply_response(target, payload)
+            return _Reply.json(HTTPStatus.OK, {"ok": True})
+
+    def _apply_response(self, target: _ResponseUrl, payload: dict[str, Any]) -> None:
+        """Give a response_url POST its effect on the workspace."""
+        blocks = assign_ids(payload["blocks"]) if payload.get("blocks") else None
+        original = self._find_message(target.channel_id, target.message_ts or "")
+        if _truthy(payload.get("delete_original")):
+            if original is not None:
+                self._messages[original["channel"]].remove(original)
+            return
+        if _truthy(payload.get("replace_original")) and original is not None:
+            original.update(text=payload.get("text") or "", blocks=blocks,
+                            edited={"user": self.bot_user_id, "ts": self._next_ts()})
+            return
+        if target.channel_id is None:
+            return
+        if payload.get("response_type") == "in_channel":
+            self._post(target.channel_id, text=payload.get("text"), blocks=blocks,
+                       thread_ts=payload.get("thread_ts"))
+        else:
+            self.ephemerals.append({
+                "channel": target.channel_id, "user": target.user_id, "text": payload.get("text") or "",
+                "blocks": blocks, "thread_ts": payload.get("thread_ts"), "message_ts": self._next_ts(),
+            })
+
+    def _post_upload(self, file_id: str, body: bytes) -> _Reply:
+        """A POST of file bytes to an upload URL from files.getUploadURLExternal."""
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None:
+                self.violations.append(f"upload: unknown upload URL for {file_id}")
+                return _Reply.text(HTTPStatus.NOT_FOUND, "Not Found")
+            upload["content"] = body
+            return _Reply.text(HTTPStatus.OK, f"OK - {len(body)}")
+
+
+# -------------------------------------------------------------------------------------------
+# Request parsing
+# -------------------------------------------------------------------------------------------
+
+
+def _parse_params(query: str, headers: Message, body: bytes) -> tuple[Params, bool]:
+    """Merge query-string and body parameters; tell whether the body was JSON."""
+    params: Params = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
+    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if not body:
+        return params, False
+    if content_type == "application/json":
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise ApiError("invalid_json", violation=True) from None
+        if not isinstance(data, dict):
+            raise ApiError("json_not_object", violation=True)
+        params.update({k: v for k, v in data.items() if v is not None})
+        return params, True
+    if content_type == "multipart/form-data":
+        params.update(_parse_multipart(headers.get("Content-Type") or "", body))
+        return params, False
+    if content_type in ("application/x-www-form-urlencoded", ""):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError("invalid_charset", violation=True) from None
+        form = urllib.parse.parse_qs(text, keep_blank_values=True)
+        params.update({k: v[-1] for k, v in form.items()})
+        return params, False
+    raise ApiError("invalid_form_data", violation=True)
+
+
+def _parse_multipart(content_type: str, body: bytes) -> Params:
+    """Fields of a multipart/form-data body: text as str, file parts as bytes."""
+    parser = email.parser.BytesParser(policy=email.policy.HTTP)
+    message = parser.parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    fields: Params = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is None:
+            fields[str(name)] = payload.decode(part.get_content_charset() or "utf-8")
+        else:
+            fields[str(name)] = payload
+    return fields
+
+
+def _decode_json_params(params: Params) -> list[str]:
+    """Decode JSON-valued parameters sent as strings in place; return the names that failed."""
+    failed = []
+    for name in JSON_PARAMS & params.keys():
+        value = params[name]
+        if isinstance(value, str) and value != "":
+            try:
+                params[name] = json.loads(value)
+            except ValueError:
+                failed.append(name)
+    return sorted(failed)
+
+
+def _bearer(headers: Message) -> str | None:
+    """The token of an `Authorization: Bearer` header."""
+    value = headers.get("Authorization") or ""
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def _absent(value: Any) -> bool:
+    """Whether a parameter counts as not given."""
+    return value is None or value == ""
+
+
+def _as_str(value: Any) -> str | None:
+    """A parameter as a string (None when absent)."""
+    if _absent(value):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _as_int(value: Any) -> int | None:
+    """A parameter as an integer (None when absent or not an integer)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _truthy(value: Any) -> bool:
+    """Slack's reading of a boolean parameter (true/1)."""
+    if isinstance(value, str):
+        return value.lower() in ("1", "true")
+    return bool(value)
+
+
+def _tz_offset(tz: str, now: float) -> int:
+    """UTC offset of a time zone in seconds at `now` (0 when the zone is unknown)."""
+    try:
+        offset = datetime.fromtimestamp(now, ZoneInfo(tz)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return 0
+    return int(offset.total_seconds()) if offset else 0
+
+
+def _violation_text(method: str, exc: ApiError) -> str:
+    """One line describing a refused request for FakeSlack.violations."""
+    detail = "; ".join(exc.messages)
+    return f"{method}: {exc.error}" + (f" {detail}" if detail else "")

@@ -1,0 +1,707 @@
+"""Tests of fakeslack: the fake Web API driven by a real slack_sdk WebClient, and the signed
+requests SlackSender sends to a small stand-in app that checks them with slack_sdk."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+
+from fakeslack import FakeSlack, SlackSender, fill_state, methods, validate_blocks, validate_view
+from fakeslack.spec import EXTRA_METHODS
+
+TOKEN = "xoxb-fake-token"
+SECRET = "s3cr3t-signing"
+
+
+class Clock:
+    """A settable clock for FakeSlack(clock=...)."""
+
+    def __init__(self, now: float = 1764236400.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fake(clock: Clock) -> Iterator[FakeSlack]:
+    with FakeSlack(clock=clock) as server:
+        server.add_channel("escalations", id="C0ESC")
+        server.add_user("U0ALICE", "alice", real_name="Alice A", tz="Europe/Paris", is_admin=True)
+        server.add_user("U0BOB", "bob")
+        yield server
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> WebClient:
+    return WebClient(token=TOKEN, base_url=fake.api_url)
+
+
+def modal(**extra: Any) -> dict[str, Any]:
+    """A valid modal with one required text input and one optional select."""
+    view = {
+        "type": "modal",
+        "callback_id": "escalate",
+        "title": {"type": "plain_text", "text": "Escalate"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "summary",
+                "label": {"type": "plain_text", "text": "Summary"},
+                "element": {"type": "plain_text_input", "action_id": "summary_in"},
+            },
+            {
+                "type": "input",
+                "block_id": "severity",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Severity"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "severity_in",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": "High"}, "value": "high"},
+                        {"text": {"type": "plain_text", "text": "Low"}, "value": "low"},
+                    ],
+                },
+            },
+        ],
+    }
+    view.update(extra)
+    return view
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def button(action_id: str, value: str, text: str = "Go") -> dict[str, Any]:
+    return {"type": "button", "action_id": action_id, "value": value, "text": {"type": "plain_text", "text": text}}
+
+
+# ------------------------------------------------------------------------------------------
+# Spec
+# ------------------------------------------------------------------------------------------
+
+
+def test_spec_lists_spec_methods_with_required_params_and_scopes() -> None:
+    post = methods()["chat.postMessage"]
+    assert "channel" in post.required and "blocks" in post.params
+    assert {"metadata", "markdown_text"} <= post.params
+    assert "chat:write:bot" in post.scopes
+
+
+def test_spec_adds_upload_methods_newer_than_the_spec() -> None:
+    for name in EXTRA_METHODS:
+        assert methods()[name] is EXTRA_METHODS[name]
+    assert methods()["files.getUploadURLExternal"].required == {"filename", "length"}
+    assert "interactivity_pointer" in methods()["views.open"].params
+    assert "trigger_id" not in methods()["views.open"].required
+
+
+# ------------------------------------------------------------------------------------------
+# Web API through slack_sdk
+# ------------------------------------------------------------------------------------------
+
+
+def test_auth_test_names_the_bot_and_the_team(client: WebClient) -> None:
+    data = client.auth_test().data
+    assert data == {
+        "ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "fakebot",
+        "team_id": "T0FAKE", "user_id": "UBOT0001", "bot_id": "BBOT0001", "is_enterprise_install": False,
+    }
+
+
+def test_post_message_to_a_hash_name_lands_in_that_channel(fake: FakeSlack, client: WebClient) -> None:
+    first = client.chat_postMessage(channel="#escalations", text="one")
+    second = client.chat_postMessage(channel="escalations", text="two")
+    third = client.chat_postMessage(channel="C0ESC", text="three", blocks=[section("*three*")])
+    assert {first["channel"], second["channel"], third["channel"]} == {"C0ESC"}
+    assert first["ts"] < second["ts"] < third["ts"]
+    assert third["message"]["text"] == "three" and third["message"]["bot_id"] == "BBOT0001"
+    assert third["message"]["blocks"][0]["block_id"]  # Slack generates missing block_ids
+    assert [m["text"] for m in fake.messages("#escalations")] == ["one", "two", "three"]
+    assert fake.violations == []
+
+
+def test_post_message_to_a_user_id_goes_to_a_stable_im(fake: FakeSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="U0ALICE", text="psst")
+    opened = client.conversations_open(users="U0ALICE")
+    assert posted["channel"] == opened["channel"]["id"] == "D0ALICE"
+    assert [m["text"] for m in fake.messages("U0ALICE")] == ["psst"]
+    assert client.conversations_open(users=["U0ALICE"], return_im=True)["channel"]["is_im"] is True
+
+
+def test_thread_replies_are_stored_with_their_thread_ts(fake: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C0ESC", text="parent")
+    reply = client.chat_postMessage(channel="C0ESC", text="reply", thread_ts=parent["ts"])
+    assert reply["message"]["thread_ts"] == parent["ts"]
+    assert [m["text"] for m in fake.thread("C0ESC", parent["ts"])] == ["reply"]
+    link = client.chat_getPermalink(channel="C0ESC", message_ts=reply["ts"])["permalink"]
+    assert link.endswith(f"?thread_ts={parent['ts']}&cid=C0ESC")
+
+
+def test_update_replaces_text_and_blocks_and_marks_the_message_edited(fake: FakeSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="#escalations", text="open", blocks=[section("open")])
+    updated = client.chat_update(channel=posted["channel"], ts=posted["ts"], text="closed")
+    assert updated["ts"] == posted["ts"] and updated["text"] == "closed"
+    (message,) = fake.messages("C0ESC")
+    assert message["text"] == "closed" and message["edited"]
+    assert message["blocks"][0]["text"]["text"] == "open"  # blocks not sent are kept, as in Slack
+    client.chat_update(channel="C0ESC", ts=posted["ts"], text="closed", blocks=[section("done")])
+    assert fake.messages("C0ESC")[0]["blocks"][0]["text"]["text"] == "done"
+
+
+def test_update_needs_a_channel_id_and_an_existing_ts(fake: FakeSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C0ESC", text="x")
+    with pytest.raises(SlackApiError) as by_name:
+        client.chat_update(channel="#escalations", ts=posted["ts"], text="y")
+    with pytest.raises(SlackApiError) as by_ts:
+        client.chat_update(channel="C0ESC", ts="1.000001", text="y")
+    assert by_name.value.response["error"] == "channel_not_found"
+    assert by_ts.value.response["error"] == "message_not_found"
+    assert fake.violations == []
+
+
+def test_permalink_points_at_the_message_archive(client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C0ESC", text="x")
+    link = client.chat_getPermalink(channel="C0ESC", message_ts=posted["ts"])
+    assert link["permalink"] == f"https://fake.slack.com/archives/C0ESC/p{posted['ts'].replace('.', '')}"
+    with pytest.raises(SlackApiError) as missing:
+        client.chat_getPermalink(channel="C0ESC", message_ts="123.456")
+    assert missing.value.response["error"] == "message_not_found"
+
+
+def test_unknown_channel_is_channel_not_found_without_a_violation(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="#nope", text="x")
+    assert err.value.response["error"] == "channel_not_found"
+    assert fake.violations == []
+
+
+def test_post_ephemeral_is_recorded_for_the_user(fake: FakeSlack, client: WebClient) -> None:
+    result = client.chat_postEphemeral(channel="C0ESC", user="U0BOB", text="only you")
+    assert result["message_ts"]
+    assert fake.ephemerals == [
+        {"channel": "C0ESC", "user": "U0BOB", "text": "only you", "blocks": None,
+         "thread_ts": None, "message_ts": result["message_ts"]}
+    ]
+    assert fake.messages("C0ESC") == []
+
+
+def test_unknown_method_is_a_404_and_a_violation(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as err:
+        client.api_call("chat.postMessages", json={"channel": "C0ESC", "text": "x"})
+    assert err.value.response.status_code == 404
+    assert err.value.response["error"] == "unknown_method"
+    assert fake.violations == ["chat.postMessages: unknown_method"]
+
+
+def test_unknown_parameter_is_invalid_arguments_and_a_violation(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C0ESC", text="x", colour="red")
+    assert err.value.response["error"] == "invalid_arguments"
+    assert err.value.response["response_metadata"]["messages"] == ["[ERROR] unknown parameter: colour"]
+    assert len(fake.violations) == 1 and "colour" in fake.violations[0]
+
+
+def test_missing_required_parameter_is_invalid_arguments(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as err:
+        client.api_call("chat.postMessage", json={"text": "x"})
+    assert err.value.response["response_metadata"]["messages"] == ["[ERROR] missing required field: channel"]
+    assert fake.violations
+
+
+def test_spec_method_the_fake_lacks_is_fake_not_implemented(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as err:
+        client.reactions_add(channel="C0ESC", timestamp="1.2", name="eyes")
+    assert err.value.response["error"] == "fake_not_implemented"
+    assert fake.violations == ["reactions.add: fake_not_implemented"]
+
+
+def test_a_3001_character_section_is_invalid_blocks(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C0ESC", text="x", blocks=[section("a" * 3001)])
+    body = err.value.response.data
+    assert body["error"] == "invalid_blocks"
+    assert body["errors"] == ["must be less than 3001 characters [json-pointer:/blocks/0/text/text]"]
+    assert body["response_metadata"]["messages"] == [
+        "[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]"
+    ]
+    assert fake.violations and fake.messages("C0ESC") == []
+
+
+def test_message_without_text_or_blocks_is_no_text(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as err:
+        client.api_call("chat.postMessage", json={"channel": "C0ESC"})
+    assert err.value.response["error"] == "no_text"
+    with pytest.raises(SlackApiError) as long:
+        client.chat_postMessage(channel="C0ESC", text="x" * 40001)
+    assert long.value.response["error"] == "msg_too_long"
+    assert len(fake.violations) == 2
+
+
+def test_tokens_are_checked_like_slack(fake: FakeSlack) -> None:
+    with pytest.raises(SlackApiError) as wrong:
+        WebClient(token="xoxb-wrong", base_url=fake.api_url).auth_test()
+    assert wrong.value.response["error"] == "invalid_auth"
+    with pytest.raises(SlackApiError) as missing:
+        WebClient(base_url=fake.api_url).auth_test()
+    assert missing.value.response["error"] == "not_authed"
+    assert fake.violations == []
+
+
+def test_form_encoded_calls_with_a_token_param_decode_json_fields(fake: FakeSlack) -> None:
+    blocks = [section("from a form")]
+    body = urllib.parse.urlencode({"token": TOKEN, "channel": "C0ESC", "blocks": json.dumps(blocks)})
+    with urllib.request.urlopen(f"{fake.api_url}chat.postMessage", data=body.encode()) as response:
+        assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+        assert json.load(response)["ok"] is True
+    (call,) = fake.calls_to("chat.postMessage")
+    assert call.params["blocks"] == blocks and call.status == 200 and call.ok
+
+
+def test_users_info_reports_profile_and_time_zone(client: WebClient) -> None:
+    user = client.users_info(user="U0ALICE")["user"]
+    assert (user["id"], user["name"], user["real_name"], user["is_admin"]) == ("U0ALICE", "alice", "Alice A", True)
+    assert user["tz"] == "Europe/Paris" and user["tz_offset"] == 3600  # November: CET
+    assert user["profile"]["display_name"] == "alice"
+    with pytest.raises(SlackApiError) as err:
+        client.users_info(user="U0NOBODY")
+    assert err.value.response["error"] == "user_not_found"
+
+
+def test_usergroup_members_are_listed_and_unknown_groups_refused(fake: FakeSlack, client: WebClient) -> None:
+    fake.add_usergroup("S0ONCALL", "oncall", ["U0ALICE", "U0BOB"])
+    assert client.usergroups_users_list(usergroup="S0ONCALL")["users"] == ["U0ALICE", "U0BOB"]
+    with pytest.raises(SlackApiError) as err:
+        client.usergroups_users_list(usergroup="S0NONE")
+    assert err.value.response["error"] == "no_such_subteam"
+
+
+def test_views_open_with_a_fresh_trigger_stores_the_modal(fake: FakeSlack, client: WebClient) -> None:
+    view = client.views_open(trigger_id=fake.mint_trigger_id(), view=modal(private_metadata="42"))["view"]
+    assert view["id"].startswith("V") and view["type"] == "modal" and view["team_id"] == "T0FAKE"
+    assert view["state"] == {"values": {}} and view["private_metadata"] == "42" and view["hash"]
+    assert view["title"] == {"type": "plain_text", "text": "Escalate"}
+    assert fake.views[view["id"]] == view
+    assert fake.violations == []
+
+
+def test_views_open_refuses_an_expired_trigger(fake: FakeSlack, client: WebClient, clock: Clock) -> None:
+    trigger = fake.mint_trigger_id()
+    clock.now += 3.5
+    with pytest.raises(SlackApiError) as err:
+        client.views_open(trigger_id=trigger, view=modal())
+    assert err.value.response["error"] == "expired_trigger_id"
+    assert fake.views == {} and fake.violations == []
+
+
+def test_views_open_refuses_a_reused_or_unknown_trigger(fake: FakeSlack, client: WebClient) -> None:
+    trigger = fake.mint_trigger_id()
+    client.views_open(trigger_id=trigger, view=modal())
+    with pytest.raises(SlackApiError) as reused:
+        client.views_open(trigger_id=trigger, view=modal())
+    with pytest.raises(SlackApiError) as unknown:
+        client.views_open(trigger_id="123.456.abc", view=modal())
+    assert reused.value.response["error"] == "exchanged_trigger_id"
+    assert unknown.value.response["error"] == "invalid_trigger_id"
+
+
+def test_views_open_refuses_an_invalid_view_without_using_the_trigger(fake: FakeSlack, client: WebClient) -> None:
+    trigger = fake.mint_trigger_id()
+    with pytest.raises(SlackApiError) as err:
+        client.views_open(trigger_id=trigger, view=modal(title={"type": "plain_text", "text": "x" * 25}))
+    assert err.value.response["error"] == "invalid_arguments"
+    assert err.value.response["response_metadata"]["messages"] == [
+        "[ERROR] must be less than 25 characters [json-pointer:/view/title/text]"
+    ]
+    assert fake.violations
+    assert client.views_open(trigger_id=trigger, view=modal())["ok"]
+
+
+def test_views_push_update_and_publish_keep_slack_semantics(fake: FakeSlack, client: WebClient) -> None:
+    opened = client.views_open(trigger_id=fake.mint_trigger_id(), view=modal())["view"]
+    pushed = client.views_push(trigger_id=fake.mint_trigger_id(), view=modal(callback_id="step2"))["view"]
+    assert pushed["id"] != opened["id"] and set(fake.views) == {opened["id"], pushed["id"]}
+    updated = client.views_update(view_id=opened["id"], hash=opened["hash"], view=modal(callback_id="v2"))["view"]
+    assert updated["id"] == opened["id"] and fake.views[opened["id"]]["callback_id"] == "v2"
+    with pytest.raises(SlackApiError) as stale:
+        client.views_update(view_id=opened["id"], hash=opened["hash"], view=modal())
+    with pytest.raises(SlackApiError) as missing:
+        client.views_update(view_id="V0GONE", view=modal())
+    assert (stale.value.response["error"], missing.value.response["error"]) == ("hash_conflict", "not_found")
+    home = client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [section("hi")]})["view"]
+    assert fake.home_views["U0ALICE"] == home and home["type"] == "home"
+    assert fake.violations == []
+
+
+def test_fail_injects_a_429_with_retry_after(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail("chat.postMessage", status=429, retry_after=7)
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C0ESC", text="x")
+    assert err.value.response.status_code == 429
+    assert err.value.response.headers["Retry-After"] == "7"
+    assert err.value.response["error"] == "ratelimited"
+    assert client.chat_postMessage(channel="C0ESC", text="x")["ok"]  # only the next call fails
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
+
+
+def test_fail_injects_a_503_with_a_plain_body_and_error_codes(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail("users.info", status=503)
+    fake.fail("auth.test", error="account_inactive", times=2)
+    with pytest.raises(SlackApiError) as unavailable:
+        client.users_info(user="U0ALICE")
+    assert unavailable.value.response.status_code == 503
+    (call,) = fake.calls_to("users.info")
+    assert call.status == 503 and call.response == {"ok": False, "raw": "503 Service Unavailable"}
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as err:
+            client.auth_test()
+        assert err.value.response["error"] == "account_inactive"
+    assert client.auth_test()["ok"] and fake.violations == []
+
+
+def test_files_upload_v2_runs_the_external_upload_flow(fake: FakeSlack, client: WebClient) -> None:
+    result = client.files_upload_v2(
+        channel="C0ESC", content="incident timeline", filename="timeline.txt", title="Timeline",
+        initial_comment="postmortem attached",
+    )
+    (shared,) = result["files"]
+    assert shared["title"] == "Timeline" and shared["name"] == "timeline.txt"
+    stored = fake.files[shared["id"]]
+    assert stored["content"] == b"incident timeline" and stored["channel_id"] == "C0ESC"
+    (message,) = fake.messages("C0ESC")
+    assert message["text"] == "postmortem attached" and message["files"][0]["id"] == shared["id"]
+    assert [c.method for c in fake.calls] == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+    assert fake.violations == []
+
+
+def test_completing_an_upload_that_never_happened_is_file_not_found(fake: FakeSlack, client: WebClient) -> None:
+    reserved = client.files_getUploadURLExternal(filename="a.txt", length=3)
+    assert reserved["upload_url"] == f"{fake.url}/upload/{reserved['file_id']}"
+    with pytest.raises(SlackApiError) as err:
+        client.files_completeUploadExternal(files=[{"id": reserved["file_id"], "title": "A"}])
+    assert err.value.response["error"] == "file_not_found"
+
+
+def test_wait_for_returns_matching_calls_or_lists_what_was_seen(fake: FakeSlack, client: WebClient) -> None:
+    client.chat_postMessage(channel="C0ESC", text="a")
+    client.chat_postMessage(channel="C0ESC", text="b")
+    calls = fake.wait_for("chat.postMessage", count=1, where=lambda c: c.params["text"] == "b")
+    assert [c.params["text"] for c in calls] == ["b"]
+    with pytest.raises(AssertionError, match="chat.postMessage -> 200 ok"):
+        fake.wait_for("chat.update", timeout=0.02)
+    assert fake.wait_until(lambda: len(fake.calls) == 2, timeout=0.1)
+
+
+def test_reset_forgets_traffic_but_keeps_the_directory(fake: FakeSlack, client: WebClient) -> None:
+    client.chat_postMessage(channel="#escalations", text="x")
+    fake.reset()
+    assert fake.calls == [] and fake.messages("C0ESC") == []
+    assert client.users_info(user="U0BOB")["ok"] and client.chat_postMessage(channel="#escalations", text="y")["ok"]
+
+
+# ------------------------------------------------------------------------------------------
+# Block Kit validation
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("blocks", "error"),
+    [
+        ([{"type": "header", "text": {"type": "mrkdwn", "text": "x"}}], '[ERROR] must be "plain_text" [json-pointer:/blocks/0/text/type]'),
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": "x", "emoji": True}}], "[ERROR] invalid additional property: emoji [json-pointer:/blocks/0/text]"),
+        ([{"type": "section"}], "[ERROR] must define either `text` or `fields` [json-pointer:/blocks/0/type]"),
+        ([{"type": "carousel"}], "[ERROR] unsupported type: carousel [json-pointer:/blocks/0/type]"),
+        ([{"type": "divider", "block_id": "a"}, {"type": "divider", "block_id": "a"}], "[ERROR] block_id must be unique: a [json-pointer:/blocks/1/block_id]"),
+        ([{"type": "actions", "elements": [button("x", "1"), button("x", "2")]}], "[ERROR] action_id must be unique within the block: x [json-pointer:/blocks/0/elements/1/action_id]"),
+        ([{"type": "actions", "elements": [dict(button("x", "1"), style="green")]}], '[ERROR] must be one of "primary", "danger" [json-pointer:/blocks/0/elements/0/style]'),
+        ([{"type": "actions", "elements": [button(f"b{i}", "v") for i in range(26)]}], "[ERROR] no more than 25 items allowed [json-pointer:/blocks/0/elements]"),
+        ([{"type": "actions", "elements": [button("b", "v", text="t" * 76)]}], "[ERROR] must be less than 76 characters [json-pointer:/blocks/0/elements/0/text/text]"),
+        ([{"type": "divider"}] * 51, "[ERROR] no more than 50 items allowed [json-pointer:/blocks]"),
+        ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}], "[ERROR] no more than 10 items allowed [json-pointer:/blocks/0/fields]"),
+        ([{"type": "input", "label": {"type": "plain_text", "text": "L"}, "element": {"type": "button", "text": {"type": "plain_text", "text": "b"}}}], "[ERROR] unsupported type: button [json-pointer:/blocks/0/element/type]"),
+        ([{"type": "input", "label": {"type": "plain_text", "text": "L"}, "element": {"type": "number_input"}}], "[ERROR] missing required field: is_decimal_allowed [json-pointer:/blocks/0/element]"),
+        ([{"type": "input", "label": {"type": "plain_text", "text": "L"}, "element": {"type": "file_input", "max_files": 11}}], "[ERROR] must be at most 10 [json-pointer:/blocks/0/element/max_files]"),
+        ([{"type": "input", "label": {"type": "plain_text", "text": "L"}, "element": {"type": "plain_text_input", "max_length": 3001}}], "[ERROR] must be at most 3000 [json-pointer:/blocks/0/element/max_length]"),
+    ],
+)
+def test_validate_blocks_reports_what_slack_refuses(blocks: list[Any], error: str) -> None:
+    assert validate_blocks(blocks, surface="message") == [error]
+
+
+def test_validate_blocks_accepts_a_rich_escalation_message() -> None:
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "P1: database down", "emoji": True}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Owner* <@U0ALICE>"},
+         "accessory": {"type": "overflow", "action_id": "more", "options": [
+             {"text": {"type": "plain_text", "text": "Snooze"}, "value": "snooze"}]}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "*SLA*"}, {"type": "plain_text", "text": "30m"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "opened by bob"},
+                                         {"type": "image", "image_url": "https://x/y.png", "alt_text": "y"}]},
+        {"type": "divider"},
+        {"type": "actions", "block_id": "ticket-1", "elements": [
+            dict(button("ack", "1", "Acknowledge"), style="primary"),
+            {"type": "static_select", "action_id": "reassign", "placeholder": {"type": "plain_text", "text": "Team"},
+             "option_groups": [{"label": {"type": "plain_text", "text": "Infra"}, "options": [
+                 {"text": {"type": "plain_text", "text": "DBA"}, "value": "dba"}]}],
+             "initial_option": {"text": {"type": "plain_text", "text": "DBA"}, "value": "dba"}},
+        ]},
+        {"type": "actions", "block_id": "ticket-2", "elements": [button("ack", "2", "Acknowledge")]},
+    ]
+    assert validate_blocks(blocks, surface="message") == []
+
+
+def test_option_limits_and_initial_option_membership_are_checked() -> None:
+    def opt(value: str, kind: str = "plain_text") -> dict[str, Any]:
+        return {"text": {"type": kind, "text": value}, "value": value}
+
+    select = {"type": "static_select", "action_id": "s", "options": [opt("a")], "initial_option": opt("b")}
+    checks = {"type": "checkboxes", "action_id": "c", "options": [opt(str(i), "mrkdwn") for i in range(11)]}
+    radio = {"type": "radio_buttons", "action_id": "r", "options": [opt("m", "mrkdwn")]}
+    mrkdwn_select = {"type": "static_select", "action_id": "t", "options": [opt("a", "mrkdwn")]}
+    blocks = [{"type": "actions", "elements": [select, checks, radio, mrkdwn_select]}]
+    assert validate_blocks(blocks, surface="modal") == [
+        "[ERROR] initial_option must match one of the provided options [json-pointer:/blocks/0/elements/0/initial_option]",
+        "[ERROR] no more than 10 items allowed [json-pointer:/blocks/0/elements/1/options]",
+        '[ERROR] must be "plain_text" [json-pointer:/blocks/0/elements/3/options/0/text/type]',
+    ]
+
+
+def test_validate_view_checks_modal_fields() -> None:
+    assert validate_view(modal()) == []
+    view = modal(callback_id="c" * 256, private_metadata="m" * 3001)
+    del view["submit"]
+    assert validate_view(view) == [
+        "[ERROR] submit is required when the view has input blocks [json-pointer:/view/submit]",
+        "[ERROR] must be less than 256 characters [json-pointer:/view/callback_id]",
+        "[ERROR] must be less than 3001 characters [json-pointer:/view/private_metadata]",
+    ]
+    assert validate_view({"type": "modal", "blocks": []}) == ["[ERROR] missing required field: title [json-pointer:/view]"]
+    assert validate_view({"type": "home", "blocks": [{"type": "divider"}] * 101}) == [
+        "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"
+    ]
+
+
+# ------------------------------------------------------------------------------------------
+# fill_state
+# ------------------------------------------------------------------------------------------
+
+
+def _input(block_id: str, element: dict[str, Any], optional: bool = True) -> dict[str, Any]:
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": {"type": "plain_text", "text": block_id}, "element": element}
+
+
+def _opt(value: str, kind: str = "plain_text") -> dict[str, Any]:
+    return {"text": {"type": kind, "text": value.title()}, "value": value}
+
+
+STATE_VIEW = {
+    "type": "modal",
+    "blocks": [
+        _input("text", {"type": "plain_text_input", "action_id": "t", "max_length": 10}),
+        _input("number", {"type": "number_input", "action_id": "n", "is_decimal_allowed": False}),
+        _input("url", {"type": "url_text_input", "action_id": "u"}),
+        _input("select", {"type": "static_select", "action_id": "s", "option_groups": [
+            {"label": {"type": "plain_text", "text": "G"}, "options": [_opt("high"), _opt("low")]}]}),
+        _input("boxes", {"type": "checkboxes", "action_id": "c", "options": [_opt("a", "mrkdwn"), _opt("b")]}),
+        _input("radio", {"type": "radio_buttons", "action_id": "r", "options": [_opt("yes"), _opt("no")]}),
+        _input("files", {"type": "file_input", "action_id": "f", "max_files": 1}),
+        _input("who", {"type": "users_select", "action_id": "w"}),
+    ],
+}
+
+
+def test_fill_state_builds_slack_value_objects_for_each_element_type() -> None:
+    state = fill_state(STATE_VIEW, {
+        "text": "db down", "number": 3, "url": "https://status", "select": "high",
+        "boxes": ["a", "b"], "radio": "no", "files": [{"id": "F1", "name": "log.txt"}], "who": "U0BOB",
+    })
+    assert state == {
+        "text": {"t": {"type": "plain_text_input", "value": "db down"}},
+        "number": {"n": {"type": "number_input", "value": "3"}},
+        "url": {"u": {"type": "url_text_input", "value": "https://status"}},
+        "select": {"s": {"type": "static_select", "selected_option": _opt("high")}},
+        "boxes": {"c": {"type": "checkboxes", "selected_options": [_opt("a", "mrkdwn"), _opt("b")]}},
+        "radio": {"r": {"type": "radio_buttons", "selected_option": _opt("no")}},
+        "files": {"f": {"type": "file_input", "files": [{"id": "F1", "name": "log.txt"}]}},
+        "who": {"w": {"type": "users_select", "selected_user": "U0BOB"}},
+    }
+
+
+def test_fill_state_gives_blank_optional_inputs_their_empty_value() -> None:
+    state = fill_state(STATE_VIEW, {})
+    assert state["text"] == {"t": {"type": "plain_text_input", "value": None}}
+    assert state["select"] == {"s": {"type": "static_select", "selected_option": None}}
+    assert state["boxes"] == {"c": {"type": "checkboxes", "selected_options": []}}
+    assert state["files"] == {"f": {"type": "file_input", "files": []}}
+
+
+def test_fill_state_refuses_values_a_user_could_not_submit() -> None:
+    with pytest.raises(ValueError, match="no option"):
+        fill_state(STATE_VIEW, {"select": "medium"})
+    with pytest.raises(ValueError, match="no input block"):
+        fill_state(STATE_VIEW, {"nope": "x"})
+    with pytest.raises(ValueError, match="max_length"):
+        fill_state(STATE_VIEW, {"text": "x" * 11})
+    with pytest.raises(ValueError, match="required"):
+        fill_state(modal(), {})
+
+
+# ------------------------------------------------------------------------------------------
+# SlackSender against a stand-in app
+# ------------------------------------------------------------------------------------------
+
+
+class App:
+    """A stand-in Slack app: verifies signatures with slack_sdk and records what it received."""
+
+    def __init__(self) -> None:
+        self.verifier = SignatureVerifier(SECRET)
+        self.requests: list[dict[str, Any]] = []
+        self.answer: Callable[[dict[str, Any]], tuple[int, str, str]] = lambda request: (200, "text/plain", "")
+        app = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = {k: v for k, v in self.headers.items()}
+                request = {"headers": headers, "body": body.decode(), "valid": app.verifier.is_valid_request(body, headers)}
+                app.requests.append(request)
+                status, content_type, text = app.answer(request) if request["valid"] else (401, "text/plain", "bad")
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
+
+    def payload(self, index: int = -1) -> dict[str, Any]:
+        form = urllib.parse.parse_qs(self.requests[index]["body"])
+        return json.loads(form["payload"][0])
+
+
+@pytest.fixture
+def app() -> Iterator[App]:
+    stand_in = App()
+    yield stand_in
+    stand_in.server.shutdown()
+    stand_in.server.server_close()
+
+
+@pytest.fixture
+def sender(app: App, fake: FakeSlack) -> SlackSender:
+    return SlackSender(app.url, SECRET, fake)
+
+
+def test_sender_signatures_verify_with_slack_sdk(app: App, sender: SlackSender) -> None:
+    reply = sender.post("a=1")
+    assert reply.status == 200 and app.requests[-1]["valid"]
+    assert sender.post("a=1", signature="v0=deadbeef").status == 401
+    assert sender.post("a=1", timestamp=1).status == 401  # stale timestamps fail verification
+
+
+def test_slash_command_sends_slack_form_fields_and_shows_the_ack(app: App, fake: FakeSlack, sender: SlackSender) -> None:
+    app.answer = lambda request: (200, "application/json", json.dumps({"text": "Escalation opened"}))
+    reply = sender.slash_command("U0ALICE", "db is down", channel_id="C0ESC")
+    form = {k: v[0] for k, v in urllib.parse.parse_qs(app.requests[-1]["body"]).items()}
+    assert reply.json() == {"text": "Escalation opened"}
+    assert form["command"] == "/escalate" and form["text"] == "db is down"
+    assert (form["user_id"], form["user_name"], form["channel_name"]) == ("U0ALICE", "alice", "escalations")
+    assert form["trigger_id"] == sender.last_trigger_id and form["response_url"].startswith(f"{fake.url}/response/")
+    assert fake.ephemerals[-1]["text"] == "Escalation opened" and fake.ephemerals[-1]["user"] == "U0ALICE"
+
+
+def test_response_url_posts_are_recorded_and_checked(app: App, fake: FakeSlack, sender: SlackSender) -> None:
+    sender.slash_command("U0ALICE", channel_id="C0ESC")
+    url = urllib.parse.parse_qs(app.requests[-1]["body"])["response_url"][0]
+
+    def post(body: dict[str, Any]) -> int:
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    assert post({"response_type": "in_channel", "text": "On it"}) == 200
+    assert fake.responses == [{"url": url, "body": {"response_type": "in_channel", "text": "On it"}}]
+    assert [m["text"] for m in fake.messages("C0ESC")] == ["On it"]
+    assert post({"blocks": [section("")]}) == 400 and fake.violations
+
+
+def test_view_submission_fills_state_and_closes_the_modal_on_an_empty_ack(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    view = client.views_open(trigger_id=fake.mint_trigger_id(), view=modal())["view"]
+    sender.view_submission("U0ALICE", view, {"summary": "db down", "severity": "high"})
+    payload = app.payload()
+    assert payload["type"] == "view_submission" and payload["user"]["id"] == "U0ALICE"
+    assert payload["view"]["id"] == view["id"] and payload["response_urls"] == []
+    assert payload["view"]["state"]["values"]["severity"]["severity_in"]["selected_option"]["value"] == "high"
+    assert payload["api_app_id"] == fake.app_id and payload["team"] == {"id": "T0FAKE", "domain": "fake"}
+    assert fake.views == {} and fake.violations == []
+
+
+def test_view_submission_errors_must_name_input_blocks(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    view = client.views_open(trigger_id=fake.mint_trigger_id(), view=modal())["view"]
+    app.answer = lambda request: (200, "application/json",
+                                  json.dumps({"response_action": "errors", "errors": {"summary": "Too short", "nope": "x"}}))
+    sender.view_submission("U0ALICE", view, {"summary": "x"})
+    assert view["id"] in fake.views
+    assert fake.violations == ["view_submission ack: errors names 'nope', not an input block_id of the view"]
+
+
+def test_block_action_on_a_message_button_carries_slack_fields(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    posted = client.chat_postMessage(channel="C0ESC", text="P1", blocks=[
+        section("P1"), {"type": "actions", "block_id": "t1", "elements": [button("ack", "ticket-1", "Ack")]}])
+    sender.block_action("U0BOB", action_id="ack", channel_id="C0ESC", message_ts=posted["ts"])
+    payload = app.payload()
+    assert payload["type"] == "block_actions" and payload["trigger_id"] == sender.last_trigger_id
+    assert payload["container"] == {"type": "message", "message_ts": posted["ts"], "channel_id": "C0ESC", "is_ephemeral": False}
+    assert payload["channel"] == {"id": "C0ESC", "name": "escalations"}
+    assert payload["message"]["ts"] == posted["ts"] and payload["message"]["text"] == "P1"
+    (action,) = payload["actions"]
+    assert (action["action_id"], action["block_id"], action["type"], action["value"]) == ("ack", "t1", "button", "ticket-1")
+    assert action["text"] == {"type": "plain_text", "text": "Ack"} and action["action_ts"]
+    with pytest.raises(ValueError, match="no element"):
+        sender.block_action("U0BOB", action_id="missing", channel_id="C0ESC", message_ts=posted["ts"])
+
+
+def test_event_callbacks_carry_retry_headers(app: App, sender: SlackSender) -> None:
+    reply = sender.event({"type": "app_mention", "user": "U0ALICE", "text": "<@UBOT0001> help", "channel": "C0ESC"},
+                         retry_num=1, retry_reason="http_timeout", event_id="Ev123")
+    request = app.requests[-1]
+    body = json.loads(request["body"])
+    assert reply.status == 200 and request["valid"]
+    assert (request["headers"]["X-Slack-Retry-Num"], request["headers"]["X-Slack-Retry-Reason"]) == ("1", "http_timeout")
+    assert body["type"] == "event_callback" and body["event_id"] == "Ev123" and body["event"]["type"] == "app_mention"
+    assert body["authorizations"][0]["user_id"] == "UBOT0001"
