@@ -85,8 +85,8 @@ def duration(delta: timedelta) -> str:
 
 
 def quote(text: str) -> Mrkdwn:
-    """Block-quote escaped text line by line."""
-    return Mrkdwn("\n".join("&gt; " + escape_mrkdwn(line) if line else "&gt;" for line in str(text).splitlines()))
+    """Block-quote escaped text line by line (a literal `>` marker; the user's own `>` are escaped)."""
+    return Mrkdwn("\n".join("> " + escape_mrkdwn(line) if line.strip() else ">" for line in str(text).splitlines()))
 
 
 def code(text: str) -> Mrkdwn:

@@ -120,3 +120,8 @@ def test_button_payloads_are_read_defensively() -> None:
     assert (press.ticket_id, press.user_id, press.channel_id, press.message_ts) == (42, "U1", "C1", "1.2")
     assert read_button({"actions": [{"value": "DROP"}]}).ticket_id is None
     assert read_button({}).action_id == ""
+
+
+def test_quotes_keep_a_real_marker_while_the_users_own_angle_brackets_are_escaped() -> None:
+    rendered = Renderer().env.from_string("{{ text|quote }}").render(text="> not a quote\n<!channel>")
+    assert rendered == "> &gt; not a quote\n> &lt;!channel&gt;"

@@ -1,0 +1,80 @@
+"""The shape holds: imports point one way, settings mirror .env.example, the manifest grants what the code calls."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.config import Settings
+from fakeslack.spec import methods
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imports_of(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package.replace(".", "/")).rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    return [f"{file}: {name}" for file, names in imports_of(package).items() for name in sorted(names)
+            if name.split(".")[0] in forbidden or any(name == f or name.startswith(f + ".") for f in forbidden)]
+
+
+def test_the_domain_imports_only_the_standard_library_and_itself() -> None:
+    allowed_roots = {"bot", "__future__", "dataclasses", "datetime", "enum", "re", "typing", "zoneinfo", "collections", "math"}
+    bad = [f"{file}: {name}" for file, names in imports_of("bot.domain").items() for name in names
+           if name.split(".")[0] not in allowed_roots or (name.startswith("bot.") and not name.startswith("bot.domain"))]
+    assert bad == []
+
+
+def test_services_never_touch_slack_or_the_edge() -> None:
+    assert offenders("bot.services", ("slack_bolt", "slack_sdk", "bot.slack", "handlers", "app")) == []
+
+
+def test_models_and_the_slack_layer_do_not_reach_upwards() -> None:
+    assert offenders("models", ("bot.services", "bot.slack", "handlers", "slack_bolt", "slack_sdk")) == []
+    assert offenders("bot.slack", ("handlers", "models", "sqlalchemy", "app")) == []
+
+
+def test_only_the_composition_root_reads_the_environment() -> None:
+    readers = [str(p.relative_to(ROOT)) for pkg in ("bot", "handlers", "models") for p in (ROOT / pkg).rglob("*.py")
+               if re.search(r"os\.environ|os\.getenv", p.read_text())]
+    assert readers == []
+
+
+def test_env_example_mirrors_the_settings_line_for_line() -> None:
+    keys = [line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+            if line and not line.startswith("#")]
+    assert keys == [name.upper() for name in Settings.model_fields]
+
+
+def test_the_manifest_declares_the_command_events_and_every_scope_the_gateway_needs() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == [Settings.model_fields["slash_command"].default]
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    for url in (settings["interactivity"]["request_url"], settings["event_subscriptions"]["request_url"],
+                manifest["features"]["slash_commands"][0]["url"]):
+        assert url.endswith("/slack/events")
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    granted = set(manifest["oauth_config"]["scopes"]["bot"])
+    gateway = (ROOT / "bot/slack/gateway.py").read_text()
+    spec = methods()
+    by_python_name = {name.replace(".", "_"): name for name in spec}
+    called = {by_python_name[name] for name in re.findall(r"self\.client\.([a-z]+_[A-Za-z_]+)\(", gateway)}
+    assert {"chat.postMessage", "chat.update", "views.open", "usergroups.users.list"} <= called
+    for method in sorted(called):
+        needed = {re.sub(r":(bot|user)$", "", scope) for scope in spec[method].scopes} - {"none"}
+        assert not needed or needed & granted, f"{method} needs one of {sorted(needed)}"
