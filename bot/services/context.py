@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -20,6 +18,3 @@ class ServiceContext:
     clock: Clock
     notifier: Notifier
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bot.services"))
-
-    def extra(self, **values: Any) -> dict[str, Any]:
-        return {"extra": values}

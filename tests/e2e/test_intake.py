@@ -238,3 +238,20 @@ def test_an_expired_trigger_tells_the_user_to_try_again(bot: RunningBot, slack: 
     fake.wait_until(lambda: fake.responses, message="ephemeral retry hint")
     assert "took too long" in fake.responses[-1]["body"]["text"]
     assert fake.calls_to("views.open")[-1].response["error"] == "expired_trigger_id"
+
+
+def test_a_database_failure_keeps_the_modal_open_with_a_message_and_posts_nothing(
+    bot: RunningBot, slack: SlackSender, fake: FakeSlack
+) -> None:
+    view = open_modal(slack, fake)
+    with bot.runtime.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE timeline_events RENAME TO timeline_events_gone")
+    reply = slack.view_submission("U0AGENT", view, GOOD_FORM)
+    answer = reply.json()
+    assert reply.status == 200 and answer["response_action"] == "errors"
+    assert "Something went wrong on our side; nothing was half-saved" in answer["errors"]["title"]
+    assert "Traceback" not in reply.body
+    with bot.runtime.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE timeline_events_gone RENAME TO timeline_events")
+    assert tickets(bot) == []  # the ticket insert was rolled back with the failed timeline insert
+    assert not fake.calls_to("chat.postMessage")
