@@ -1,11 +1,12 @@
 """fakeslack: a local, honest stand-in for Slack used by the escalation bot's tests and sandbox.
 
-``FakeSlack`` serves the Web API (and response/upload URLs) and refuses what Slack would refuse;
-``SlackSender`` plays Slack's part towards the app: signed slash commands, interactions and events.
+``FakeSlack`` serves the Web API (and response/upload URLs, and Socket Mode WebSockets) and refuses
+what Slack would refuse; ``SlackSender`` plays Slack's part towards the app: signed slash commands,
+interactions and events over HTTP; ``SocketSender`` sends the same over Socket Mode.
 """
 
 from fakeslack.blocks import validate_blocks, validate_view
-from fakeslack.sender import Reply, SlackSender, fill_state, sign
+from fakeslack.sender import Reply, SlackSender, SocketSender, fill_state, sign
 from fakeslack.server import ApiError, Call, FakeSlack
 from fakeslack.spec import MethodSpec, methods
 
@@ -16,6 +17,7 @@ __all__ = [
     "MethodSpec",
     "Reply",
     "SlackSender",
+    "SocketSender",
     "fill_state",
     "methods",
     "sign",

@@ -1,13 +1,16 @@
 """A fake Slack Web API server that answers like Slack and refuses what Slack would refuse.
 
 ``FakeSlack`` runs a local HTTP server with Slack's Web API at ``/api/<method>`` (form-encoded,
-JSON or multipart bodies, as slack_sdk sends them), plus the two other Slack endpoints an app
-talks to: interaction ``response_url``s (``/response/<id>``) and file upload URLs
-(``/upload/<file id>``). Method and parameter names are checked against Slack's OpenAPI spec
+JSON or multipart bodies, as slack_sdk sends them), plus the other Slack endpoints an app
+talks to: interaction ``response_url``s (``/response/<id>``), file upload URLs
+(``/upload/<file id>``) and Socket Mode WebSocket URLs (``/socket/<id>``, handed out by
+``apps.connections.open``; ``socket_send`` then delivers envelopes over them and waits for the
+app's ack). Method and parameter names are checked against Slack's OpenAPI spec
 (``fakeslack.spec``), Block Kit against Slack's limits (``fakeslack.blocks``). Every request is
 recorded as a ``Call``; every request refused because it is not valid Slack is also recorded in
-``violations``, which tests assert stays empty. State (channels, users, messages, views, files)
-is in memory and guarded by one lock; test helpers poll it.
+``violations``, which tests assert stays empty. ``fail()`` and ``delay()`` inject errors and
+latency. State (channels, users, messages, views, files) is in memory and guarded by one lock;
+test helpers poll it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import secrets
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fakeslack import websocket
 from fakeslack.blocks import assign_ids, validate_blocks, validate_view
 from fakeslack.spec import methods
 
@@ -38,6 +43,11 @@ JSON_PARAMS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
 MAX_TEXT = 40_000
 MAX_MARKDOWN_TEXT = 12_000
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+ACK_DEADLINE = 3.0  # seconds Slack waits for an app to acknowledge a request (HTTP or Socket Mode)
+# Methods that take the app-level token (xapp-...) instead of the bot token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+# Envelope types Slack sends over Socket Mode, and whether the app may answer with a payload.
+SOCKET_TYPES = {"slash_commands": True, "interactive": True, "events_api": False}
 
 Params = dict[str, Any]
 Handler = Callable[[Params], dict[str, Any]]
@@ -108,6 +118,24 @@ class _Failure:
 
 
 @dataclass
+class _Delay:
+    """Latency queued by FakeSlack.delay(): seconds per call, for `remaining` calls (None: all)."""
+
+    seconds: float
+    remaining: int | None
+
+
+@dataclass
+class _PendingAck:
+    """A Socket Mode envelope sent by socket_send() and the app's ack, once it arrives."""
+
+    type: str
+    done: threading.Event = field(default_factory=threading.Event)
+    payload: dict[str, Any] | None = None
+    acked_at: float | None = None
+
+
+@dataclass
 class _Trigger:
     """A trigger_id handed to the app: when it was minted and whether it was used."""
 
@@ -154,7 +182,10 @@ class _HTTPHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        """Serve a GET."""
+        """Serve a GET; a GET of a Socket Mode URL is a WebSocket opening handshake."""
+        if urllib.parse.urlsplit(self.path).path.startswith("/socket/"):
+            self.server.fake._serve_websocket(self)
+            return
         self._serve()
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
@@ -170,6 +201,10 @@ class _HTTPHandler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in the fake: answer 500 and make the test fail loudly
             self.server.fake.add_violation(f"fakeslack internal error on {self.path}: {exc!r}")
             reply = _Reply.text(HTTPStatus.INTERNAL_SERVER_ERROR, f"fakeslack internal error: {exc!r}")
+        self.write(reply)
+
+    def write(self, reply: _Reply) -> None:
+        """Send a complete HTTP answer."""
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
@@ -185,6 +220,7 @@ class _Server(ThreadingHTTPServer):
     """ThreadingHTTPServer that knows its FakeSlack."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 drops SYNs under bursts (a ~1 s stall each)
     fake: FakeSlack
 
 
@@ -202,8 +238,15 @@ class FakeSlack:
         clock: Callable[[], float] = time.time,
         trigger_ttl: float = 3.0,
         app_id: str = "A0FAKEAPP",
+        app_token: str = "xapp-fake-app-token",
+        socket_ping_interval: float | None = 0.5,
     ) -> None:
+        """`socket_ping_interval`: seconds between the pings Slack sends each Socket Mode client
+        (None: never). Each ping also wakes slack_sdk's builtin client, whose close() otherwise
+        waits out its 3 s socket read timeout."""
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_ping_interval = socket_ping_interval
         self.team_id = team_id
         self.team_domain = team_domain
         self.bot_user_id = bot_user_id
@@ -233,7 +276,13 @@ class FakeSlack:
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._uploads: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._delays: dict[str, _Delay] = {}
+        # Socket Mode: URLs issued by apps.connections.open, open connections, envelopes awaiting an ack.
+        self._socket_urls: dict[str, float] = {}
+        self._sockets: list[websocket.WebSocket] = []
+        self._acks: dict[str, _PendingAck] = {}
         self._handlers: dict[str, Handler] = {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -271,12 +320,16 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the port; Socket Mode clients get a close frame (1001)."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None:
             server.shutdown()
             server.server_close()
+        with self._lock:
+            sockets = list(self._sockets)
+        for connection in sockets:
+            connection.close(websocket.CLOSE_GOING_AWAY, "fakeslack stopped")
         if thread is not None:
             thread.join(timeout=5)
 
@@ -300,6 +353,11 @@ class FakeSlack:
     def api_url(self) -> str:
         """Web API base URL for slack_sdk's WebClient(base_url=...)."""
         return f"{self.url}/api/"
+
+    @property
+    def ws_url(self) -> str:
+        """Base WebSocket URL of the running server, e.g. ws://127.0.0.1:PORT."""
+        return "ws" + self.url.removeprefix("http")
 
     # ---------------------------------------------------------------------------------------
     # Workspace set-up
@@ -371,8 +429,30 @@ class FakeSlack:
             queue = self._failures.setdefault(method, [])
             queue.extend(_Failure(status, error, retry_after) for _ in range(times))
 
+    def delay(self, method: str, seconds: float, *, times: int | None = None) -> None:
+        """Make the next `times` valid calls of `method` (None: every call until clear_delays())
+        answer `seconds` late; the call takes effect, and is recorded, when it is answered.
+
+        Like fail(), only calls that pass validation count; the two combine (a delayed failure).
+        Other calls are served meanwhile. Replaces an earlier delay of the same method.
+        """
+        if method not in methods():
+            raise ValueError(f"unknown Slack method: {method}")
+        if seconds < 0:
+            raise ValueError("a delay cannot be negative")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or None for every call)")
+        with self._lock:
+            self._delays[method] = _Delay(float(seconds), times)
+
+    def clear_delays(self) -> None:
+        """Answer every method without delay again."""
+        with self._lock:
+            self._delays.clear()
+
     def reset(self) -> None:
-        """Forget calls, messages, views, files and failures; keep users, channels and groups."""
+        """Forget calls, messages, views, files, failures and delays; keep users, channels, groups
+        and Socket Mode connections."""
         with self._lock:
             self.calls.clear()
             self.violations.clear()
@@ -386,6 +466,7 @@ class FakeSlack:
             self._response_urls.clear()
             self._uploads.clear()
             self._failures.clear()
+            self._delays.clear()
 
     # ---------------------------------------------------------------------------------------
     # Inspection helpers for tests
@@ -473,6 +554,167 @@ class FakeSlack:
         """Record something Slack would refuse that was noticed outside the Web API."""
         with self._lock:
             self.violations.append(text)
+
+    # ---------------------------------------------------------------------------------------
+    # Socket Mode: Slack's end of the app's WebSocket connections
+    # ---------------------------------------------------------------------------------------
+
+    @property
+    def socket_connections(self) -> int:
+        """How many Socket Mode connections are open."""
+        with self._lock:
+            return sum(1 for connection in self._sockets if connection.open)
+
+    def wait_for_socket(self, timeout: float = 5.0) -> None:
+        """Wait until a Socket Mode client is connected (and has been sent `hello`)."""
+        try:
+            self.wait_until(lambda: self.socket_connections > 0, timeout)
+        except AssertionError:
+            opened = len(self.calls_to("apps.connections.open"))
+            raise AssertionError(
+                f"no Socket Mode client connected within {timeout}s ({opened} apps.connections.open call(s))"
+            ) from None
+
+    def socket_send(
+        self,
+        type: str,  # noqa: A002 - the envelope field's name
+        payload: Mapping[str, Any],
+        *,
+        timeout: float = 5.0,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> dict[str, Any]:
+        """Send `payload` in a Socket Mode envelope to the newest connection; return the ack's payload.
+
+        `type` is "slash_commands", "interactive" or "events_api". Waits up to `timeout` seconds for
+        the app's `{"envelope_id": ..., "payload": ...}` and returns that payload ({} when the ack
+        has none). AssertionError when no client is connected or no ack arrives in time; an ack
+        later than Slack's 3 seconds is also recorded as a violation.
+        """
+        if type not in SOCKET_TYPES:
+            raise ValueError(f"unknown Socket Mode envelope type {type!r}; one of {sorted(SOCKET_TYPES)}")
+        envelope_id = str(uuid.uuid4())
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": type,
+            "payload": copy.deepcopy(dict(payload)),
+            "accepts_response_payload": SOCKET_TYPES[type],
+            "retry_attempt": retry_attempt,
+            "retry_reason": retry_reason,
+        }
+        label = f"socket mode {type} {_envelope_label(type, payload)}".rstrip()
+        pending = _PendingAck(type)
+        with self._lock:
+            connection = next((c for c in reversed(self._sockets) if c.open), None)
+            if connection is None:
+                raise AssertionError(f"{label}: no Socket Mode client is connected")
+            self._acks[envelope_id] = pending
+        started = time.perf_counter()
+        try:
+            connection.send_text(json.dumps(envelope))
+            acked = pending.done.wait(timeout)
+        except ConnectionError as exc:
+            raise AssertionError(f"{label}: the connection closed while sending ({exc})") from None
+        finally:
+            with self._lock:
+                self._acks.pop(envelope_id, None)
+        if not acked or pending.acked_at is None:
+            raise AssertionError(f"{label}: the app did not acknowledge envelope {envelope_id} within {timeout}s")
+        elapsed = pending.acked_at - started
+        if elapsed > ACK_DEADLINE:
+            self.add_violation(
+                f"{label}: app acknowledged after {elapsed:.2f}s; Slack gives up after {ACK_DEADLINE:.0f}s"
+            )
+        return copy.deepcopy(pending.payload or {})
+
+    def socket_ping(self, timeout: float = 5.0) -> float:
+        """Ping the newest Socket Mode connection; the seconds until its pong (AssertionError if none)."""
+        with self._lock:
+            connection = next((c for c in reversed(self._sockets) if c.open), None)
+        if connection is None:
+            raise AssertionError("socket_ping: no Socket Mode client is connected")
+        started = time.perf_counter()
+        try:
+            answered = connection.ping()
+        except ConnectionError as exc:
+            raise AssertionError(f"socket_ping: the connection closed ({exc})") from None
+        if not answered.wait(timeout):
+            raise AssertionError(f"socket_ping: no pong within {timeout}s")
+        return time.perf_counter() - started
+
+    def _serve_websocket(self, handler: _HTTPHandler) -> None:
+        """Accept a WebSocket on a URL from apps.connections.open, say hello, serve it until it ends."""
+        handler.close_connection = True
+        ticket = urllib.parse.urlsplit(handler.path).path.removeprefix("/socket/")
+        with self._lock:
+            known = ticket in self._socket_urls
+        if not known:
+            handler.write(_Reply.text(HTTPStatus.NOT_FOUND, "no such Socket Mode URL; ask apps.connections.open"))
+            return
+        problem = websocket.handshake_problem(handler.command, handler.request_version, handler.headers)
+        if problem is not None:
+            status, reason = problem
+            self.add_violation(f"socket mode handshake: {reason}")
+            reply = _Reply.text(status, reason)
+            if status == HTTPStatus.UPGRADE_REQUIRED:
+                reply.headers["Sec-WebSocket-Version"] = "13"
+            handler.write(reply)
+            return
+        handler.send_response(HTTPStatus.SWITCHING_PROTOCOLS)
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", websocket.accept_key(handler.headers["Sec-WebSocket-Key"]))
+        handler.end_headers()
+        connection = websocket.WebSocket(
+            handler.connection, handler.rfile, on_text=self._on_socket_message, on_violation=self.add_violation,
+            ping_interval=self.socket_ping_interval, name=f"socket mode connection {ticket[:8]}",
+        )
+        with self._lock:
+            count = 1 + sum(1 for c in self._sockets if c.open)
+        hello = {
+            "type": "hello",
+            "num_connections": count,
+            "debug_info": {"host": f"fakeslack-{self.team_id.lower()}", "build_number": 1,
+                           "approximate_connection_time": 18060},
+            "connection_info": {"app_id": self.app_id},
+        }
+        try:
+            connection.send_text(json.dumps(hello))
+        except ConnectionError:
+            return
+        with self._lock:
+            self._sockets.append(connection)
+        try:
+            connection.run()
+        finally:
+            with self._lock:
+                self._sockets.remove(connection)
+
+    def _on_socket_message(self, connection: websocket.WebSocket, text: str) -> None:
+        """A text message from a Socket Mode client: it must be the ack of an envelope we sent."""
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        envelope_id = message.get("envelope_id") if isinstance(message, dict) else None
+        if not isinstance(envelope_id, str):
+            self.add_violation(f"socket mode: message is not an ack {{envelope_id, payload?}}: {text[:200]!r}")
+            return
+        payload = message.get("payload")
+        with self._lock:
+            pending = self._acks.get(envelope_id)
+            if pending is None or pending.done.is_set():
+                self.violations.append(
+                    f"socket mode: ack for an envelope that is not awaiting one (unknown, late or acked twice): "
+                    f"{envelope_id}"
+                )
+                return
+            if payload is not None and not isinstance(payload, dict):
+                self.violations.append(f"socket mode {pending.type}: ack payload is not a JSON object: {text[:200]!r}")
+                payload = None
+            pending.payload = payload
+            pending.acked_at = time.perf_counter()
+            pending.done.set()
 
     # ---------------------------------------------------------------------------------------
     # Slack's reaction to the app's HTTP acknowledgements (used by SlackSender)
@@ -581,26 +823,50 @@ class FakeSlack:
         return _Reply.text(HTTPStatus.NOT_FOUND, "Not Found")
 
     def _api(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
-        """Answer one Web API call and record it."""
+        """Answer one Web API call (late, when delay() says so) and record it."""
         at, wall = time.perf_counter(), time.time()
         params: Params = {}
         with self._lock:
             try:
                 params, is_json = _parse_params(query, headers, body)
-                reply = self._answer(method, params, headers, is_json)
+                self._check(method, params, headers, is_json)
             except ApiError as exc:
-                reply = _Reply.json(exc.status, exc.body())
-                if exc.violation:
-                    self.violations.append(_violation_text(method, exc))
-            try:
-                response = json.loads(reply.body)
-            except ValueError:
-                response = {"ok": False, "raw": reply.body.decode("utf-8", "replace")}
-            self.calls.append(Call(method, params, int(reply.status), response, at, wall))
-            return reply
+                return self._record(method, params, self._error_reply(method, exc), at, wall)
+            seconds = self._next_delay(method)
+            failure = self._next_failure(method)
+            if not seconds:
+                return self._record(method, params, failure if failure is not None else self._answer(method, params), at, wall)
+        time.sleep(seconds)  # without the lock: other calls are served meanwhile
+        with self._lock:
+            return self._record(method, params, failure if failure is not None else self._answer(method, params), at, wall)
 
-    def _answer(self, method: str, params: Params, headers: Message, is_json: bool) -> _Reply:
-        """Check a parsed Web API call like Slack and run its handler; ApiError for error answers."""
+    def _record(self, method: str, params: Params, reply: _Reply, at: float, wall: float) -> _Reply:
+        """Append the Call for an answered request and return the reply."""
+        try:
+            response = json.loads(reply.body)
+        except ValueError:
+            response = {"ok": False, "raw": reply.body.decode("utf-8", "replace")}
+        self.calls.append(Call(method, params, int(reply.status), response, at, wall))
+        return reply
+
+    def _error_reply(self, method: str, exc: ApiError) -> _Reply:
+        """The JSON answer for an ApiError, noting a violation when Slack deems the call invalid."""
+        if exc.violation:
+            self.violations.append(_violation_text(method, exc))
+        return _Reply.json(exc.status, exc.body())
+
+    def _answer(self, method: str, params: Params) -> _Reply:
+        """Run the handler of a checked call; error answers as replies."""
+        handler = self._handlers.get(method)
+        try:
+            if handler is None:
+                raise ApiError("fake_not_implemented", violation=True)
+            return _Reply.json(HTTPStatus.OK, {"ok": True, **handler(params)})
+        except ApiError as exc:
+            return self._error_reply(method, exc)
+
+    def _check(self, method: str, params: Params, headers: Message, is_json: bool) -> None:
+        """Check a parsed Web API call like Slack (method, token, parameters); ApiError if refused."""
         spec = methods().get(method)
         if spec is None:
             raise ApiError("unknown_method", violation=True, status=HTTPStatus.NOT_FOUND)
@@ -609,8 +875,10 @@ class FakeSlack:
         token = _bearer(headers) or (None if is_json else _as_str(params.get("token")))
         if not token:
             raise ApiError("not_authed")
-        if token != self.bot_token:
-            raise ApiError("invalid_auth")
+        expected = self.app_token if method in APP_TOKEN_METHODS else self.bot_token
+        if token != expected:
+            # A real token of the other kind (xapp- for a bot method, xoxb- for an app-level one).
+            raise ApiError("not_allowed_token_type" if token in (self.bot_token, self.app_token) else "invalid_auth")
         unknown = sorted(set(params) - spec.params)
         if unknown:
             raise _bad_args(*(f"[ERROR] unknown parameter: {name}" for name in unknown))
@@ -621,13 +889,17 @@ class FakeSlack:
             raise ApiError("invalid_blocks_format", violation=True)
         if bad_json:
             raise _bad_args(*(f"[ERROR] failed to parse JSON in `{name}`" for name in bad_json))
-        failure = self._next_failure(method)
-        if failure is not None:
-            return failure
-        handler = self._handlers.get(method)
-        if handler is None:
-            raise ApiError("fake_not_implemented", violation=True)
-        return _Reply.json(HTTPStatus.OK, {"ok": True, **handler(params)})
+
+    def _next_delay(self, method: str) -> float:
+        """Seconds to hold this call of `method` before answering (0 when no delay is set)."""
+        pending = self._delays.get(method)
+        if pending is None:
+            return 0.0
+        if pending.remaining is not None:
+            pending.remaining -= 1
+            if pending.remaining <= 0:
+                del self._delays[method]
+        return pending.seconds
 
     def _next_failure(self, method: str) -> _Reply | None:
         """The injected failure for this call of `method`, if one is queued."""
@@ -828,6 +1100,12 @@ class FakeSlack:
     # ---------------------------------------------------------------------------------------
     # Web API methods (called with the lock held; return the body without "ok")
     # ---------------------------------------------------------------------------------------
+
+    def _apps_connections_open(self, params: Params) -> dict[str, Any]:
+        """apps.connections.open: a fresh Socket Mode WebSocket URL (app-level token only)."""
+        ticket = secrets.token_hex(16)
+        self._socket_urls[ticket] = self.clock()
+        return {"url": f"{self.ws_url}/socket/{ticket}"}
 
     def _auth_test(self, params: Params) -> dict[str, Any]:
         """auth.test: who the token belongs to."""
@@ -1226,6 +1504,16 @@ def _tz_offset(tz: str, now: float) -> int:
     except (ZoneInfoNotFoundError, ValueError):
         return 0
     return int(offset.total_seconds()) if offset else 0
+
+
+def _envelope_label(type: str, payload: Mapping[str, Any]) -> str:  # noqa: A002
+    """What an envelope carries, for messages: the command, interaction type or event type."""
+    if type == "slash_commands":
+        return str(payload.get("command") or "")
+    if type == "interactive":
+        return str(payload.get("type") or "")
+    event = payload.get("event")
+    return str(event.get("type") or "") if isinstance(event, Mapping) else str(payload.get("type") or "")
 
 
 def _violation_text(method: str, exc: ApiError) -> str:

@@ -51,6 +51,15 @@ EXTRA_METHODS: Mapping[str, MethodSpec] = MappingProxyType(
             required=frozenset({"files"}),
             scopes=("files:write",),
         ),
+        # Socket Mode (2021): issues a WebSocket URL for the app to connect to. Takes no arguments
+        # and only an app-level token (xapp-...), which slack_sdk's apps_connections_open(app_token=)
+        # sends as `token` (header and body); bot tokens get not_allowed_token_type.
+        "apps.connections.open": MethodSpec(
+            name="apps.connections.open",
+            params=frozenset({"token"}),
+            required=frozenset(),
+            scopes=("connections:write",),
+        ),
     }
 )
 

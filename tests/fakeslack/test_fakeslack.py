@@ -1,10 +1,17 @@
-"""Tests of fakeslack: the fake Web API driven by a real slack_sdk WebClient, and the signed
-requests SlackSender sends to a small stand-in app that checks them with slack_sdk."""
+"""Tests of fakeslack: the fake Web API driven by a real slack_sdk WebClient, the signed
+requests SlackSender sends to a small stand-in app that checks them with slack_sdk, and Socket
+Mode against slack_sdk's builtin SocketModeClient."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
+import re
+import socket
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,8 +22,12 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
-from fakeslack import FakeSlack, SlackSender, fill_state, methods, validate_blocks, validate_view
+import fakeslack.server
+from fakeslack import FakeSlack, SlackSender, SocketSender, fill_state, methods, validate_blocks, validate_view, websocket
 from fakeslack.spec import EXTRA_METHODS
 
 TOKEN = "xoxb-fake-token"
@@ -705,3 +716,261 @@ def test_event_callbacks_carry_retry_headers(app: App, sender: SlackSender) -> N
     assert (request["headers"]["X-Slack-Retry-Num"], request["headers"]["X-Slack-Retry-Reason"]) == ("1", "http_timeout")
     assert body["type"] == "event_callback" and body["event_id"] == "Ev123" and body["event"]["type"] == "app_mention"
     assert body["authorizations"][0]["user_id"] == "UBOT0001"
+
+
+# ------------------------------------------------------------------------------------------
+# Latency injection
+# ------------------------------------------------------------------------------------------
+
+
+def timed(call: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def test_delay_answers_late_while_other_calls_go_through(fake: FakeSlack, client: WebClient) -> None:
+    fake.delay("chat.postMessage", 0.3, times=1)
+    slow = threading.Thread(target=lambda: client.chat_postMessage(channel="C0ESC", text="slow"))
+    started = time.perf_counter()
+    slow.start()
+    time.sleep(0.05)
+    assert timed(client.auth_test) < 0.2
+    assert fake.calls_to("chat.postMessage") == [] and fake.messages("C0ESC") == []  # still being answered
+    slow.join()
+    assert time.perf_counter() - started >= 0.3
+    assert [m["text"] for m in fake.messages("C0ESC")] == ["slow"]  # it took effect when answered
+    assert timed(lambda: client.chat_postMessage(channel="C0ESC", text="fast")) < 0.3  # times=1: only one
+    assert fake.violations == []
+
+
+def test_delay_holds_valid_calls_until_cleared_and_combines_with_fail(fake: FakeSlack, client: WebClient) -> None:
+    fake.delay("users.info", 0.1)
+    fake.fail("users.info", error="user_not_visible")
+    started = time.perf_counter()
+    with pytest.raises(SlackApiError) as err:
+        client.users_info(user="U0ALICE")
+    assert err.value.response["error"] == "user_not_visible" and time.perf_counter() - started >= 0.1
+    assert timed(lambda: client.users_info(user="U0ALICE")) >= 0.1
+    with pytest.raises(SlackApiError):
+        client.api_call("users.info", params={"user": "U0ALICE", "nope": 1})  # refused at once, not delayed
+    fake.clear_delays()
+    assert timed(lambda: client.users_info(user="U0ALICE")) < 0.1
+    fake.delay("users.info", 5)
+    fake.reset()
+    assert timed(lambda: client.users_info(user="U0ALICE")) < 0.1
+    with pytest.raises(ValueError):
+        fake.delay("chat.nope", 1)
+    with pytest.raises(ValueError):
+        fake.delay("users.info", 1, times=0)
+
+
+# ------------------------------------------------------------------------------------------
+# Socket Mode
+# ------------------------------------------------------------------------------------------
+
+
+def test_apps_connections_open_takes_only_the_app_level_token(fake: FakeSlack) -> None:
+    assert methods()["apps.connections.open"].scopes == ("connections:write",)
+    url = WebClient(base_url=fake.api_url).apps_connections_open(app_token=fake.app_token)["url"]
+    assert url.startswith(f"{fake.ws_url}/socket/") and fake.ws_url.startswith("ws://127.0.0.1:")
+    with pytest.raises(SlackApiError) as bot_token:
+        WebClient(base_url=fake.api_url).apps_connections_open(app_token=TOKEN)
+    with pytest.raises(SlackApiError) as wrong:
+        WebClient(base_url=fake.api_url).apps_connections_open(app_token="xapp-wrong")
+    with pytest.raises(SlackApiError) as app_token_for_a_bot_method:
+        WebClient(token=fake.app_token, base_url=fake.api_url).auth_test()
+    assert bot_token.value.response["error"] == "not_allowed_token_type"
+    assert wrong.value.response["error"] == "invalid_auth"
+    assert app_token_for_a_bot_method.value.response["error"] == "not_allowed_token_type"
+    assert fake.violations == []
+
+
+class RawSocket:
+    """A bare WebSocket client, for what slack_sdk never does: bad handshakes, unmasked frames, stray acks."""
+
+    def __init__(self, url: str, **headers: str) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=2)
+        self.key = base64.b64encode(os.urandom(16)).decode()
+        fields = {"Host": f"{parts.hostname}:{parts.port}", "Upgrade": "websocket", "Connection": "Upgrade",
+                  "Sec-WebSocket-Key": self.key, "Sec-WebSocket-Version": "13", **headers}
+        request = f"GET {parts.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+        self.sock.sendall(request.encode())
+        self.file = self.sock.makefile("rb")
+        self.status = int(self.file.readline().split()[1])
+        self.headers: dict[str, str] = {}
+        while (line := self.file.readline().decode().strip()):
+            name, _, value = line.partition(":")
+            self.headers[name.lower()] = value.strip()
+
+    def send(self, opcode: int, payload: bytes, *, masked: bool = True) -> None:
+        self.sock.sendall(websocket.encode_frame(opcode, payload, mask=os.urandom(4) if masked else None))
+
+    def receive(self) -> websocket.Frame | None:
+        return websocket.read_frame(self.file.read)
+
+    def receive_json(self) -> Any:
+        frame = self.receive()
+        assert frame is not None and frame.opcode == websocket.OP_TEXT and not frame.masked
+        return json.loads(frame.payload)
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def socket_url(fake: FakeSlack) -> str:
+    return WebClient(base_url=fake.api_url).apps_connections_open(app_token=fake.app_token)["url"]
+
+
+def test_the_websocket_handshake_is_checked_and_answered_like_rfc_6455(fake: FakeSlack) -> None:
+    fake.socket_ping_interval = None  # no pings from the fake between the frames this test reads
+    unknown = RawSocket(f"{fake.ws_url}/socket/not-issued")
+    old = RawSocket(socket_url(fake), **{"Sec-WebSocket-Version": "8"})
+    assert (unknown.status, old.status, old.headers["sec-websocket-version"]) == (404, 426, "13")
+    assert fake.violations == ["socket mode handshake: Sec-WebSocket-Version must be 13"]
+    fake.violations.clear()
+    url = socket_url(fake)
+    good = RawSocket(url)
+    assert good.status == 101 and good.headers["upgrade"] == "websocket"
+    assert good.headers["sec-websocket-accept"] == base64.b64encode(
+        hashlib.sha1((good.key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+    assert good.receive_json() == {
+        "type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKEAPP"},
+        "debug_info": {"host": "fakeslack-t0fake", "build_number": 1, "approximate_connection_time": 18060},
+    }
+    good.send(websocket.OP_PING, b"are you there")
+    pong = good.receive()
+    assert pong is not None and (pong.opcode, pong.payload) == (websocket.OP_PONG, b"are you there")
+    good.send(websocket.OP_TEXT, b'{"envelope_id": "never-sent"}')
+    good.send(websocket.OP_TEXT, b"not json")
+    good.send(websocket.OP_TEXT, b"{}", masked=False)
+    frame = good.receive()
+    assert frame is not None and (frame.opcode, frame.payload[:2]) == (websocket.OP_CLOSE, b"\x03\xea")  # 1002
+    assert fake.violations == [
+        "socket mode: ack for an envelope that is not awaiting one (unknown, late or acked twice): never-sent",
+        "socket mode: message is not an ack {envelope_id, payload?}: 'not json'",
+        f"socket mode connection {url.rsplit('/', 1)[1][:8]}: client frames must be masked (RFC 6455 5.1)",
+    ]
+    fake.violations.clear()
+    for raw in (unknown, old, good):
+        raw.close()
+
+
+def test_socket_send_needs_a_connected_client(fake: FakeSlack) -> None:
+    with pytest.raises(AssertionError, match="no Socket Mode client connected within 0.05s"):
+        fake.wait_for_socket(timeout=0.05)
+    with pytest.raises(AssertionError, match="no Socket Mode client is connected"):
+        fake.socket_send("slash_commands", {"command": "/escalate"})
+    with pytest.raises(ValueError, match="unknown Socket Mode envelope type"):
+        fake.socket_send("slash_command", {})
+
+
+NO_ACK = object()
+
+
+class SocketApp:
+    """A Socket Mode app on slack_sdk's builtin client: records what arrives and acks with `answer`."""
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.requests: list[SocketModeRequest] = []
+        self.answer: Callable[[SocketModeRequest], Any] = lambda request: None
+        self.client = SocketModeClient(
+            app_token=fake.app_token, web_client=WebClient(token=TOKEN, base_url=fake.api_url),
+            auto_reconnect_enabled=False,
+        )
+        self.client.message_listeners.append(lambda client, message, raw: self.messages.append(message))
+        self.client.socket_mode_request_listeners.append(self._handle)
+
+    def _handle(self, client: SocketModeClient, request: SocketModeRequest) -> None:
+        self.requests.append(request)
+        answer = self.answer(request)
+        if answer is not NO_ACK:
+            client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id, payload=answer))
+
+
+@pytest.fixture
+def socket_app(fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> Iterator[SocketApp]:
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)  # the builtin client would tunnel loopback through a proxy
+    app = SocketApp(fake)
+    app.client.connect()
+    fake.wait_for_socket()
+    yield app
+    app.client.close()  # ~1 s: slack_sdk's message queue poller only notices close() after its 1 s timeout
+
+
+def test_slack_sdks_builtin_client_connects_gets_hello_and_acks_a_slash_command(
+    fake: FakeSlack, socket_app: SocketApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.wait_until(lambda: socket_app.messages, timeout=2)
+    assert socket_app.messages[0]["type"] == "hello" and fake.socket_connections == 1
+    socket_app.answer = lambda request: {"text": f"Got {request.payload['text']}"}
+    assert fake.socket_send("slash_commands", {"command": "/escalate", "text": "db down"}) == {"text": "Got db down"}
+    (request,) = socket_app.requests
+    assert (request.type, request.payload, request.accepts_response_payload) == (
+        "slash_commands", {"command": "/escalate", "text": "db down"}, True)
+    assert request.retry_attempt == 0 and request.retry_reason == ""
+    socket_app.answer = lambda request: None
+    assert fake.socket_send("interactive", {"type": "block_actions"}) == {}  # an ack without payload
+    # Pings both ways: the fake answers the client's (sent on connect), the client answers the fake's.
+    fake.wait_until(lambda: socket_app.client.current_session.last_ping_pong_time, timeout=2)
+    assert fake.socket_ping() < 1
+    # An ack after Slack's deadline is a violation; no ack at all fails the test.
+    monkeypatch.setattr(fakeslack.server, "ACK_DEADLINE", 0.01)
+    socket_app.answer = lambda request: time.sleep(0.05)
+    fake.socket_send("events_api", {"event": {"type": "app_mention"}})
+    (late,) = fake.violations
+    assert re.fullmatch(r"socket mode events_api app_mention: app acknowledged after 0\.\d\ds; Slack gives up after 0s", late)
+    fake.violations.clear()
+    socket_app.answer = lambda request: NO_ACK
+    with pytest.raises(AssertionError, match="did not acknowledge envelope .* within 0.1s"):
+        fake.socket_send("interactive", {"type": "view_submission"}, timeout=0.1)
+    assert fake.violations == []
+
+
+def test_socket_sender_sends_what_the_http_sender_sends_and_slack_applies_the_acks(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender, socket_app: SocketApp
+) -> None:
+    over_socket = SocketSender(fake)
+    sender.slash_command("U0ALICE", "db is down", channel_id="C0ESC")
+    socket_app.answer = lambda request: {"text": "Escalation opened", "response_type": "ephemeral"}
+    assert over_socket.slash_command("U0ALICE", "db is down", channel_id="C0ESC") == {
+        "text": "Escalation opened", "response_type": "ephemeral"}
+    form = {k: v[0] for k, v in urllib.parse.parse_qs(app.requests[-1]["body"], keep_blank_values=True).items()}
+    command = socket_app.requests[-1]
+    assert command.type == "slash_commands" and command.payload["trigger_id"] == over_socket.last_trigger_id
+    unique = {"trigger_id", "response_url"}
+    assert {k: v for k, v in command.payload.items() if k not in unique} == {k: v for k, v in form.items() if k not in unique}
+    assert fake.ephemerals[-1]["text"] == "Escalation opened"
+
+    first = client.views_open(trigger_id=fake.mint_trigger_id(), view=modal())["view"]
+    second = client.views_open(trigger_id=fake.mint_trigger_id(), view=modal())["view"]
+    sender.view_submission("U0ALICE", first, {"summary": "db down", "severity": "high"})
+    socket_app.answer = lambda request: {"response_action": "errors", "errors": {"summary": "Too short"}}
+    ack = over_socket.view_submission("U0ALICE", second, {"summary": "db down", "severity": "high"})
+    assert ack == {"response_action": "errors", "errors": {"summary": "Too short"}}
+    assert second["id"] in fake.views  # the errors ack keeps the modal open, as over HTTP
+    http_payload, socket_payload = app.payload(), socket_app.requests[-1].payload
+    assert socket_app.requests[-1].type == "interactive"
+    for payload in (http_payload, socket_payload):
+        del payload["trigger_id"], payload["view"]["id"], payload["view"]["hash"]
+        payload["view"]["root_view_id"] = None
+    assert socket_payload == http_payload
+
+    posted = client.chat_postMessage(channel="C0ESC", text="P1", blocks=[
+        section("P1"), {"type": "actions", "block_id": "t1", "elements": [button("ack", "ticket-1", "Ack")]}])
+    socket_app.answer = lambda request: None
+    assert over_socket.block_action("U0BOB", action_id="ack", channel_id="C0ESC", message_ts=posted["ts"]) == {}
+    (action,) = socket_app.requests[-1].payload["actions"]
+    assert (action["action_id"], action["value"]) == ("ack", "ticket-1")
+
+    assert over_socket.event({"type": "app_mention", "user": "U0ALICE", "text": "hi", "channel": "C0ESC"},
+                             retry_num=1, retry_reason="timeout", event_id="Ev9") == {}
+    event = socket_app.requests[-1]
+    assert (event.type, event.accepts_response_payload, event.retry_attempt, event.retry_reason) == (
+        "events_api", False, 1, "timeout")
+    assert event.payload["type"] == "event_callback" and event.payload["event_id"] == "Ev9"
+    assert fake.violations == []
