@@ -1226,13 +1226,8 @@ class FakeSlack:
         return {"view": copy.deepcopy(stored)}
 
     def _views_push(self, params: Params) -> dict[str, Any]:
-        """views.push: push a modal onto the open stack with a fresh trigger_id."""
-        trigger = self._trigger(params)
-        view = self._view_param(params, kind="modal")
-        trigger.used = True
-        stored = self._stored_view(view)
-        self.views[stored["id"]] = stored
-        return {"view": copy.deepcopy(stored)}
+        """views.push: push a modal onto the open stack with a fresh trigger_id (stored like views.open)."""
+        return self._views_open(params)
 
     def _views_update(self, params: Params) -> dict[str, Any]:
         """views.update: replace an open modal by view_id or external_id, honouring hash."""
