@@ -21,10 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessions, migrate
+from bot.mail import SmtpMailer
 from bot.domain.policy import Policy
 from bot.policy import PolicyError, load_policy
 from bot.rendering import Renderer
+from bot.scheduler import make_scheduler
 from bot.services.context import ServiceContext
+from bot.services.outbox import relay_due
 from bot.slack.gateway import SlackGateway, make_client
 from bot.slack.notifier import SlackNotifier
 from handlers import register_handlers
@@ -86,8 +89,12 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     gateway = SlackGateway(client)
     renderer = Renderer()
+    mailer = None
+    if settings.smtp_host:
+        mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_from or "escalations@localhost",
+                            username=settings.smtp_username, password=settings.smtp_password, starttls=settings.smtp_starttls)
     services = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock or SystemClock(),
-                              notifier=SlackNotifier(gateway, renderer, policy))
+                              notifier=SlackNotifier(gateway, renderer, policy), renderer=renderer, mailer=mailer)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
     try:
         bolt = App(
@@ -154,11 +161,14 @@ def main() -> int:
     except (ConfigError, StartupError) as exc:
         print(exc, file=sys.stderr)
         return 2
+    scheduler = make_scheduler(settings.scheduler_interval, {"outbox": lambda: relay_due(runtime.deps.services)})
+    scheduler.start()
     try:
         (serve_socket_mode if settings.socket_mode else serve_http)(runtime)
     except KeyboardInterrupt:
         pass
     finally:
+        scheduler.shutdown(wait=True)
         runtime.close()
     return 0
 

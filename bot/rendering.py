@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.domain.durations import format_duration
 
@@ -94,6 +94,18 @@ def code(text: str) -> Mrkdwn:
     return Mrkdwn("```" + escape_mrkdwn(str(text).replace("```", "ˋˋˋ")) + "```")
 
 
+def utc_text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def seconds(value: int | float) -> str:
+    return format_duration(timedelta(seconds=int(value)))
+
+
+def plain_person(user_id: str | None) -> str:
+    return f"@{user_id}" if user_id else "someone"
+
+
 def thousands(value: int) -> str:
     return f"{value:,}"
 
@@ -113,11 +125,26 @@ class Renderer:
         )
         self.env.filters.update(
             clip=clip, mention=mention, link=link, slack_date=slack_date, duration=duration,
-            quote=quote, code=code, thousands=thousands, escape_mrkdwn=escape_mrkdwn,
+            quote=quote, code=code, thousands=thousands, escape_mrkdwn=escape_mrkdwn, utc=utc_text,
+            who=mention, seconds=seconds,
         )
+
+        # E-mail is not mrkdwn: HTML templates get HTML autoescaping, text templates none.
+        self.email_env = Environment(
+            loader=FileSystemLoader(str(directory)),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.email_env.filters.update(clip=clip, duration=duration, thousands=thousands, utc=utc_text,
+                                      who=plain_person, seconds=seconds)
 
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(**context).strip()
+
+    def render_email(self, name: str, **context: Any) -> str:
+        return self.email_env.get_template(name).render(**context).strip() + "\n"
 
     def render_block(self, name: str, block: str, **context: Any) -> str:
         """Render one `{% block %}` of a template (a template file may hold several short texts)."""

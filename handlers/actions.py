@@ -1,39 +1,76 @@
-"""Buttons on ticket cards and notifications."""
+"""Buttons on ticket cards, notifications and systemic-issue notices."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from slack_bolt import Ack, App, Respond
 
 from bot.domain.tickets import ticket_ref
 from bot.services.acknowledge import acknowledge_ticket
+from bot.services.resolve import reopen_ticket
+from bot.services.systemic import escalate_systemic
+from bot.services.updates import toggle_subscription
 from bot.slack.ids import Action
 from bot.slack.payloads import read_button
 from handlers.deps import Deps
 from handlers.errors import guarded
+from handlers.modals import open_escalate_modal, open_postmortem_modal, open_resolve_modal, open_update_modal
 
-COMING_SOON = {Action.ESCALATE: "Escalating", Action.POST_UPDATE: "Posting updates", Action.RESOLVE: "Resolving"}
+ModalOpener = Callable[[Deps, dict[str, Any], Any, int, str], None]
+MODAL_BUTTONS: dict[Action, ModalOpener] = {
+    Action.ESCALATE: open_escalate_modal,
+    Action.POST_UPDATE: open_update_modal,
+    Action.RESOLVE: open_resolve_modal,
+    Action.POSTMORTEM_DONE: open_postmortem_modal,
+}
 
 
 def register(app: App, deps: Deps) -> None:
+    ctx = deps.services
+
     def acknowledge(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         press = read_button(body)
         if press.ticket_id is None:
             return
-        result = acknowledge_ticket(deps.services, press.ticket_id, actor_id=press.user_id)
+        result = acknowledge_ticket(ctx, press.ticket_id, actor_id=press.user_id)
         if not result.first:
             deps.tell(body, respond, deps.reply("already_acknowledged", ref=ticket_ref(press.ticket_id), by=result.by, at=result.at))
 
-    def coming_soon(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def open_modal(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        deps.tell(body, respond, deps.reply("coming_soon", what=COMING_SOON[Action(read_button(body).action_id)]))
+        press = read_button(body)
+        if press.ticket_id is not None:
+            MODAL_BUTTONS[Action(press.action_id)](deps, body, respond, press.ticket_id, press.user_id)
+
+    def subscribe(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        press = read_button(body)
+        if press.ticket_id is not None:
+            added = toggle_subscription(ctx, press.ticket_id, user_id=press.user_id)
+            deps.tell(body, respond, deps.reply("subscribed" if added else "unsubscribed", ref=ticket_ref(press.ticket_id)))
+
+    def reopen(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        press = read_button(body)
+        if press.ticket_id is not None:
+            reopen_ticket(ctx, press.ticket_id, actor_id=press.user_id)
+
+    def systemic(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        press = read_button(body)
+        if press.ticket_id is not None:  # the button's value is the alert id
+            done = escalate_systemic(ctx, press.ticket_id, actor_id=press.user_id)
+            deps.tell(body, respond, deps.reply("systemic_done", count=len(done), level=ctx.policy.last_level.title))
 
     def link_only(ack: Ack) -> None:
         ack()  # a URL button: Slack opens the link; we only acknowledge the click
 
     app.action(Action.ACKNOWLEDGE.value)(guarded(deps, acknowledge))
-    for action in COMING_SOON:
-        app.action(action.value)(guarded(deps, coming_soon))
+    for action in MODAL_BUTTONS:
+        app.action(action.value)(guarded(deps, open_modal))
+    app.action(Action.SUBSCRIBE.value)(guarded(deps, subscribe))
+    app.action(Action.REOPEN.value)(guarded(deps, reopen))
+    app.action(Action.SYSTEMIC_ESCALATE.value)(guarded(deps, systemic))
     app.action(Action.OPEN_CARD.value)(link_only)

@@ -6,18 +6,12 @@ from typing import Any, Callable
 
 from slack_bolt import Ack, App, Respond
 
-from bot.slack.blocks import new_escalation_modal
-from bot.slack.gateway import TriggerExpired
+from bot.services.queries import export_timeline, my_tickets, ticket_status
+from bot.slack.blocks import new_escalation_modal, text_blocks
 from bot.slack.payloads import CommandKind, read_command
 from handlers.deps import Deps
 from handlers.errors import guarded
-
-COMING_SOON = {
-    CommandKind.ESCALATE: "Escalating from the command",
-    CommandKind.STATUS: "The status view",
-    CommandKind.LIST: "The ticket list",
-    CommandKind.CONTACTS: "The contacts directory",
-}
+from handlers.modals import open_escalate_modal
 
 
 def register(app: App, deps: Deps) -> None:
@@ -26,18 +20,35 @@ def register(app: App, deps: Deps) -> None:
 
 def _escalate_command(deps: Deps) -> Callable[..., None]:
     command = deps.settings.slash_command
+    ctx = deps.services
 
     def escalate_command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         request = read_command(body)
         if request.kind is CommandKind.NEW:
             ack()
-            view = new_escalation_modal(deps.services.policy, origin_channel=request.channel_id)
-            try:
-                deps.gateway.open_view(request.trigger_id or "", view)
-            except TriggerExpired:
-                respond(text=deps.reply("trigger_expired", command=command), response_type="ephemeral")
-        elif request.kind in COMING_SOON:
-            ack(text=deps.reply("coming_soon", what=COMING_SOON[request.kind]), response_type="ephemeral")
+            deps.open_modal(body, respond, new_escalation_modal(ctx.policy, origin_channel=request.channel_id))
+        elif request.kind is CommandKind.ESCALATE and request.ticket_id is not None:
+            ack()
+            open_escalate_modal(deps, body, respond, request.ticket_id, request.user_id)
+        elif request.kind is CommandKind.STATUS and request.ticket_id is not None:
+            ack()
+            view = ticket_status(ctx, request.ticket_id, actor_id=request.user_id)
+            parts = deps.renderer.render_blocks("card.md.j2", t=view.card)
+            summary = "\n".join(parts[name] for name in ("summary", "status", "context") if parts[name])
+            timeline = deps.reply("timeline", t=view.card, entries=view.entries)
+            respond(text=f"{view.card.ref}: {view.card.title}", blocks=text_blocks(f"*{view.card.ref}* · " + summary, timeline),
+                    response_type="ephemeral")
+        elif request.kind is CommandKind.EXPORT and request.ticket_id is not None:
+            ack()
+            export_timeline(ctx, request.ticket_id, actor_id=request.user_id)
+            respond(text=deps.reply("exported", ref=f"ESC-{request.ticket_id}"), response_type="ephemeral")
+        elif request.kind is CommandKind.LIST:
+            ack()
+            mine, queues = my_tickets(ctx, actor_id=request.user_id)
+            respond(blocks=text_blocks(deps.reply("list", mine=mine, queues=queues, command=command)),
+                    text="Your tickets", response_type="ephemeral")
+        elif request.kind is CommandKind.CONTACTS:
+            ack(text=deps.reply("contacts", contacts=ctx.policy.contacts, levels=ctx.policy.levels), response_type="ephemeral")
         elif request.kind is CommandKind.HELP:
             ack(text=deps.reply("help", command=command), response_type="ephemeral")
         else:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from bot.config import Settings
 from bot.rendering import Renderer
 from bot.services.context import ServiceContext
-from bot.slack.gateway import SlackError, SlackGateway
+from bot.slack.gateway import SlackError, SlackGateway, TriggerExpired
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,17 @@ class Deps:
             return
         user = (body.get("user") or {}).get("id") or body.get("user_id")
         channel = (body.get("channel") or {}).get("id") or body.get("channel_id") or (body.get("container") or {}).get("channel_id")
-        if user and channel:
-            try:
+        try:
+            if user and channel:
                 self.gateway.ephemeral(channel, user, text=text)
-            except SlackError:
-                self.services.log.warning("could not tell %s: %s", user, text)
+            elif user:  # a modal submission after its ack: no channel to be ephemeral in, so a DM
+                self.gateway.dm(user, text=text)
+        except SlackError:
+            self.services.log.warning("could not tell %s: %s", user, text)
+
+    def open_modal(self, body: dict[str, Any], respond: Callable[..., Any] | None, view: dict[str, Any]) -> None:
+        """views.open with the request's trigger; an expired trigger gets a "try again" instead of silence."""
+        try:
+            self.gateway.open_view(str(body.get("trigger_id") or ""), view)
+        except TriggerExpired:
+            self.tell(body, respond, self.reply("trigger_expired", command=self.settings.slash_command))

@@ -14,28 +14,31 @@ from typing import Any, Callable, TypeVar
 
 from slack_bolt import App
 
-from bot.domain.tickets import DomainError, NotAResponder
+from bot.domain.tickets import DomainError, NotAllowed
 from handlers.deps import Deps
 
 log = logging.getLogger("bot.errors")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def report(deps: Deps, error: Exception, body: dict[str, Any], respond: Any = None) -> str:
-    """Tell the person what went wrong (never a stack trace); log the unexpected with a ref."""
-    if isinstance(error, NotAResponder):
-        text = deps.reply("not_allowed", message=str(error), responders=list(error.level.responders))
+def describe(deps: Deps, error: Exception, body: dict[str, Any]) -> str:
+    """What to tell the person (never a stack trace); the unexpected is logged with a ref."""
+    if isinstance(error, NotAllowed):
+        text = deps.reply("not_allowed", message=str(error), responders=list(error.who))
     elif isinstance(error, DomainError):
         text = deps.reply("domain_error", message=str(error))
     else:
         ref = uuid.uuid4().hex[:8]
         log.error("unhandled error ref=%s request=%s", ref, body.get("type") or body.get("command"), exc_info=error)
         text = deps.reply("unexpected", ref=ref)
+    return text
+
+
+def report(deps: Deps, error: Exception, body: dict[str, Any], respond: Any = None) -> None:
     try:
-        deps.tell(body, respond, text)
+        deps.tell(body, respond, describe(deps, error, body))
     except Exception:  # noqa: BLE001 - the boundary must never raise; the original error is logged
         log.exception("could not report an error to the user")
-    return text
 
 
 def guarded(deps: Deps, listener: F) -> F:
@@ -47,23 +50,28 @@ def guarded(deps: Deps, listener: F) -> F:
             return listener(**kwargs)
         except Exception as error:  # noqa: BLE001 - this is the boundary
             body = kwargs.get("body") or {}
-            text = report(deps, error, body, kwargs.get("respond"))
             ack = kwargs.get("ack")
-            if ack is not None and getattr(ack, "response", None) is None:
-                _ack_failure(ack, body, text)
+            if ack is not None and getattr(ack, "response", None) is None and _answer_on_ack(ack, body, describe(deps, error, body)):
+                return None
+            report(deps, error, body, kwargs.get("respond"))
             return None
 
     return run  # type: ignore[return-value]
 
 
-def _ack_failure(ack: Any, body: dict[str, Any], text: str) -> None:
-    """A modal keeps what was typed and shows the problem inline; anything else is simply acked."""
+def _answer_on_ack(ack: Any, body: dict[str, Any], text: str) -> bool:
+    """Not acked yet: a modal keeps what was typed and shows the problem inline, a command answers in
+    its ack; True when the answer went out that way. Anything else is simply acked."""
     if body.get("type") == "view_submission":
         inputs = [b.get("block_id") for b in (body.get("view") or {}).get("blocks") or [] if b.get("type") == "input"]
         if inputs:
             ack(response_action="errors", errors={inputs[0]: text[:150]})
-            return
+            return True
+    if body.get("command"):
+        ack(text=text, response_type="ephemeral")
+        return True
     ack()
+    return False
 
 
 def register(app: App, deps: Deps) -> None:

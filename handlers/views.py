@@ -1,32 +1,102 @@
-"""Modal submissions."""
+"""Modal submissions: validate (inline errors keep the modal open), check permission, ack, then act."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.domain.intake import IntakeInvalid, validate_intake
+from bot.domain.forms import FormInvalid
+from bot.domain.intake import validate_intake
+from bot.domain.lifecycle import validate_escalation, validate_postmortem_link, validate_resolution, validate_update
+from bot.domain.tickets import DomainError
+from bot.services.escalate import escalate_ticket, prepare_escalation
 from bot.services.intake import announce_ticket, open_ticket
-from bot.slack.blocks import intake_errors
-from bot.slack.ids import Callback
-from bot.slack.payloads import read_intake, read_submission
+from bot.services.resolve import complete_postmortem, prepare_postmortem, prepare_resolution, resolve_ticket
+from bot.services.systemic import check_systemic
+from bot.services.updates import post_update, prepare_update
+from bot.slack.blocks import form_errors
+from bot.slack.ids import Callback, EscalateBlock, PostmortemBlock, ResolveBlock, UpdateBlock
+from bot.slack.payloads import read_intake, read_submission, read_ticket_submission, text_of
 from handlers.deps import Deps
 from handlers.errors import guarded
 
 
 def register(app: App, deps: Deps) -> None:
+    ctx = deps.services
+
+    def refuse(ack: Ack, body: dict[str, Any], problem: Exception) -> None:
+        errors = problem.errors if isinstance(problem, FormInvalid) else {"": str(problem)}
+        ack(response_action="errors", errors=form_errors(errors, body.get("view") or {}))
+
     def new_escalation(ack: Ack, body: dict[str, Any]) -> None:
-        """Validate (inline errors keep the modal open), file durably, close the modal, then announce."""
+        """File durably before closing the modal, then announce (slow Slack work after the ack)."""
         submission = read_submission(body)
         try:
-            form = validate_intake(read_intake(body.get("view") or {}), deps.services.policy)
-        except IntakeInvalid as invalid:
-            ack(response_action="errors", errors=intake_errors(invalid.errors))
-            return
-        filed = open_ticket(deps.services, form, reporter_id=submission.user_id, intake_key=submission.view_id or None)
+            form = validate_intake(read_intake(body.get("view") or {}), ctx.policy)
+        except FormInvalid as invalid:
+            return refuse(ack, body, invalid)
+        filed = open_ticket(ctx, form, reporter_id=submission.user_id, intake_key=submission.view_id or None)
         ack()
         if filed.created:
-            announce_ticket(deps.services, filed.ticket_id)
+            announce_ticket(ctx, filed.ticket_id)
+            check_systemic(ctx, filed.ticket_id)
+
+    def escalate(ack: Ack, body: dict[str, Any]) -> None:
+        s = read_ticket_submission(body)
+        try:
+            current = prepare_escalation(ctx, s.ticket_id or 0, actor_id=s.user_id)
+            form = validate_escalation(ctx.policy, current.current_level, reason=text_of(s.values, EscalateBlock.REASON),
+                                       target_level=text_of(s.values, EscalateBlock.TARGET_LEVEL),
+                                       business_impact=text_of(s.values, EscalateBlock.BUSINESS_IMPACT),
+                                       troubleshooting=text_of(s.values, EscalateBlock.TROUBLESHOOTING),
+                                       notes=text_of(s.values, EscalateBlock.NOTES))
+        except (DomainError, FormInvalid) as problem:
+            return refuse(ack, body, problem)
+        ack()
+        escalate_ticket(ctx, current.ticket_id, actor_id=s.user_id, form=form)
+
+    def update(ack: Ack, body: dict[str, Any]) -> None:
+        s = read_ticket_submission(body)
+        epoch = s.values.get(UpdateBlock.NEXT_UPDATE_BY)
+        try:
+            prepare_update(ctx, s.ticket_id or 0, actor_id=s.user_id)
+            form = validate_update(status=text_of(s.values, UpdateBlock.STATUS), next_steps=text_of(s.values, UpdateBlock.NEXT_STEPS),
+                                   next_update_by=datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, int) else None,
+                                   now=ctx.clock.now())
+        except (DomainError, FormInvalid) as problem:
+            return refuse(ack, body, problem)
+        ack()
+        post_update(ctx, s.ticket_id or 0, actor_id=s.user_id, form=form)
+
+    def resolve(ack: Ack, body: dict[str, Any]) -> None:
+        s = read_ticket_submission(body)
+        try:
+            needs_postmortem = prepare_resolution(ctx, s.ticket_id or 0, actor_id=s.user_id)
+            owner = s.values.get(ResolveBlock.POSTMORTEM_OWNER)
+            form = validate_resolution(resolution=text_of(s.values, ResolveBlock.RESOLUTION),
+                                       root_cause=text_of(s.values, ResolveBlock.ROOT_CAUSE),
+                                       lessons=text_of(s.values, ResolveBlock.LESSONS),
+                                       postmortem_owner=owner if isinstance(owner, str) else None,
+                                       postmortem_required=needs_postmortem)
+        except (DomainError, FormInvalid) as problem:
+            return refuse(ack, body, problem)
+        ack()
+        resolve_ticket(ctx, s.ticket_id or 0, actor_id=s.user_id, form=form)
+
+    def postmortem_done(ack: Ack, body: dict[str, Any]) -> None:
+        s = read_ticket_submission(body)
+        try:
+            prepare_postmortem(ctx, s.ticket_id or 0, actor_id=s.user_id)
+            url = validate_postmortem_link(text_of(s.values, PostmortemBlock.URL))
+        except (DomainError, FormInvalid) as problem:
+            return refuse(ack, body, problem)
+        ack()
+        complete_postmortem(ctx, s.ticket_id or 0, actor_id=s.user_id, url=url)
 
     app.view(Callback.NEW_ESCALATION.value)(guarded(deps, new_escalation))
+    app.view(Callback.ESCALATE.value)(guarded(deps, escalate))
+    app.view(Callback.POST_UPDATE.value)(guarded(deps, update))
+    app.view(Callback.RESOLVE.value)(guarded(deps, resolve))
+    app.view(Callback.POSTMORTEM_DONE.value)(guarded(deps, postmortem_done))

@@ -1,7 +1,10 @@
 """Typed SQLAlchemy 2.0 tables. Import `Base.metadata` from here for migrations."""
 
 from models.base import Base
+from models.outbox import OutboxMessage, OutboxStatus
+from models.participant import Participant, ParticipantRole
+from models.systemic import SystemicAlert
 from models.ticket import Ticket
 from models.timeline import TimelineEvent
 
-__all__ = ["Base", "Ticket", "TimelineEvent"]
+__all__ = ["Base", "OutboxMessage", "OutboxStatus", "Participant", "ParticipantRole", "SystemicAlert", "Ticket", "TimelineEvent"]

@@ -46,6 +46,20 @@ class Ticket(Base):
     response_due_at: Mapped[datetime] = mapped_column(index=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(32))
     acknowledged_at: Mapped[datetime | None]
+    assignee_id: Mapped[str | None] = mapped_column(String(32))  # whoever acknowledged at this level
+    handoffs: Mapped[int] = mapped_column(default=0, server_default="0")  # escalations so far
+    last_update_at: Mapped[datetime | None]
+    next_update_by: Mapped[datetime | None]  # promised by the last update, if any
+
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    lessons_learned: Mapped[str | None] = mapped_column(Text)
+    postmortem_owner: Mapped[str | None] = mapped_column(String(32))
+    postmortem_due_at: Mapped[datetime | None]
+    postmortem_url: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
 
     card_channel: Mapped[str | None] = mapped_column(String(32))
     card_ts: Mapped[str | None] = mapped_column(String(32))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from bot.domain.forms import MAX_TEXT, URL, FormInvalid, check_text
 from bot.domain.policy import OTHER_CATEGORY, Policy
 from bot.domain.severity import Severity
 
@@ -12,8 +12,6 @@ MIN_DESCRIPTION = 20
 MIN_TROUBLESHOOTING = 10
 MIN_BUSINESS_IMPACT = 20
 MAX_AFFECTED_USERS = 10_000_000
-_PLACEHOLDERS = {"n/a", "na", "none", "tbd", "unknown", "-", "?", "no impact", "idk"}
-_URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -63,17 +61,7 @@ class IntakeForm:
     regulatory: bool
 
 
-class IntakeInvalid(Exception):
-    """Field -> message, for Slack's inline modal errors."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-def _meaningful(text: str, minimum: int) -> bool:
-    stripped = " ".join(text.split())
-    return len(stripped) >= minimum and stripped.lower() not in _PLACEHOLDERS
+IntakeInvalid = FormInvalid
 
 
 def validate_intake(draft: IntakeDraft, policy: Policy) -> IntakeForm:
@@ -89,22 +77,23 @@ def validate_intake(draft: IntakeDraft, policy: Policy) -> IntakeForm:
     except ValueError:
         errors["severity"] = "Pick a severity."
         severity = Severity.MEDIUM
-    if not _meaningful(draft.description, MIN_DESCRIPTION):
-        errors["description"] = f"Describe the problem in at least {MIN_DESCRIPTION} characters: what happens, where, since when."
+    if len(title) > 150:
+        errors["title"] = "Keep the title under 150 characters."
+    description = check_text(errors, "description", draft.description, minimum=MIN_DESCRIPTION,
+                             what="Describe the problem: what happens, where, since when")
     if not draft.error_messages.strip():
         errors["error_messages"] = "Paste the exact error text, or write “none shown”."
-    if not _meaningful(draft.troubleshooting, MIN_TROUBLESHOOTING):
-        errors["troubleshooting"] = f"List what was already tried (at least {MIN_TROUBLESHOOTING} characters), so nobody repeats it."
-    if not _meaningful(draft.business_impact, MIN_BUSINESS_IMPACT):
-        errors["business_impact"] = (
-            f"Every escalation needs a business impact assessment (at least {MIN_BUSINESS_IMPACT} characters): "
-            "who can't work, what is at risk."
-        )
+    elif len(draft.error_messages) > MAX_TEXT:
+        errors["error_messages"] = f"Keep it under {MAX_TEXT:,} characters; attach longer logs as files."
+    troubleshooting = check_text(errors, "troubleshooting", draft.troubleshooting, minimum=MIN_TROUBLESHOOTING,
+                                 what="List what was already tried, so nobody repeats it")
+    business_impact = check_text(errors, "business_impact", draft.business_impact, minimum=MIN_BUSINESS_IMPACT,
+                                 what="Every escalation needs a business impact assessment: who can't work, what is at risk")
     affected = _parse_affected(draft.affected_users)
     if affected is None:
         errors["affected_users"] = "Enter the number of affected users as a whole number, 0 or more."
     links = tuple(draft.log_links.split())
-    bad_links = [link for link in links if not _URL.match(link)]
+    bad_links = [link for link in links if not URL.match(link)]
     if bad_links:
         errors["log_links"] = "Links must start with http:// or https:// (one per line)."
     unknown = draft.triggers - {t.key for t in policy.triggers}
@@ -116,12 +105,12 @@ def validate_intake(draft: IntakeDraft, policy: Policy) -> IntakeForm:
         title=title,
         category=draft.category,
         severity=severity,
-        description=draft.description.strip(),
+        description=description,
         error_messages=draft.error_messages.strip(),
         links=links,
         attachments=draft.attachments,
-        troubleshooting=draft.troubleshooting.strip(),
-        business_impact=draft.business_impact.strip(),
+        troubleshooting=troubleshooting,
+        business_impact=business_impact,
         affected_users=affected or 0,
         triggers=frozenset(draft.triggers),
         customer_executive=draft.customer_executive,

@@ -49,7 +49,11 @@ class IllegalTransition(DomainError):
 
 
 class NotAllowed(DomainError):
-    """The actor is not among those who may do this to the ticket."""
+    """The actor is not among those who may do this; `who` names the people who may."""
+
+    def __init__(self, message: str, who: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.who = who
 
 
 _PAST = {
@@ -66,7 +70,7 @@ TRANSITIONS: dict[tuple[TicketStatus, Move], TicketStatus] = {
     (TicketStatus.OPEN, Move.ACKNOWLEDGE): TicketStatus.ACKNOWLEDGED,
     (TicketStatus.OPEN, Move.ESCALATE): TicketStatus.OPEN,
     (TicketStatus.ACKNOWLEDGED, Move.ESCALATE): TicketStatus.OPEN,
-    (TicketStatus.OPEN, Move.RESOLVE): TicketStatus.CLOSED,
+    (TicketStatus.OPEN, Move.RESOLVE): TicketStatus.CLOSED,  # or POSTMORTEM_DUE: see resolve_target
     (TicketStatus.ACKNOWLEDGED, Move.RESOLVE): TicketStatus.CLOSED,
     (TicketStatus.POSTMORTEM_DUE, Move.COMPLETE_POSTMORTEM): TicketStatus.CLOSED,
     (TicketStatus.POSTMORTEM_DUE, Move.REOPEN): TicketStatus.OPEN,
@@ -80,6 +84,16 @@ def transition(status: TicketStatus, move: Move) -> TicketStatus:
         return TRANSITIONS[(status, move)]
     except KeyError:
         raise IllegalTransition(move, status) from None
+
+
+def resolve_target(status: TicketStatus, *, postmortem_required: bool) -> TicketStatus:
+    """Resolving closes a ticket, unless its severity needs a post-mortem first."""
+    closed = transition(status, Move.RESOLVE)
+    return TicketStatus.POSTMORTEM_DUE if postmortem_required else closed
+
+
+def takes_updates(status: TicketStatus) -> bool:
+    return status is not TicketStatus.CLOSED
 
 
 def sources_of(move: Move) -> tuple[TicketStatus, ...]:
@@ -126,14 +140,6 @@ def responders_may_act(level: Level, actor_id: str, group_members: frozenset[str
         return True
     return actor_id in level.responders or actor_id in group_members
 
-
-
-class NotAResponder(NotAllowed):
-    """Refusal that names the level whose responders may act."""
-
-    def __init__(self, level: Level, action: str):
-        super().__init__(f"Only {level.title}'s responders can {action} this ticket.")
-        self.level, self.action = level, action
 
 
 class TicketNotFound(DomainError):

@@ -1,4 +1,4 @@
-"""Use case: a responder acknowledges a ticket at its current level."""
+"""Use case: a responder acknowledges a ticket at its current level (and becomes its assignee)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
-from bot.domain.policy import Level
-from bot.domain.tickets import DomainError, Move, NotAResponder, ack_timing, responders_may_act, ticket_ref, transition
+from bot.domain.permissions import Act
+from bot.domain.tickets import DomainError, Move, ack_timing, ticket_ref, transition
 from bot.services.context import ServiceContext
-from bot.services.delivery import deliver_all, members_of, safely
-from bot.services.ports import Delivery, Notice, TicketCard
-from bot.services.tickets import card_of, get_ticket, record
+from bot.services.delivery import tell_watchers
+from bot.services.ports import Notice, TicketCard
+from bot.services.tickets import authorize, card_of, get_ticket, record
 from models import Ticket
 from models.timeline import Source
 
@@ -25,20 +25,9 @@ class Acknowledged:
     at: datetime
 
 
-def check_responder(ctx: ServiceContext, level: Level, actor_id: str, action: str) -> None:
-    """Raise NotAResponder unless the actor is one of the level's responders (groups expanded)."""
-    groups = [r for r in level.responders if r.startswith("S")]
-    members = frozenset().union(*(members_of(ctx, g) for g in groups))
-    if not responders_may_act(level, actor_id, members):
-        raise NotAResponder(level, action)
-
-
 def acknowledge_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source: Source = Source.BUTTON) -> Acknowledged:
     """Record who acknowledged and when, once; later clicks change nothing and say who was first."""
-    with ctx.sessions() as session:
-        seen = get_ticket(session, ticket_id)
-    level = ctx.policy.level(seen.level_key)
-    check_responder(ctx, level, actor_id, "acknowledge")
+    seen = authorize(ctx, ticket_id, actor_id, Act.ACKNOWLEDGE)
     if seen.acknowledged_at is None:
         target = transition(seen.status, Move.ACKNOWLEDGE)  # IllegalTransition for closed tickets
     now = ctx.clock.now()
@@ -48,20 +37,16 @@ def acknowledge_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, so
             update(Ticket)
             .where(Ticket.id == ticket_id, Ticket.level_key == seen.level_key,
                    Ticket.status == seen.status, Ticket.acknowledged_at.is_(None))
-            .values(status=target, acknowledged_by=actor_id, acknowledged_at=now)
+            .values(status=target, acknowledged_by=actor_id, acknowledged_at=now, assignee_id=actor_id)
         ).rowcount == 1
         ticket = get_ticket(session, ticket_id)
         if claimed:
             timing = ack_timing(ticket.level_entered_at, now, timedelta(seconds=ticket.response_sla_seconds))
-            record(session, ticket_id, "acknowledged", actor=actor_id, source=source, at=now, level=level.key,
+            record(session, ticket_id, "acknowledged", actor=actor_id, source=source, at=now, level=ticket.level_key,
                    elapsed_seconds=int(timing.elapsed.total_seconds()), within_sla=timing.within_sla)
         card = card_of(ctx.policy, ticket)
     if ticket.acknowledged_at is None:
         raise DomainError(f"{ticket_ref(ticket_id)} changed while you clicked; look at the card and try again.")
     if claimed:
-        safely(ctx, ticket_id, "card_update", lambda: ctx.notifier.update_card(card))
-        deliveries = [Delivery(Notice.ACKNOWLEDGED, user=card.reporter_id)]
-        if card.card is not None:
-            deliveries.insert(0, Delivery(Notice.ACKNOWLEDGED, thread=card.card))
-        deliver_all(ctx, card, deliveries)
+        tell_watchers(ctx, ticket_id, Notice.ACKNOWLEDGED, actor_id=actor_id)
     return Acknowledged(card=card, first=claimed, by=ticket.acknowledged_by or actor_id, at=ticket.acknowledged_at)

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.domain.policy import Policy
-from bot.services.ports import Notifier
+from bot.rendering import Renderer
+from bot.services.ports import Mailer, Notifier
 
 
 @dataclass(frozen=True)
@@ -17,4 +18,6 @@ class ServiceContext:
     policy: Policy
     clock: Clock
     notifier: Notifier
+    renderer: Renderer = field(default_factory=Renderer)
+    mailer: Mailer | None = None  # None: SMTP_HOST unset, e-mail is skipped and the timeline says so
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bot.services"))

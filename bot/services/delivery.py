@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, TypeVar
 
 from bot.services.context import ServiceContext
-from bot.services.ports import Delivery, DeliveryFailed, TicketCard
-from bot.services.tickets import BOT_ACTOR, record
+from bot.services.ports import Delivery, DeliveryFailed, Notice, TicketCard
+from bot.services.tickets import BOT_ACTOR, card_of, get_ticket, record, watchers
 from models.timeline import Source
 
 T = TypeVar("T")
@@ -37,10 +38,22 @@ def deliver_all(ctx: ServiceContext, card: TicketCard, deliveries: list[Delivery
                        notice=delivery.notice.value, to=target, **delivery.extra)
 
 
-def members_of(ctx: ServiceContext, group_id: str) -> frozenset[str]:
-    """A user group's members; when Slack can't say, nobody (logged), so a check fails closed."""
-    try:
-        return ctx.notifier.members_of(group_id)
-    except DeliveryFailed as exc:
-        ctx.log.warning("could not list members of user group %s: %s", group_id, exc.reason)
-        return frozenset()
+
+def tell_watchers(ctx: ServiceContext, ticket_id: int, notice: Notice, *, actor_id: str,
+                  extra: dict[str, str] | None = None, card_changed: bool = True) -> TicketCard:
+    """After a change: refresh the card, say it in the thread, and DM everyone on the ticket but the actor."""
+    with ctx.sessions() as session:
+        ticket = get_ticket(session, ticket_id)
+        people = watchers(session, ticket, except_for=actor_id)
+        card = card_of(ctx.policy, ticket)
+    if card_changed and card.card is not None:
+        safely(ctx, ticket_id, "card_update", lambda: ctx.notifier.update_card(card))
+    link = None
+    if card.card is not None:
+        link = safely(ctx, ticket_id, "permalink", lambda: ctx.notifier.permalink(card.card), record_failure=False)
+    card = replace(card, card_link=link, actor=actor_id)
+    details = dict(extra or {})
+    deliveries = [Delivery(notice, thread=card.card, extra=details)] if card.card is not None else []
+    deliveries += [Delivery(notice, user=user, extra=details) for user in people]
+    deliver_all(ctx, card, deliveries)
+    return card

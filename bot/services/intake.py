@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain.intake import IntakeForm
 from bot.domain.routing import route
 from bot.services.context import ServiceContext
-from bot.services.delivery import deliver_all, members_of, safely
+from bot.services.delivery import deliver_all, safely
 from bot.services.ports import Delivery, MessageRef, Notice, TicketCard
-from bot.services.tickets import BOT_ACTOR, card_of, get_ticket, record
+from bot.services.tickets import BOT_ACTOR, card_of, get_ticket, record, responder_users
 from models import Ticket
 from models.timeline import Source
 
@@ -98,7 +98,7 @@ def announce_ticket(ctx: ServiceContext, ticket_id: int) -> None:
 def _announcements(ctx: ServiceContext, card: TicketCard, posted: MessageRef | None) -> list[Delivery]:
     deliveries = [Delivery(Notice.REPORTER_CONFIRMATION, user=card.reporter_id)]
     if card.critical:
-        for user in _responder_users(ctx, card.level.responders):
+        for user in responder_users(ctx, card.level.responders):
             deliveries.append(Delivery(Notice.PAGE, user=user))
     for trigger in ctx.policy.triggers:
         if trigger.label not in card.triggers:
@@ -107,19 +107,7 @@ def _announcements(ctx: ServiceContext, card: TicketCard, posted: MessageRef | N
             contact = ctx.policy.contact(key)
             extra = {"contact": contact.key, "trigger": trigger.label}
             if contact.slack:
-                deliveries += [Delivery(Notice.CONTACT_ALERT, user=u, extra=extra) for u in _responder_users(ctx, (contact.slack,))]
+                deliveries += [Delivery(Notice.CONTACT_ALERT, user=u, extra=extra) for u in responder_users(ctx, (contact.slack,))]
             elif posted is not None:
                 deliveries.append(Delivery(Notice.CONTACT_NO_SLACK, thread=posted, extra=extra))
     return deliveries
-
-
-def _responder_users(ctx: ServiceContext, ids: tuple[str, ...]) -> list[str]:
-    """User IDs as given, user groups expanded to their members; each person once."""
-    users: dict[str, None] = {}
-    for item in ids:
-        if item.startswith("S"):
-            members = members_of(ctx, item)
-            users.update(dict.fromkeys(sorted(members)))
-        else:
-            users[item] = None
-    return list(users)

@@ -59,10 +59,51 @@ class TicketCard:
     ack_summary: str | None = None
     card: MessageRef | None = None
     card_link: str | None = None
+    assignee_id: str | None = None
+    last_update_at: datetime | None = None
+    next_update_by: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    root_cause: str | None = None
+    lessons_learned: str | None = None
+    postmortem_owner: str | None = None
+    postmortem_due_at: datetime | None = None
+    postmortem_url: str | None = None
+    closed_at: datetime | None = None
+    handoff: "Handoff | None" = None  # set on the card posted by an escalation
+    moved_to: "MessageRef | None" = None  # set on a card the ticket has been escalated away from
+    moved_to_link: str | None = None
+    moved_to_level: str | None = None
+    recent: tuple["Entry", ...] = ()
+    actor: str | None = None  # who made the change being announced
 
     @property
     def critical(self) -> bool:
         return self.severity is Severity.CRITICAL
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One timeline event, as people read it."""
+
+    at: datetime
+    actor: str
+    kind: str
+    source: str
+    details: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """What the next level needs beyond the ticket itself (the seed's "Contact Next Level")."""
+
+    escalated_by: str
+    from_level: str
+    reason: str
+    notes: str
+    changes: tuple[str, ...]  # what changed since the last handoff, in words
+    number: int
 
 
 class Notice(StrEnum):
@@ -73,6 +114,12 @@ class Notice(StrEnum):
     CONTACT_ALERT = "contact_alert"
     CONTACT_NO_SLACK = "contact_no_slack"
     ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    UPDATE = "update"
+    RESOLVED = "resolved"
+    POSTMORTEM_REQUESTED = "postmortem_requested"
+    CLOSED = "closed"
+    REOPENED = "reopened"
 
 
 @dataclass(frozen=True)
@@ -97,3 +144,35 @@ class Notifier(Protocol):
     def deliver(self, delivery: Delivery, card: TicketCard) -> MessageRef | None: ...
 
     def members_of(self, group_id: str) -> frozenset[str]: ...
+
+    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str) -> None: ...
+
+    def post_systemic_notice(self, notice: "SystemicNotice", existing: MessageRef | None) -> MessageRef: ...
+
+
+@dataclass(frozen=True)
+class SystemicNotice:
+    alert_id: int
+    category: str
+    channel: str
+    tickets: tuple[tuple[str, str, str | None], ...]  # (ref, title, card link)
+    window: timedelta
+    escalated_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Email:
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+
+
+class MailFailed(Exception):
+    def __init__(self, reason: str, *, permanent: bool = False):
+        super().__init__(reason)
+        self.reason, self.permanent = reason, permanent
+
+
+class Mailer(Protocol):
+    def send(self, email: Email) -> None: ...

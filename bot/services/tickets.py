@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.policy import Contact, Policy
+from bot.domain.permissions import Act, TicketPeople, require, roles_of
+from bot.domain.policy import Contact, Level, Policy
 from bot.domain.routing import affected_share_percent
-from bot.domain.tickets import TicketNotFound, ack_timing, ticket_ref
-from bot.services.ports import MessageRef, TicketCard
-from models import Ticket, TimelineEvent
+from bot.domain.tickets import TicketNotFound, ack_timing, responders_may_act, ticket_ref
+from bot.services.ports import DeliveryFailed, Entry, MessageRef, TicketCard
+from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
+
+if TYPE_CHECKING:
+    from bot.services.context import ServiceContext
 
 BOT_ACTOR = "bot"
 
@@ -91,4 +95,96 @@ def card_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> 
         ack_summary=ack_summary,
         card=MessageRef(ticket.card_channel, ticket.card_ts) if ticket.card_channel and ticket.card_ts else None,
         card_link=card_link,
+        assignee_id=ticket.assignee_id,
+        last_update_at=ticket.last_update_at,
+        next_update_by=ticket.next_update_by,
+        resolved_by=ticket.resolved_by,
+        resolved_at=ticket.resolved_at,
+        resolution=ticket.resolution,
+        root_cause=ticket.root_cause,
+        lessons_learned=ticket.lessons_learned,
+        postmortem_owner=ticket.postmortem_owner,
+        postmortem_due_at=ticket.postmortem_due_at,
+        postmortem_url=ticket.postmortem_url,
+        closed_at=ticket.closed_at,
     )
+
+
+def entries(session: Session, ticket_id: int, *, last: int | None = None) -> tuple[Entry, ...]:
+    """The timeline in order, as plain entries (optionally only the last few)."""
+    events = timeline(session, ticket_id)
+    if last is not None:
+        events = events[-last:]
+    return tuple(Entry(e.at, e.actor_id, e.kind, e.source, dict(e.details)) for e in events)
+
+
+def participants(session: Session, ticket_id: int, *roles: ParticipantRole) -> list[str]:
+    query = select(Participant.user_id).where(Participant.ticket_id == ticket_id).order_by(Participant.id)
+    if roles:
+        query = query.where(Participant.role.in_([r.value for r in roles]))
+    return list(dict.fromkeys(session.scalars(query)))
+
+
+def add_participant(session: Session, ticket_id: int, user_id: str, role: ParticipantRole, at: datetime) -> bool:
+    """Idempotent: returns False when the person already had that role on the ticket."""
+    exists = session.scalar(select(Participant.id).where(
+        Participant.ticket_id == ticket_id, Participant.user_id == user_id, Participant.role == role.value))
+    if exists:
+        return False
+    session.add(Participant(ticket_id=ticket_id, user_id=user_id, role=role.value, added_at=at))
+    return True
+
+
+def watchers(session: Session, ticket: Ticket, *, except_for: str | None = None) -> list[str]:
+    """Who hears of every change: the reporter, everyone who escalated, and subscribers."""
+    people = [ticket.reporter_id, *participants(session, ticket.id, ParticipantRole.ESCALATOR, ParticipantRole.SUBSCRIBER)]
+    return [p for p in dict.fromkeys(people) if p != except_for and p != BOT_ACTOR]
+
+
+def people_of(policy: Policy, session: Session, ticket: Ticket) -> TicketPeople:
+    return TicketPeople(
+        level=policy.level(ticket.level_key),
+        reporter_id=ticket.reporter_id,
+        assignee_id=ticket.assignee_id,
+        managers=policy.management.managers,
+        postmortem_owner=ticket.postmortem_owner,
+        participants=frozenset(participants(session, ticket.id)),
+    )
+
+
+def answers_for(ctx: "ServiceContext", level: Level, actor_id: str) -> bool:
+    """Is the actor one of the level's responders (user groups expanded; an empty list means everyone)?"""
+    groups = [r for r in level.responders if r.startswith("S")]
+    members = frozenset().union(*(members_of(ctx, g) for g in groups))
+    return responders_may_act(level, actor_id, members)
+
+
+def authorize(ctx: "ServiceContext", ticket_id: int, actor_id: str, act: Act) -> Ticket:
+    """Load the ticket and check the actor may do `act` to it; NotAllowed names who may."""
+    with ctx.sessions() as session:
+        ticket = get_ticket(session, ticket_id)
+        people = people_of(ctx.policy, session, ticket)
+    responder = answers_for(ctx, people.level, actor_id)
+    any_responder = responder or (act is Act.VIEW and any(answers_for(ctx, lv, actor_id) for lv in ctx.policy.levels if lv.responders))
+    require(act, roles_of(actor_id, people, responder=responder, any_responder=any_responder), people, ref=ticket_ref(ticket_id))
+    return ticket
+
+
+def members_of(ctx: "ServiceContext", group_id: str) -> frozenset[str]:
+    """A user group's members; when Slack can't say, nobody (logged), so a check fails closed."""
+    try:
+        return ctx.notifier.members_of(group_id)
+    except DeliveryFailed as exc:
+        ctx.log.warning("could not list members of user group %s: %s", group_id, exc.reason)
+        return frozenset()
+
+
+def responder_users(ctx: "ServiceContext", ids: tuple[str, ...]) -> list[str]:
+    """User IDs as given, user groups expanded to their members; each person once."""
+    users: dict[str, None] = {}
+    for item in ids:
+        if item.startswith("S"):
+            users.update(dict.fromkeys(sorted(members_of(ctx, item))))
+        else:
+            users[item] = None
+    return list(users)

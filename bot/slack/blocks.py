@@ -13,8 +13,9 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     CheckboxesElement,
+    ConfirmObject,
     ContextBlock,
-    DividerBlock,
+    DateTimePickerElement,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
@@ -25,6 +26,8 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
+    UrlInputElement,
+    UserSelectElement,
 )
 from slack_sdk.models.blocks.block_elements import InputInteractiveElement
 from slack_sdk.models.views import View
@@ -33,7 +36,10 @@ from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_DESCRIPTION
 from bot.domain.policy import OTHER_CATEGORY, Policy
 from bot.domain.severity import Severity
 from bot.rendering import clip, clip_mrkdwn
-from bot.slack.ids import FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, Action, Callback, IntakeBlock
+from bot.slack.ids import (
+    FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, Action, Callback, EscalateBlock, IntakeBlock, PostmortemBlock,
+    ResolveBlock, UpdateBlock,
+)
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -147,32 +153,159 @@ def new_escalation_modal(policy: Policy, *, origin_channel: str | None) -> dict[
     return view.to_dict()
 
 
-def ticket_card_blocks(parts: dict[str, str], *, header: str, ticket_id: int, acknowledged: bool, closed: bool) -> list[dict[str, Any]]:
-    """The ticket card: header, rendered sections, the four buttons, and a context line."""
+CARD_SECTIONS = ("summary", "moved", "handoff", "triggers", "impact", "description", "errors", "troubleshooting",
+                 "evidence", "hotline", "resolution", "status")
+BUTTON_LABELS = {
+    Action.ACKNOWLEDGE: "Acknowledge",
+    Action.ESCALATE: "Escalate",
+    Action.POST_UPDATE: "Post update",
+    Action.RESOLVE: "Resolve",
+    Action.SUBSCRIBE: "Subscribe",
+    Action.POSTMORTEM_DONE: "Post-mortem done",
+    Action.REOPEN: "Reopen",
+}
+
+
+def card_buttons(*, status: str, acknowledged: bool, last_level: bool, moved: bool) -> list[Action]:
+    """Which buttons a card shows, by the ticket's state (a card the ticket left shows none)."""
+    if moved:
+        return []
+    if status in ("open", "acknowledged"):
+        return [a for a, show in ((Action.ACKNOWLEDGE, not acknowledged), (Action.ESCALATE, not last_level),
+                                  (Action.POST_UPDATE, True), (Action.RESOLVE, True), (Action.SUBSCRIBE, True)) if show]
+    if status == "postmortem_due":
+        return [Action.POSTMORTEM_DONE, Action.POST_UPDATE, Action.REOPEN, Action.SUBSCRIBE]
+    return [Action.REOPEN]
+
+
+def _button(action: Action, value: str) -> ButtonElement:
+    style = "primary" if action in (Action.ACKNOWLEDGE, Action.POSTMORTEM_DONE) else None
+    return ButtonElement(text=_plain(BUTTON_LABELS[action], 75), action_id=action.value, value=value, style=style)
+
+
+def ticket_card_blocks(parts: dict[str, str], *, header: str, ticket_id: int, buttons: list[Action]) -> list[dict[str, Any]]:
+    """The ticket card: header, rendered sections, the buttons its state allows, and a context line."""
     blocks: list[Block] = [HeaderBlock(text=_plain(header, HEADER_LIMIT))]
-    for name in ("summary", "triggers", "impact", "description", "errors", "troubleshooting", "evidence", "hotline", "status"):
+    for name in CARD_SECTIONS:
         text = parts.get(name, "").strip()
         if text:
             blocks.append(mrkdwn_section(text, block_id=f"card_{name}"))
-    if not closed:
-        value = str(ticket_id)
-        buttons = [] if acknowledged else [ButtonElement(text=_plain("Acknowledge", 75), action_id=Action.ACKNOWLEDGE.value, value=value, style="primary")]
-        buttons += [
-            ButtonElement(text=_plain("Escalate", 75), action_id=Action.ESCALATE.value, value=value),
-            ButtonElement(text=_plain("Post update", 75), action_id=Action.POST_UPDATE.value, value=value),
-            ButtonElement(text=_plain("Resolve", 75), action_id=Action.RESOLVE.value, value=value),
-        ]
-        blocks.append(ActionsBlock(block_id="card_actions", elements=buttons))
+    if buttons:
+        blocks.append(ActionsBlock(block_id="card_actions", elements=[_button(a, str(ticket_id)) for a in buttons]))
     blocks.append(ContextBlock(block_id="card_context", elements=[MarkdownTextObject(text=clip_mrkdwn(parts["context"], 3000))]))
     return [block.to_dict() for block in blocks]
 
 
-def notice_blocks(text: str, *, ticket_id: int | None = None, acknowledge: bool = False, link: str | None = None) -> list[dict[str, Any]]:
-    """A notification: its text, and on a page the Acknowledge button and a link to the card."""
+def systemic_blocks(text: str, *, alert_id: int, escalate_label: str | None) -> list[dict[str, Any]]:
+    blocks: list[Block] = [mrkdwn_section(text, block_id="systemic_text")]
+    if escalate_label:
+        blocks.append(ActionsBlock(block_id="systemic_actions", elements=[ButtonElement(
+            text=_plain(escalate_label, 75), action_id=Action.SYSTEMIC_ESCALATE.value, value=str(alert_id), style="danger",
+            confirm=ConfirmObject(title=_plain("Escalate all?", 100), text=_plain("Every open ticket listed goes to the last level as a systemic issue.", 300),
+                                  confirm=_plain("Escalate", 30), deny=_plain("Cancel", 30)))]))
+    return [block.to_dict() for block in blocks]
+
+
+def text_blocks(*texts: str) -> list[dict[str, Any]]:
+    """Long read-only text (status, timeline, lists) split into sections within Slack's limits."""
+    blocks: list[Block] = []
+    for text in texts:
+        for chunk in _chunks(text, SECTION_LIMIT - 100):
+            if chunk.strip():
+                blocks.append(mrkdwn_section(chunk))
+    if len(blocks) > 49:
+        blocks = blocks[:48] + [mrkdwn_section("_…more than fits in one message; use the export for everything._")]
+    return [block.to_dict() for block in blocks]
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """Split on line boundaries into pieces of at most `size` characters."""
+    chunks, current = [], ""
+    for line in text.splitlines():
+        line = clip_mrkdwn(line, size)
+        if len(current) + len(line) + 1 > size:
+            chunks.append(current)
+            current = ""
+        current += line + "\n"
+    return chunks + [current]
+
+
+def _modal(callback: Callback, title: str, submit: str, metadata: dict[str, Any], blocks: list[Block]) -> dict[str, Any]:
+    return View(type="modal", callback_id=callback.value, title=_plain(title, 24), submit=_plain(submit, 24),
+                close=_plain("Cancel", 24), private_metadata=json.dumps(metadata), blocks=blocks).to_dict()
+
+
+def _free_text(block: str, label: str, *, placeholder: str, initial: str | None = None, optional: bool = False,
+               hint: str | None = None, multiline: bool = True) -> InputBlock:
+    return InputBlock(
+        block_id=block, label=_plain(label, 2000), optional=optional, hint=_plain(hint, 2000) if hint else None,
+        element=PlainTextInputElement(action_id=INPUT_ACTION, multiline=multiline, placeholder=_plain(placeholder, 150),
+                                      initial_value=clip(initial, TEXT_INPUT_LIMIT) if initial else None,
+                                      max_length=TEXT_INPUT_LIMIT),
+    )
+
+
+def escalate_modal(policy: Policy, *, ticket_id: int, ref: str, current_level: str, default_target: str,
+                   business_impact: str, troubleshooting: str) -> dict[str, Any]:
+    """The Escalate modal: reason, target level, impact and what was tried (pre-filled), handoff notes."""
+    reasons = [_option(r.label, r.key) for r in policy.reasons]
+    keys = [lv.key for lv in policy.levels]
+    targets = [_option(lv.title, lv.key) for lv in policy.levels[keys.index(current_level) + 1:]]
+    initial = next(o for o in targets if o.value == default_target)
+    blocks: list[Block] = [
+        InputBlock(block_id=EscalateBlock.REASON.value, label=_plain("Reason", 2000),
+                   element=StaticSelectElement(action_id=INPUT_ACTION, placeholder=_plain("Why escalate?", 150), options=reasons)),
+        InputBlock(block_id=EscalateBlock.TARGET_LEVEL.value, label=_plain("Escalate to", 2000),
+                   element=StaticSelectElement(action_id=INPUT_ACTION, options=targets, initial_option=initial)),
+        _free_text(EscalateBlock.BUSINESS_IMPACT.value, "Business impact", initial=business_impact,
+                   placeholder="Who can't work, what is at risk", hint="All escalations must include a business impact assessment."),
+        _free_text(EscalateBlock.TROUBLESHOOTING.value, "Troubleshooting so far", initial=troubleshooting,
+                   placeholder="Everything tried, at every level"),
+        _free_text(EscalateBlock.NOTES.value, "Handoff notes", optional=True,
+                   placeholder="What the next level should know first; you stay available for questions"),
+    ]
+    return _modal(Callback.ESCALATE, f"Escalate {ref}", "Escalate", {"ticket": ticket_id}, blocks)
+
+
+def update_modal(*, ticket_id: int, ref: str) -> dict[str, Any]:
+    blocks: list[Block] = [
+        _free_text(UpdateBlock.STATUS.value, "Status", placeholder="Where things stand now"),
+        _free_text(UpdateBlock.NEXT_STEPS.value, "Next steps", optional=True, placeholder="What happens next, and who does it"),
+        InputBlock(block_id=UpdateBlock.NEXT_UPDATE_BY.value, label=_plain("Next update by", 2000), optional=True,
+                   hint=_plain("Promise the next update; the reminder waits until then.", 2000),
+                   element=DateTimePickerElement(action_id=INPUT_ACTION)),
+    ]
+    return _modal(Callback.POST_UPDATE, f"Update {ref}", "Post update", {"ticket": ticket_id}, blocks)
+
+
+def resolve_modal(*, ticket_id: int, ref: str, postmortem: bool, owner: str) -> dict[str, Any]:
+    blocks: list[Block] = [
+        _free_text(ResolveBlock.RESOLUTION.value, "Resolution summary", placeholder="What fixed it"),
+        _free_text(ResolveBlock.ROOT_CAUSE.value, "Root cause", placeholder="Why it happened"),
+        _free_text(ResolveBlock.LESSONS.value, "Lessons learned", placeholder="What we change so it doesn't happen again"),
+    ]
+    if postmortem:
+        blocks.append(InputBlock(block_id=ResolveBlock.POSTMORTEM_OWNER.value, label=_plain("Post-mortem owner", 2000),
+                                 hint=_plain("Critical incidents need a post-mortem; the owner gets a draft by DM.", 2000),
+                                 element=UserSelectElement(action_id=INPUT_ACTION, initial_user=owner)))
+    return _modal(Callback.RESOLVE, f"Resolve {ref}", "Resolve", {"ticket": ticket_id}, blocks)
+
+
+def postmortem_modal(*, ticket_id: int, ref: str) -> dict[str, Any]:
+    blocks: list[Block] = [InputBlock(block_id=PostmortemBlock.URL.value, label=_plain("Link to the post-mortem", 2000),
+                                      element=UrlInputElement(action_id=INPUT_ACTION))]
+    return _modal(Callback.POSTMORTEM_DONE, f"Post-mortem {ref}", "Close ticket", {"ticket": ticket_id}, blocks)
+
+
+def notice_blocks(text: str, *, ticket_id: int | None = None, acknowledge: bool = False, postmortem: bool = False,
+                  link: str | None = None) -> list[dict[str, Any]]:
+    """A notification: its text; on a page the Acknowledge button, on a post-mortem request its Done button."""
     blocks: list[Block] = [mrkdwn_section(text)]
     buttons: list[ButtonElement] = []
     if acknowledge and ticket_id is not None:
-        buttons.append(ButtonElement(text=_plain("Acknowledge", 75), action_id=Action.ACKNOWLEDGE.value, value=str(ticket_id), style="primary"))
+        buttons.append(_button(Action.ACKNOWLEDGE, str(ticket_id)))
+    if postmortem and ticket_id is not None:
+        buttons.append(_button(Action.POSTMORTEM_DONE, str(ticket_id)))
     if link:
         buttons.append(ButtonElement(text=_plain("Open ticket card", 75), action_id=Action.OPEN_CARD.value, url=link))
     if buttons:
@@ -185,8 +318,16 @@ def fallback_text(text: str) -> str:
     return clip_mrkdwn(text, MESSAGE_TEXT_LIMIT)
 
 
-def intake_errors(errors: dict[str, str]) -> dict[str, str]:
-    """Domain field errors -> Slack's `response_action: errors` map keyed by block id."""
-    known = {b.value for b in IntakeBlock}
-    return {field if field in known else IntakeBlock.TITLE.value: clip(message, 150) for field, message in errors.items()}
+def form_errors(errors: dict[str, str], view: dict[str, Any]) -> dict[str, str]:
+    """Domain field errors -> Slack's `response_action: errors` map, keyed by the view's input block ids.
+
+    Field names equal block ids; an error for a field the view doesn't show lands on its first input.
+    """
+    inputs = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
+    fallback = inputs[0] if inputs else "title"
+    result: dict[str, str] = {}
+    for field, message in errors.items():
+        key = field if field in inputs else fallback
+        result[key] = clip((result[key] + " " if key in result else "") + message, 150)
+    return result
 

@@ -102,6 +102,15 @@ class SlackGateway:
         data = self._call("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))
         return str(data["permalink"])
 
+    def open_dm(self, user_id: str) -> str:
+        data = self._call("conversations.open", lambda: self.client.conversations_open(users=user_id))
+        return str(data["channel"]["id"])
+
+    def upload(self, channel: str, *, filename: str, content: bytes, title: str, comment: str | None = None) -> None:
+        """Slack's external upload flow (files.getUploadURLExternal, upload, files.completeUploadExternal)."""
+        self._call("files.completeUploadExternal", lambda: self.client.files_upload_v2(
+            channel=channel, content=content, filename=filename, title=title, initial_comment=comment))
+
     def group_members(self, group_id: str) -> frozenset[str]:
         """Members of a user group, cached for a few minutes (permission checks ask often)."""
         now = self._monotonic()

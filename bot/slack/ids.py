@@ -10,11 +10,19 @@ class Action(StrEnum):
     ESCALATE = "ticket_escalate"
     POST_UPDATE = "ticket_post_update"
     RESOLVE = "ticket_resolve"
+    SUBSCRIBE = "ticket_subscribe"
+    REOPEN = "ticket_reopen"
+    POSTMORTEM_DONE = "ticket_postmortem_done"
     OPEN_CARD = "ticket_open_card"
+    SYSTEMIC_ESCALATE = "systemic_escalate"
 
 
 class Callback(StrEnum):
     NEW_ESCALATION = "new_escalation"
+    ESCALATE = "escalate_ticket"
+    POST_UPDATE = "post_update"
+    RESOLVE = "resolve_ticket"
+    POSTMORTEM_DONE = "postmortem_done"
 
 
 class IntakeBlock(StrEnum):
@@ -32,6 +40,31 @@ class IntakeBlock(StrEnum):
     AFFECTED_USERS = "affected_users"
     TRIGGERS = "triggers"
     FLAGS = "flags"
+
+
+class EscalateBlock(StrEnum):
+    REASON = "reason"
+    TARGET_LEVEL = "target_level"
+    BUSINESS_IMPACT = "business_impact"
+    TROUBLESHOOTING = "troubleshooting"
+    NOTES = "notes"
+
+
+class UpdateBlock(StrEnum):
+    STATUS = "status"
+    NEXT_STEPS = "next_steps"
+    NEXT_UPDATE_BY = "next_update_by"
+
+
+class ResolveBlock(StrEnum):
+    RESOLUTION = "resolution"
+    ROOT_CAUSE = "root_cause"
+    LESSONS = "lessons"
+    POSTMORTEM_OWNER = "postmortem_owner"
+
+
+class PostmortemBlock(StrEnum):
+    URL = "postmortem_url"
 
 
 INPUT_ACTION = "value"  # the action_id of the single element inside each input block

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from bot.rendering import Renderer
-from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Notice, TicketCard
-from bot.slack.blocks import fallback_text, notice_blocks, ticket_card_blocks
+from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Notice, SystemicNotice, TicketCard
+from bot.slack.blocks import card_buttons, fallback_text, notice_blocks, systemic_blocks, ticket_card_blocks
 from bot.slack.gateway import SlackError, SlackGateway
 from bot.domain.policy import Policy
-from bot.domain.tickets import TicketStatus
 
 
 class SlackNotifier:
@@ -16,13 +15,10 @@ class SlackNotifier:
 
     def card_message(self, card: TicketCard) -> tuple[str, list[dict]]:
         parts = self.renderer.render_blocks("card.md.j2", t=card)
-        blocks = ticket_card_blocks(
-            parts,
-            header=f"{card.severity.emoji} {card.ref} · {card.title}",
-            ticket_id=card.id,
-            acknowledged=card.acknowledged_by is not None,
-            closed=card.status is TicketStatus.CLOSED,
-        )
+        buttons = card_buttons(status=card.status.value, acknowledged=card.acknowledged_by is not None,
+                               last_level=card.level.key == self.policy.last_level.key, moved=card.moved_to is not None)
+        blocks = ticket_card_blocks(parts, header=f"{card.severity.emoji} {card.ref} · {card.title}",
+                                    ticket_id=card.id, buttons=buttons)
         return fallback_text(parts["fallback"]), blocks
 
     def post_card(self, card: TicketCard) -> MessageRef:
@@ -58,6 +54,7 @@ class SlackNotifier:
             text,
             ticket_id=card.id,
             acknowledge=delivery.notice is Notice.PAGE and card.acknowledged_by is None,
+            postmortem=delivery.notice is Notice.POSTMORTEM_REQUESTED,
             link=card.card_link if delivery.user else None,
         )
         try:
@@ -67,6 +64,26 @@ class SlackNotifier:
                 posted = self.gateway.post(delivery.thread.channel, text=fallback_text(text), blocks=blocks, thread_ts=delivery.thread.ts)
             else:
                 return None
+        except SlackError as exc:
+            raise DeliveryFailed(exc.code) from None
+        return MessageRef(posted.channel, posted.ts)
+
+    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str) -> None:
+        try:
+            self.gateway.upload(self.gateway.open_dm(user_id), filename=filename, content=content, title=title,
+                                comment=comment)
+        except SlackError as exc:
+            raise DeliveryFailed(exc.code) from None
+
+    def post_systemic_notice(self, notice: SystemicNotice, existing: MessageRef | None) -> MessageRef:
+        text = self.renderer.render("notices/systemic.md.j2", n=notice, last_level=self.policy.last_level)
+        label = None if notice.escalated_by else f"Escalate all to {self.policy.last_level.key} as systemic"
+        blocks = systemic_blocks(text, alert_id=notice.alert_id, escalate_label=label)
+        try:
+            if existing is not None:
+                self.gateway.update(existing.channel, existing.ts, text=fallback_text(text), blocks=blocks)
+                return existing
+            posted = self.gateway.post(notice.channel, text=fallback_text(text), blocks=blocks)
         except SlackError as exc:
             raise DeliveryFailed(exc.code) from None
         return MessageRef(posted.channel, posted.ts)

@@ -27,6 +27,7 @@ class CommandKind(StrEnum):
     NEW = "new"
     ESCALATE = "escalate"
     STATUS = "status"
+    EXPORT = "export"
     LIST = "list"
     CONTACTS = "contacts"
     HELP = "help"
@@ -44,7 +45,7 @@ class CommandRequest:
 
 
 def read_command(body: dict[str, Any]) -> CommandRequest:
-    """`/escalate [help | list | contacts | status ESC-42 | ESC-42]`."""
+    """`/escalate [help | list | contacts | status ESC-42 | export ESC-42 | ESC-42]`."""
     text = " ".join(str(body.get("text") or "").split())
     words = text.split(" ") if text else []
     kind, ticket_id = CommandKind.UNKNOWN, None
@@ -52,8 +53,8 @@ def read_command(body: dict[str, Any]) -> CommandRequest:
         kind = CommandKind.NEW
     elif len(words) == 1 and (ticket_id := parse_ticket_ref(words[0])) is not None:
         kind = CommandKind.ESCALATE
-    elif words[0].lower() == "status" and len(words) == 2 and (ticket_id := parse_ticket_ref(words[1])) is not None:
-        kind = CommandKind.STATUS
+    elif words[0].lower() in ("status", "export") and len(words) == 2 and (ticket_id := parse_ticket_ref(words[1])) is not None:
+        kind = CommandKind(words[0].lower())
     elif len(words) == 1 and words[0].lower() in {"list", "contacts", "help"}:
         kind = CommandKind(words[0].lower())
     return CommandRequest(
@@ -144,3 +145,55 @@ def read_button(body: dict[str, Any]) -> ButtonPress:
         channel_id=_dig(body, "channel", "id") or _dig(body, "container", "channel_id"),
         message_ts=_dig(body, "container", "message_ts") or _dig(body, "message", "ts"),
     )
+
+
+def read_values(view: dict[str, Any]) -> dict[str, Any]:
+    """Every input of a submitted modal by block id: text, selected value, user, epoch seconds, or None."""
+    result: dict[str, Any] = {}
+    for block_id, actions in (_dig(view, "state", "values") or {}).items():
+        element = actions.get(INPUT_ACTION) if isinstance(actions, dict) else None
+        if not isinstance(element, dict):
+            continue
+        kind = element.get("type")
+        if kind in ("plain_text_input", "url_text_input", "number_input", "email_text_input"):
+            value = element.get("value")
+        elif kind in ("static_select", "radio_buttons"):
+            value = _dig(element, "selected_option", "value")
+        elif kind == "users_select":
+            value = element.get("selected_user")
+        elif kind == "datetimepicker":
+            value = element.get("selected_date_time")
+        else:
+            value = None
+        result[str(block_id)] = value
+    return result
+
+
+def text_of(values: dict[str, Any], block_id: str) -> str:
+    value = values.get(block_id)
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class TicketSubmission:
+    user_id: str
+    ticket_id: int | None
+    values: dict[str, Any]
+
+
+def read_ticket_submission(body: dict[str, Any]) -> TicketSubmission:
+    """A lifecycle modal's submission: who, which ticket (from private_metadata), and the inputs."""
+    view = body.get("view") or {}
+    try:
+        ticket = json.loads(view.get("private_metadata") or "{}").get("ticket")
+    except (ValueError, AttributeError):
+        ticket = None
+    return TicketSubmission(
+        user_id=str(_dig(body, "user", "id") or ""),
+        ticket_id=ticket if isinstance(ticket, int) else None,
+        values=read_values(view),
+    )
+
+
+def trigger_of(body: dict[str, Any]) -> str:
+    return str(body.get("trigger_id") or "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import count
 
-from bot.services.ports import Delivery, DeliveryFailed, MessageRef, TicketCard
+from bot.services.ports import Delivery, DeliveryFailed, MessageRef, SystemicNotice, TicketCard
 
 
 @dataclass
@@ -14,7 +14,9 @@ class RecordingNotifier:
     updates: list[TicketCard] = field(default_factory=list)
     deliveries: list[tuple[Delivery, TicketCard]] = field(default_factory=list)
     groups: dict[str, frozenset[str]] = field(default_factory=dict)
-    failing: set[str] = field(default_factory=set)  # "card", "update", "deliver"
+    uploads: list[tuple[str, str, bytes]] = field(default_factory=list)
+    systemic: list[tuple[SystemicNotice, MessageRef | None]] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)  # "card", "update", "deliver", "upload"
     _ts: "count[int]" = field(default_factory=lambda: count(1))
 
     def post_card(self, card: TicketCard) -> MessageRef:
@@ -39,6 +41,15 @@ class RecordingNotifier:
 
     def members_of(self, group_id: str) -> frozenset[str]:
         return self.groups.get(group_id, frozenset())
+
+    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str) -> None:
+        if "upload" in self.failing:
+            raise DeliveryFailed("upload_failed")
+        self.uploads.append((user_id, filename, content))
+
+    def post_systemic_notice(self, notice: SystemicNotice, existing: MessageRef | None) -> MessageRef:
+        self.systemic.append((notice, existing))
+        return existing or MessageRef("C0LAST", f"300.{next(self._ts):06d}")
 
     def notices(self) -> list[tuple[str, str | None]]:
         return [(d.notice.value, d.user or (d.thread.channel if d.thread else None)) for d, _ in self.deliveries]

@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.db import make_sessions
 from bot.domain.intake import IntakeForm
 from bot.domain.severity import Severity
-from bot.domain.tickets import IllegalTransition, NotAResponder, TicketStatus
+from bot.domain.tickets import IllegalTransition, NotAllowed, TicketStatus
 from bot.policy import load_policy
 from bot.services.acknowledge import acknowledge_ticket
 from bot.services.context import ServiceContext
@@ -129,7 +129,7 @@ def test_a_responder_acknowledges_once_and_a_second_click_changes_nothing(ctx: S
 
 def test_someone_outside_the_level_cannot_acknowledge(ctx: ServiceContext) -> None:
     filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
-    with pytest.raises(NotAResponder, match="L2 Technical Support's responders"):
+    with pytest.raises(NotAllowed, match="L2 Technical Support.s responders"):
         acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0L3ENG")
     assert ticket(ctx, filed.ticket_id).acknowledged_at is None
     assert "acknowledged" not in events(ctx, filed.ticket_id)

@@ -10,7 +10,7 @@ from bot.domain.tickets import TicketStatus
 from bot.policy import load_policy
 from bot.rendering import Renderer, clip_mrkdwn, escape_mrkdwn
 from bot.services.ports import TicketCard
-from bot.slack.blocks import intake_errors, new_escalation_modal, ticket_card_blocks
+from bot.slack.blocks import card_buttons, form_errors, new_escalation_modal, ticket_card_blocks
 from bot.slack.ids import IntakeBlock
 from bot.slack.payloads import CommandKind, read_button, read_command, read_intake
 
@@ -53,18 +53,21 @@ def test_the_card_shows_severity_sla_due_date_hotline_and_context() -> None:
 
 def test_long_text_is_clipped_with_an_ellipsis_and_blocks_stay_within_slack_limits() -> None:
     parts = Renderer().render_blocks("card.md.j2", t=card())
-    blocks = ticket_card_blocks(parts, header="x" * 500, ticket_id=42, acknowledged=False, closed=False)
+    buttons = card_buttons(status="open", acknowledged=False, last_level=False, moved=False)
+    blocks = ticket_card_blocks(parts, header="x" * 500, ticket_id=42, buttons=buttons)
     assert len(blocks[0]["text"]["text"]) == 150 and blocks[0]["text"]["text"].endswith("…")
     for block in blocks:
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000
     assert "…" in json.dumps(blocks, ensure_ascii=False)
-    assert [e["action_id"] for e in blocks[-2]["elements"]] == ["ticket_acknowledge", "ticket_escalate", "ticket_post_update", "ticket_resolve"]
+    assert [e["action_id"] for e in blocks[-2]["elements"]] == [
+        "ticket_acknowledge", "ticket_escalate", "ticket_post_update", "ticket_resolve", "ticket_subscribe"]
 
 
 def test_an_acknowledged_card_drops_the_acknowledge_button() -> None:
     parts = Renderer().render_blocks("card.md.j2", t=card(acknowledged_by="U0ENG", ack_summary="after 3m — within the 15m SLA"))
-    blocks = ticket_card_blocks(parts, header="h", ticket_id=42, acknowledged=True, closed=False)
+    blocks = ticket_card_blocks(parts, header="h", ticket_id=42, buttons=card_buttons(
+        status="acknowledged", acknowledged=True, last_level=True, moved=False))
     assert "ticket_acknowledge" not in json.dumps(blocks)
     assert "Acknowledged by <@U0ENG> after 3m — within the 15m SLA" in parts["status"]
 
@@ -103,7 +106,9 @@ def test_reading_a_submitted_modal_and_mapping_errors_back_to_blocks() -> None:
     assert draft.triggers == {"data_loss"} and draft.regulatory and not draft.customer_executive
     assert draft.attachments[0].file_id == "F1" and draft.description == ""
     assert read_intake({}).title == ""
-    assert intake_errors({"business_impact": "x" * 400}) == {"business_impact": "x" * 149 + "…"}
+    view_blocks = [{"type": "input", "block_id": "title"}, {"type": "input", "block_id": "business_impact"}]
+    assert form_errors({"business_impact": "x" * 400}, {"blocks": view_blocks}) == {"business_impact": "x" * 149 + "…"}
+    assert form_errors({"": "Not allowed."}, {"blocks": view_blocks}) == {"title": "Not allowed."}
 
 
 def test_command_text_is_parsed_and_anything_else_is_unknown() -> None:

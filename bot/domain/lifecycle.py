@@ -1,0 +1,101 @@
+"""What people type when they escalate, post an update, resolve, or close a post-mortem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.forms import MAX_TEXT, URL, FormInvalid, check_text
+from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_TROUBLESHOOTING
+from bot.domain.policy import Policy
+from bot.domain.tickets import DomainError
+
+MIN_UPDATE = 10
+MIN_RESOLUTION = 10
+
+
+@dataclass(frozen=True)
+class EscalationForm:
+    reason: str  # a manual-escalation reason key from the policy
+    target_level: str
+    business_impact: str
+    troubleshooting: str
+    notes: str
+
+
+def validate_escalation(policy: Policy, current_level: str, *, reason: str, target_level: str, business_impact: str,
+                        troubleshooting: str, notes: str) -> EscalationForm:
+    """The seed: all escalations include a business impact assessment; only upwards."""
+    errors: dict[str, str] = {}
+    if reason not in {r.key for r in policy.reasons}:
+        errors["reason"] = "Pick the reason for escalating."
+    keys = [level.key for level in policy.levels]
+    if target_level not in keys:
+        errors["target_level"] = "Pick the level to escalate to."
+    elif keys.index(target_level) <= keys.index(current_level):
+        errors["target_level"] = f"Pick a level above {current_level}."
+    impact = check_text(errors, "business_impact", business_impact, minimum=MIN_BUSINESS_IMPACT,
+                        what="All escalations must include a business impact assessment")
+    tried = check_text(errors, "troubleshooting", troubleshooting, minimum=MIN_TROUBLESHOOTING,
+                       what="Say what has been tried so far")
+    if len(notes) > MAX_TEXT:
+        errors["notes"] = f"Keep it under {MAX_TEXT:,} characters."
+    if errors:
+        raise FormInvalid(errors)
+    return EscalationForm(reason, target_level, impact, tried, notes.strip())
+
+
+def default_target(policy: Policy, current_level: str) -> str:
+    """The next level up; raises a clear error at the top."""
+    following = policy.next_level(current_level)
+    if following is None:
+        raise DomainError(f"The ticket is already at {policy.level(current_level).title}, the last level; it can't be escalated further.")
+    return following.key
+
+
+@dataclass(frozen=True)
+class UpdateForm:
+    status: str
+    next_steps: str
+    next_update_by: datetime | None
+
+
+def validate_update(*, status: str, next_steps: str, next_update_by: datetime | None, now: datetime) -> UpdateForm:
+    errors: dict[str, str] = {}
+    status = check_text(errors, "status", status, minimum=MIN_UPDATE, what="Say where things stand")
+    if len(next_steps) > MAX_TEXT:
+        errors["next_steps"] = f"Keep it under {MAX_TEXT:,} characters."
+    if next_update_by is not None and next_update_by <= now:
+        errors["next_update_by"] = "Pick a time in the future."
+    if errors:
+        raise FormInvalid(errors)
+    return UpdateForm(status, next_steps.strip(), next_update_by)
+
+
+@dataclass(frozen=True)
+class ResolutionForm:
+    resolution: str
+    root_cause: str
+    lessons: str
+    postmortem_owner: str | None
+
+
+def validate_resolution(*, resolution: str, root_cause: str, lessons: str, postmortem_owner: str | None,
+                        postmortem_required: bool) -> ResolutionForm:
+    """The seed: document resolution and lessons learned."""
+    errors: dict[str, str] = {}
+    resolution = check_text(errors, "resolution", resolution, minimum=MIN_RESOLUTION, what="Summarise the resolution")
+    root_cause = check_text(errors, "root_cause", root_cause, minimum=MIN_RESOLUTION, what="Name the root cause")
+    lessons = check_text(errors, "lessons", lessons, minimum=MIN_RESOLUTION, what="Write down the lessons learned")
+    if postmortem_required and not postmortem_owner:
+        errors["postmortem_owner"] = "A critical ticket needs a post-mortem owner."
+    if errors:
+        raise FormInvalid(errors)
+    return ResolutionForm(resolution, root_cause, lessons, postmortem_owner if postmortem_required else None)
+
+
+def validate_postmortem_link(url: str) -> str:
+    url = url.strip()
+    if not URL.match(url) or len(url) > 2000:
+        raise FormInvalid({"postmortem_url": "Paste the link to the post-mortem document (http:// or https://)."})
+    return url

@@ -1,0 +1,103 @@
+"""Who may do what to a ticket: roles, and the one table that maps each act to the roles allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.policy import Level
+from bot.domain.tickets import NotAllowed
+
+
+class Role(StrEnum):
+    RESPONDER = "responder"  # a responder of the ticket's current level (user groups expanded)
+    ASSIGNEE = "assignee"  # whoever acknowledged at the current level
+    MANAGER = "manager"
+    REPORTER = "reporter"
+    POSTMORTEM_OWNER = "postmortem_owner"
+    PARTICIPANT = "participant"  # escalators and subscribers
+    ANY_RESPONDER = "any_responder"  # a responder of any level
+
+
+class Act(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    ESCALATE = "escalate"
+    POST_UPDATE = "post updates on"
+    RESOLVE = "resolve"
+    COMPLETE_POSTMORTEM = "close the post-mortem of"
+    REOPEN = "reopen"
+    VIEW = "view the timeline of"
+
+
+WHO_MAY: dict[Act, frozenset[Role]] = {
+    Act.ACKNOWLEDGE: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER}),
+    Act.ESCALATE: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER, Role.REPORTER}),
+    Act.POST_UPDATE: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER, Role.REPORTER}),
+    Act.RESOLVE: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER}),
+    Act.COMPLETE_POSTMORTEM: frozenset({Role.POSTMORTEM_OWNER, Role.RESPONDER, Role.MANAGER}),
+    Act.REOPEN: frozenset({Role.RESPONDER, Role.MANAGER, Role.REPORTER}),
+    Act.VIEW: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER, Role.REPORTER, Role.POSTMORTEM_OWNER,
+                         Role.PARTICIPANT, Role.ANY_RESPONDER}),
+}
+
+_ROLE_NAMES = {
+    Role.RESPONDER: "{level}'s responders",
+    Role.ASSIGNEE: "the assignee",
+    Role.MANAGER: "a manager",
+    Role.REPORTER: "the reporter",
+    Role.POSTMORTEM_OWNER: "the post-mortem owner",
+    Role.PARTICIPANT: "people on the ticket",
+    Role.ANY_RESPONDER: "support responders",
+}
+
+
+@dataclass(frozen=True)
+class TicketPeople:
+    """The facts about a ticket that decide who may act on it."""
+
+    level: Level
+    reporter_id: str
+    assignee_id: str | None
+    managers: tuple[str, ...]
+    postmortem_owner: str | None = None
+    participants: frozenset[str] = frozenset()
+
+
+def roles_of(actor_id: str, people: TicketPeople, *, responder: bool, any_responder: bool) -> frozenset[Role]:
+    """The actor's roles on this ticket; `responder` says whether they answer for its current level."""
+    roles = set()
+    if responder:
+        roles.add(Role.RESPONDER)
+    if any_responder or responder:
+        roles.add(Role.ANY_RESPONDER)
+    if people.assignee_id == actor_id:
+        roles.add(Role.ASSIGNEE)
+    if actor_id in people.managers:
+        roles.add(Role.MANAGER)
+    if people.reporter_id == actor_id:
+        roles.add(Role.REPORTER)
+    if people.postmortem_owner == actor_id:
+        roles.add(Role.POSTMORTEM_OWNER)
+    if actor_id in people.participants:
+        roles.add(Role.PARTICIPANT)
+    return frozenset(roles)
+
+
+def require(act: Act, roles: frozenset[Role], people: TicketPeople, *, ref: str) -> None:
+    """Raise NotAllowed naming who may, unless one of the actor's roles may do `act`."""
+    allowed = WHO_MAY[act]
+    if roles & allowed:
+        return
+    names = [_ROLE_NAMES[r].format(level=people.level.title) for r in sorted(allowed, key=list(Role).index)
+             if r not in (Role.PARTICIPANT, Role.ANY_RESPONDER)]
+    who: list[str] = []
+    if Role.RESPONDER in allowed:
+        who += list(people.level.responders)
+    if Role.ASSIGNEE in allowed and people.assignee_id:
+        who.append(people.assignee_id)
+    if Role.MANAGER in allowed:
+        who += list(people.managers)
+    if Role.POSTMORTEM_OWNER in allowed and people.postmortem_owner:
+        who.append(people.postmortem_owner)
+    sentence = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+    raise NotAllowed(f"Only {sentence} can {act.value} {ref}.", who=tuple(dict.fromkeys(who)))

@@ -1,0 +1,139 @@
+"""Use case: escalate a ticket to a higher level and hand it off (the seed's "Contact Next Level")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import update
+
+from bot.domain.lifecycle import EscalationForm, default_target
+from bot.domain.permissions import Act
+from bot.domain.tickets import DomainError, Move, ticket_ref, transition
+from bot.services.context import ServiceContext
+from bot.services.delivery import deliver_all, safely, tell_watchers
+from bot.services.outbox import enqueue_email, relay_due
+from bot.services.ports import Delivery, Email, Handoff, MessageRef, Notice, TicketCard
+from bot.services.tickets import (
+    BOT_ACTOR, add_participant, authorize, card_of, entries, get_ticket, record, responder_users,
+)
+from models import ParticipantRole, Ticket
+from models.timeline import Source
+
+RECENT_ENTRIES = 8
+
+
+@dataclass(frozen=True)
+class Escalated:
+    card: TicketCard
+    previous_card: MessageRef | None
+
+
+def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: EscalationForm,
+                    source: Source = Source.MODAL, authorized: bool = False) -> Escalated:
+    """Move the ticket up, snapshot the new SLA, clear the acknowledgement, then hand off and tell everyone."""
+    seen = get_ticket_now(ctx, ticket_id) if authorized else authorize(ctx, ticket_id, actor_id, Act.ESCALATE)
+    target = transition(seen.status, Move.ESCALATE)
+    level = ctx.policy.level(form.target_level)
+    now = ctx.clock.now()
+    changes = _changes(seen, form)
+    reason = next((r.label for r in ctx.policy.reasons if r.key == form.reason), form.reason)
+    with ctx.sessions.begin() as session:
+        moved = session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.level_key == seen.level_key, Ticket.status == seen.status)
+            .values(level_key=level.key, status=target, level_entered_at=now,
+                    response_sla_seconds=int(level.response_sla.total_seconds()), response_due_at=now + level.response_sla,
+                    acknowledged_by=None, acknowledged_at=None, assignee_id=None,
+                    business_impact=form.business_impact, troubleshooting=form.troubleshooting,
+                    handoffs=Ticket.handoffs + 1)
+        ).rowcount == 1
+        if not moved:
+            raise DomainError(f"{ticket_ref(ticket_id)} changed while you were escalating; look at the card and try again.")
+        add_participant(session, ticket_id, actor_id, ParticipantRole.ESCALATOR, now)
+        ticket = get_ticket(session, ticket_id)
+        record(session, ticket_id, "escalated", actor=actor_id, source=source, at=now,
+               from_level=seen.level_key, to_level=level.key, reason=form.reason, reason_label=reason,
+               notes=form.notes, changes=list(changes), response_due_at=ticket.response_due_at.isoformat())
+        handoff = Handoff(escalated_by=actor_id, from_level=seen.level_key, reason=reason, notes=form.notes,
+                          changes=changes, number=ticket.handoffs)
+        card = replace(card_of(ctx.policy, ticket), handoff=handoff, recent=entries(session, ticket_id, last=RECENT_ENTRIES))
+        if not card.critical:
+            _queue_handoff_email(ctx, session, card, now)
+    previous = MessageRef(seen.card_channel, seen.card_ts) if seen.card_channel and seen.card_ts else None
+    card = _hand_off(ctx, card, previous)
+    relay_due(ctx)
+    tell_watchers(ctx, ticket_id, Notice.ESCALATED, actor_id=actor_id,
+                  extra={"from_level": seen.level_key, "reason": reason}, card_changed=False)
+    return Escalated(card=card, previous_card=previous)
+
+
+def get_ticket_now(ctx: ServiceContext, ticket_id: int) -> Ticket:
+    with ctx.sessions() as session:
+        return get_ticket(session, ticket_id)
+
+
+def _changes(seen: Ticket, form: EscalationForm) -> tuple[str, ...]:
+    changed = []
+    if form.business_impact != seen.business_impact:
+        changed.append("business impact reassessed")
+    if form.troubleshooting != seen.troubleshooting:
+        changed.append("more troubleshooting done")
+    return tuple(changed)
+
+
+def _queue_handoff_email(ctx: ServiceContext, session, card: TicketCard, now) -> None:  # noqa: ANN001
+    """Standard escalations send the detailed handoff e-mail (text and HTML) to the level's address."""
+    if not card.level.email:
+        return
+    context = {"t": card, "h": card.handoff}
+    email = Email(
+        to=(card.level.email,),
+        subject=ctx.renderer.render_email("email/handoff_subject.txt.j2", **context).strip(),
+        text=ctx.renderer.render_email("email/handoff.txt.j2", **context),
+        html=ctx.renderer.render_email("email/handoff.html.j2", **context),
+    )
+    enqueue_email(session, key=f"handoff-email:{card.id}:{card.handoff.number if card.handoff else 0}",
+                  ticket_id=card.id, email=email, now=now)
+    if ctx.mailer is None:
+        record(session, card.id, "email_skipped", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
+               to=card.level.email, reason="SMTP_HOST is not set")
+
+
+def _hand_off(ctx: ServiceContext, card: TicketCard, previous: MessageRef | None) -> TicketCard:
+    """Post the handoff card in the new level's channel, link it from the old card, page on critical."""
+    posted = safely(ctx, card.id, "card", lambda: ctx.notifier.post_card(card), where=card.level.channel)
+    if posted is not None:
+        with ctx.sessions.begin() as session:
+            ticket = get_ticket(session, card.id, for_update=True)
+            ticket.card_channel, ticket.card_ts = posted.channel, posted.ts
+            record(session, card.id, "card_posted", actor=BOT_ACTOR, source=Source.SYSTEM, at=ctx.clock.now(),
+                   channel=posted.channel, ts=posted.ts, level=card.level.key)
+        link = safely(ctx, card.id, "permalink", lambda: ctx.notifier.permalink(posted), record_failure=False)
+        card = replace(card, card=posted, card_link=link)
+        if previous is not None:
+            with ctx.sessions() as session:
+                old = replace(card_of(ctx.policy, get_ticket(session, card.id)), card=previous,
+                              moved_to=posted, moved_to_link=link, moved_to_level=card.level.title)
+            safely(ctx, card.id, "card_update", lambda: ctx.notifier.update_card(old))
+    if card.critical:
+        deliver_all(ctx, card, [Delivery(Notice.PAGE, user=u) for u in responder_users(ctx, card.level.responders)])
+    return card
+
+
+
+@dataclass(frozen=True)
+class EscalationDefaults:
+    ticket_id: int
+    ref: str
+    current_level: str
+    target_level: str
+    business_impact: str
+    troubleshooting: str
+
+
+def prepare_escalation(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> EscalationDefaults:
+    """Check the actor may escalate and the ticket can go up; the modal is pre-filled from the ticket."""
+    ticket = authorize(ctx, ticket_id, actor_id, Act.ESCALATE)
+    transition(ticket.status, Move.ESCALATE)
+    return EscalationDefaults(ticket_id, ticket_ref(ticket_id), ticket.level_key, default_target(ctx.policy, ticket.level_key),
+                              ticket.business_impact, ticket.troubleshooting)

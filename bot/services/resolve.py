@@ -1,0 +1,115 @@
+"""Use cases: resolve (and the critical ticket's post-mortem), close, reopen."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from bot.domain.lifecycle import ResolutionForm
+from bot.domain.permissions import Act
+from bot.domain.tickets import DomainError, Move, resolve_target, ticket_ref, transition
+from bot.services.context import ServiceContext
+from bot.services.delivery import deliver_all, safely, tell_watchers
+from bot.services.ports import Delivery, Notice, TicketCard
+from bot.services.tickets import authorize, entries, record
+from models import Ticket
+from models.timeline import Source
+
+
+def postmortem_required(ctx: ServiceContext, ticket: Ticket) -> bool:
+    return ticket.severity.value in ctx.policy.postmortem.required_for
+
+
+def prepare_resolution(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> bool:
+    """Check the actor may resolve and the ticket is resolvable; True when a post-mortem will be needed."""
+    ticket = authorize(ctx, ticket_id, actor_id, Act.RESOLVE)
+    transition(ticket.status, Move.RESOLVE)
+    return postmortem_required(ctx, ticket)
+
+
+def prepare_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str:
+    ticket = authorize(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM)
+    transition(ticket.status, Move.COMPLETE_POSTMORTEM)
+    return ticket_ref(ticket_id)
+
+
+def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: ResolutionForm,
+                   source: Source = Source.MODAL) -> TicketCard:
+    """Record resolution, root cause and lessons; critical tickets then wait for their post-mortem."""
+    seen = authorize(ctx, ticket_id, actor_id, Act.RESOLVE)
+    needs_postmortem = postmortem_required(ctx, seen)
+    target = resolve_target(seen.status, postmortem_required=needs_postmortem)
+    now = ctx.clock.now()
+    owner = form.postmortem_owner or actor_id if needs_postmortem else None
+    with ctx.sessions.begin() as session:
+        done = session.execute(
+            update(Ticket).where(Ticket.id == ticket_id, Ticket.status == seen.status, Ticket.level_key == seen.level_key)
+            .values(status=target, resolved_at=now, resolved_by=actor_id, resolution=form.resolution,
+                    root_cause=form.root_cause, lessons_learned=form.lessons, postmortem_owner=owner,
+                    postmortem_due_at=now + ctx.policy.postmortem.due_after if needs_postmortem else None,
+                    closed_at=None if needs_postmortem else now)
+        ).rowcount == 1
+        if not done:
+            raise DomainError(f"{ticket_ref(ticket_id)} changed while you were resolving it; look at the card and try again.")
+        record(session, ticket_id, "resolved", actor=actor_id, source=source, at=now, resolution=form.resolution,
+               root_cause=form.root_cause, lessons_learned=form.lessons)
+        if needs_postmortem:
+            record(session, ticket_id, "postmortem_requested", actor=actor_id, source=source, at=now, owner=owner,
+                   due_at=(now + ctx.policy.postmortem.due_after).isoformat())
+        else:
+            record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
+    card = tell_watchers(ctx, ticket_id, Notice.RESOLVED, actor_id=actor_id)
+    if needs_postmortem and owner:
+        _send_postmortem_draft(ctx, card, owner)
+    return card
+
+
+def _send_postmortem_draft(ctx: ServiceContext, card: TicketCard, owner: str) -> None:
+    """DM the owner the request (with the Done button) and the draft, built from the whole timeline."""
+    with ctx.sessions() as session:
+        full = entries(session, card.id)
+    draft = ctx.renderer.render_email("postmortem.md.j2", t=card, entries=full, policy=ctx.policy)
+    deliver_all(ctx, card, [Delivery(Notice.POSTMORTEM_REQUESTED, user=owner)])
+    safely(ctx, card.id, "postmortem_draft", lambda: ctx.notifier.upload(
+        owner, filename=f"{card.ref}-postmortem.md", content=draft.encode(), title=f"{card.ref} post-mortem draft",
+        comment=f"Post-mortem draft for {card.ref}, built from its timeline."), where=owner)
+
+
+def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, url: str,
+                        source: Source = Source.MODAL) -> TicketCard:
+    """The post-mortem is written: link it and close the ticket."""
+    seen = authorize(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM)
+    target = transition(seen.status, Move.COMPLETE_POSTMORTEM)
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        done = session.execute(
+            update(Ticket).where(Ticket.id == ticket_id, Ticket.status == seen.status)
+            .values(status=target, postmortem_url=url, closed_at=now)
+        ).rowcount == 1
+        if not done:
+            raise DomainError(f"{ticket_ref(ticket_id)} changed meanwhile; look at the card and try again.")
+        record(session, ticket_id, "postmortem_completed", actor=actor_id, source=source, at=now, url=url)
+        record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
+    return tell_watchers(ctx, ticket_id, Notice.CLOSED, actor_id=actor_id)
+
+
+def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source: Source = Source.BUTTON) -> TicketCard:
+    """Back to open at its current level, with a fresh response SLA; the resolution stays on the timeline."""
+    seen = authorize(ctx, ticket_id, actor_id, Act.REOPEN)
+    target = transition(seen.status, Move.REOPEN)
+    level = ctx.policy.level(seen.level_key)
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        done = session.execute(
+            update(Ticket).where(Ticket.id == ticket_id, Ticket.status == seen.status)
+            .values(status=target, level_entered_at=now, response_sla_seconds=int(level.response_sla.total_seconds()),
+                    response_due_at=now + level.response_sla, acknowledged_by=None, acknowledged_at=None,
+                    assignee_id=None, resolved_at=None, resolved_by=None, closed_at=None,
+                    postmortem_owner=None, postmortem_due_at=None)
+        ).rowcount == 1
+        if not done:
+            raise DomainError(f"{ticket_ref(ticket_id)} changed meanwhile; look at the card and try again.")
+        record(session, ticket_id, "reopened", actor=actor_id, source=source, at=now, previous_status=seen.status.value,
+               level=level.key, response_due_at=(now + level.response_sla).isoformat())
+    return tell_watchers(ctx, ticket_id, Notice.REOPENED, actor_id=actor_id)
+
+

@@ -1,0 +1,50 @@
+"""Use cases: post a status update (the seed's "communicate status"), and subscribe to a ticket."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from bot.domain.lifecycle import UpdateForm
+from bot.domain.permissions import Act
+from bot.domain.tickets import DomainError, takes_updates, ticket_ref
+from bot.services.context import ServiceContext
+from bot.services.delivery import tell_watchers
+from bot.services.ports import Notice, TicketCard
+from bot.services.tickets import add_participant, authorize, get_ticket, record
+from models import Participant, ParticipantRole
+from models.timeline import Source
+
+
+def prepare_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str:
+    """Check the actor may post an update on this ticket now; returns its ref."""
+    ticket = authorize(ctx, ticket_id, actor_id, Act.POST_UPDATE)
+    if not takes_updates(ticket.status):
+        raise DomainError(f"{ticket_ref(ticket_id)} is closed; reopen it before posting updates.")
+    return ticket_ref(ticket_id)
+
+
+def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: UpdateForm,
+                source: Source = Source.MODAL) -> TicketCard:
+    """Post in the thread and DM the reporter, escalators and subscribers; a promised time is kept."""
+    prepare_update(ctx, ticket_id, actor_id=actor_id)
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        ticket = get_ticket(session, ticket_id, for_update=True)
+        ticket.last_update_at, ticket.next_update_by = now, form.next_update_by
+        record(session, ticket_id, "update_posted", actor=actor_id, source=source, at=now, status=form.status,
+               next_steps=form.next_steps, next_update_by=form.next_update_by.isoformat() if form.next_update_by else None)
+    extra = {"status": form.status, "next_steps": form.next_steps}
+    return tell_watchers(ctx, ticket_id, Notice.UPDATE, actor_id=actor_id, extra=extra)
+
+
+def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str) -> bool:
+    """Subscribe (True) or, when already subscribed, unsubscribe (False); either is on the timeline."""
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        get_ticket(session, ticket_id)
+        added = add_participant(session, ticket_id, user_id, ParticipantRole.SUBSCRIBER, now)
+        if not added:
+            session.execute(delete(Participant).where(Participant.ticket_id == ticket_id, Participant.user_id == user_id,
+                                                      Participant.role == ParticipantRole.SUBSCRIBER.value))
+        record(session, ticket_id, "subscribed" if added else "unsubscribed", actor=user_id, source=Source.BUTTON, at=now)
+    return added
