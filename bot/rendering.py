@@ -51,6 +51,11 @@ def clip_mrkdwn(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
+def md_clip(text: Any, limit: int) -> Mrkdwn:
+    """Clip text that is already rendered mrkdwn (a macro's output) without escaping it twice."""
+    return Mrkdwn(clip_mrkdwn(str(text), limit))
+
+
 def _finalize(value: Any) -> Any:
     if value is None:
         return ""
@@ -126,7 +131,7 @@ class Renderer:
         self.env.filters.update(
             clip=clip, mention=mention, link=link, slack_date=slack_date, duration=duration,
             quote=quote, code=code, thousands=thousands, escape_mrkdwn=escape_mrkdwn, utc=utc_text,
-            who=mention, seconds=seconds,
+            who=mention, seconds=seconds, md_clip=md_clip,
         )
 
         # E-mail is not mrkdwn: HTML templates get HTML autoescaping, text templates none.

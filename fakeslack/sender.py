@@ -149,8 +149,28 @@ def _check_entry(block: Mapping[str, Any], element: Mapping[str, Any], selection
         raise ValueError(f"too many files for {block_id!r}")
 
 
+_INITIAL_KEYS = ("initial_value", "initial_option", "initial_options", "initial_user", "initial_users",
+                 "initial_conversation", "initial_channel", "initial_date", "initial_time", "initial_date_time")
+
+
+def _initial(element: Mapping[str, Any]) -> Any:
+    """What an untouched element submits: Slack reports its initial value (None when it has none)."""
+    for key in _INITIAL_KEYS:
+        if key in element:
+            value = element[key]
+            if key == "initial_option":
+                return value.get("value")
+            if key == "initial_options":
+                return [option.get("value") for option in value]
+            return value
+    return None
+
+
 def fill_state(view: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """state.values for the view's input blocks as Slack sends it, from values keyed by block_id."""
+    """state.values for the view's input blocks as Slack sends it, from values keyed by block_id.
+
+    An input not given keeps its initial value, as when the user leaves a pre-filled field alone.
+    """
     state: dict[str, Any] = {}
     blocks = [b for b in view.get("blocks", []) if isinstance(b, dict)]
     input_blocks = {b.get("block_id"): b for b in blocks if b.get("type") == "input"}
@@ -163,7 +183,8 @@ def fill_state(view: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, 
         element = block["element"]
         if "action_id" not in element or block_id is None:
             raise ValueError("view blocks lack block_id/action_id; pass the view as the fake stored it")
-        selection = _selection(element, values.get(block_id))
+        raw = values[block_id] if block_id in values else _initial(element)
+        selection = _selection(element, raw)
         _check_entry(block, element, selection)
         state[block_id] = {element["action_id"]: selection}
     return state

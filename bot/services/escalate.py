@@ -20,6 +20,7 @@ from models import ParticipantRole, Ticket
 from models.timeline import Source
 
 RECENT_ENTRIES = 8
+QUIET_KINDS = ("notified", "card_posted")  # deliveries: in the export, not in a handoff summary
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
                notes=form.notes, changes=list(changes), response_due_at=ticket.response_due_at.isoformat())
         handoff = Handoff(escalated_by=actor_id, from_level=seen.level_key, reason=reason, notes=form.notes,
                           changes=changes, number=ticket.handoffs)
-        card = replace(card_of(ctx.policy, ticket), handoff=handoff, recent=entries(session, ticket_id, last=RECENT_ENTRIES))
+        card = replace(card_of(ctx.policy, ticket), handoff=handoff, recent=entries(session, ticket_id, last=RECENT_ENTRIES, skip=QUIET_KINDS))
         if not card.critical:
             _queue_handoff_email(ctx, session, card, now)
     previous = MessageRef(seen.card_channel, seen.card_ts) if seen.card_channel and seen.card_ts else None

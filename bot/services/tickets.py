@@ -110,9 +110,9 @@ def card_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> 
     )
 
 
-def entries(session: Session, ticket_id: int, *, last: int | None = None) -> tuple[Entry, ...]:
-    """The timeline in order, as plain entries (optionally only the last few)."""
-    events = timeline(session, ticket_id)
+def entries(session: Session, ticket_id: int, *, last: int | None = None, skip: tuple[str, ...] = ()) -> tuple[Entry, ...]:
+    """The timeline in order, as plain entries (optionally without some kinds, or only the last few)."""
+    events = [e for e in timeline(session, ticket_id) if e.kind not in skip]
     if last is not None:
         events = events[-last:]
     return tuple(Entry(e.at, e.actor_id, e.kind, e.source, dict(e.details)) for e in events)

@@ -9,6 +9,7 @@ import pytest
 
 from bot.clock import ManualClock
 from fakeslack import FakeSlack, SlackSender
+from tests.smtp import SmtpServer
 from tests.e2e.harness import RunningBot, sender_for, settings_for, start_bot, start_fake_slack, write_policy
 
 
@@ -22,8 +23,18 @@ def fake() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def bot(fake: FakeSlack, database_url: str, tmp_path: Path, clock: ManualClock) -> Iterator[RunningBot]:
-    running = start_bot(settings_for(fake, database_url, write_policy(tmp_path)), clock)
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback; the bot's handoff e-mail goes there."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bot(fake: FakeSlack, database_url: str, tmp_path: Path, clock: ManualClock, smtp: SmtpServer) -> Iterator[RunningBot]:
+    settings = settings_for(fake, database_url, write_policy(tmp_path), smtp_host="127.0.0.1", smtp_port=smtp.port,
+                            smtp_starttls=False, smtp_from="escalations@example.com")
+    running = start_bot(settings, clock)
     yield running
     running.stop()
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from app import BackgroundServer, Runtime, build
 from bot.clock import ManualClock
 from bot.config import Settings
+from models import Ticket, TimelineEvent
 from fakeslack import FakeSlack, SlackSender
 
 SIGNING_SECRET = "e2e-signing-secret"
@@ -86,3 +89,83 @@ GOOD_FORM: dict[str, Any] = {
     "business_impact": "Finance cannot run the monthly payroll due today at noon.",
     "affected_users": "40",
 }
+
+
+def open_modal(slack: SlackSender, fake: FakeSlack, user: str = "U0AGENT") -> dict[str, Any]:
+    before = len(fake.calls_to("views.open"))
+    reply = slack.slash_command(user, "", channel_id=fake.add_channel("war-room"))
+    assert reply.status == 200 and reply.body == ""
+    call = fake.wait_for("views.open", count=before + 1)[-1]
+    assert call.response["ok"], call.response
+    return fake.views[call.response["view"]["id"]]
+
+
+def file_ticket(slack: SlackSender, fake: FakeSlack, bot: RunningBot, *, reporter: str = "U0AGENT",
+                **changes: Any) -> dict[str, Any]:
+    """Submit the New escalation modal; wait until the card is posted and the reporter told.
+
+    Returns the card message as the fake holds it (with "channel" and "ts")."""
+    before = len(tickets(bot))
+    view = open_modal(slack, fake, reporter)
+    reply = slack.view_submission(reporter, view, {**GOOD_FORM, **changes})
+    assert reply.status == 200 and not reply.body, reply.body
+
+    def announced() -> Ticket | None:
+        rows = tickets(bot)
+        if len(rows) > before and rows[-1].card_ts and "notified" in timeline_kinds(bot, rows[-1].id):
+            return rows[-1]
+        return None
+
+    ticket = fake.wait_until(announced, message="ticket filed and announced")
+    return card_message(fake, ticket)
+
+
+def card_message(fake: FakeSlack, ticket: Ticket) -> dict[str, Any]:
+    message = fake.message(ticket.card_channel, ticket.card_ts)
+    assert message is not None
+    return message
+
+
+def ticket(bot: RunningBot, ticket_id: int) -> Ticket:
+    with bot.runtime.deps.services.sessions() as session:
+        return session.get_one(Ticket, ticket_id)
+
+
+def press(slack: SlackSender, fake: FakeSlack, bot: RunningBot, user: str, action: str, ticket_id: int) -> Any:
+    """Click a button on the ticket's current card, as `user`."""
+    row = ticket(bot, ticket_id)
+    return slack.block_action(user, action_id=action, value=str(ticket_id), channel_id=row.card_channel,
+                              message_ts=row.card_ts)
+
+
+def latest_view(fake: FakeSlack, callback_id: str, *, after: int = 0) -> dict[str, Any]:
+    """Wait for the bot to open a modal with this callback id (the (after+1)-th one); return it."""
+    def opened() -> list[dict[str, Any]]:
+        return [c for c in fake.calls_to("views.open") if c.ok and c.response["view"].get("callback_id") == callback_id]
+
+    fake.wait_until(lambda: len(opened()) > after, message=f"{callback_id} modal opened")
+    return fake.views[opened()[after].response["view"]["id"]]
+
+
+def tickets(bot: RunningBot) -> list[Ticket]:
+    with bot.runtime.deps.services.sessions() as session:
+        return list(session.scalars(select(Ticket).order_by(Ticket.id)))
+
+
+def timeline_kinds(bot: RunningBot, ticket_id: int) -> list[str]:
+    with bot.runtime.deps.services.sessions() as session:
+        return list(session.scalars(select(TimelineEvent.kind).where(TimelineEvent.ticket_id == ticket_id).order_by(TimelineEvent.id)))
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    """Every mrkdwn string in a block tree (where Slack parses mentions and links)."""
+    if isinstance(node, list):
+        return [text for item in node for text in mrkdwn_texts(item)]
+    if isinstance(node, dict):
+        own = [node["text"]] if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str) else []
+        return own + [text for value in node.values() for text in mrkdwn_texts(value)]
+    return []
+
+
+def dms_to(fake: FakeSlack, user: str) -> list[dict[str, Any]]:
+    return fake.messages(user)

@@ -4,58 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.domain.tickets import TicketStatus
 from fakeslack import FakeSlack, SlackSender
-from models import Ticket, TimelineEvent
-from tests.e2e.harness import GOOD_FORM, RunningBot
-
-
-def open_modal(slack: SlackSender, fake: FakeSlack, user: str = "U0AGENT") -> dict[str, Any]:
-    before = len(fake.calls_to("views.open"))
-    reply = slack.slash_command(user, "", channel_id=fake.add_channel("war-room"))
-    assert reply.status == 200 and reply.body == ""
-    call = fake.wait_for("views.open", count=before + 1)[-1]
-    assert call.response["ok"], call.response
-    return fake.views[call.response["view"]["id"]]
-
-
-def file_ticket(slack: SlackSender, fake: FakeSlack, bot: RunningBot, **changes: Any) -> dict[str, Any]:
-    """Submit the modal and wait until the card is posted and the reporter told; returns the card message."""
-    view = open_modal(slack, fake)
-    reply = slack.view_submission("U0AGENT", view, {**GOOD_FORM, **changes})
-    assert reply.status == 200 and not reply.body, reply.body
-    posts = fake.wait_for("chat.postMessage", where=lambda c: c.params.get("channel", "").startswith("#support"))
-    fake.wait_until(lambda: tickets(bot) and "notified" in timeline_kinds(bot, tickets(bot)[-1].id), message="announcement done")
-    return posts[-1].response
-
-
-def tickets(bot: RunningBot) -> list[Ticket]:
-    with bot.runtime.deps.services.sessions() as session:
-        return list(session.scalars(select(Ticket).order_by(Ticket.id)))
-
-
-def timeline_kinds(bot: RunningBot, ticket_id: int) -> list[str]:
-    with bot.runtime.deps.services.sessions() as session:
-        return list(session.scalars(select(TimelineEvent.kind).where(TimelineEvent.ticket_id == ticket_id).order_by(TimelineEvent.id)))
-
-
-def mrkdwn_texts(node: Any) -> list[str]:
-    """Every mrkdwn string in a block tree (where Slack parses mentions and links)."""
-    if isinstance(node, list):
-        return [text for item in node for text in mrkdwn_texts(item)]
-    if isinstance(node, dict):
-        own = [node["text"]] if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str) else []
-        return own + [text for value in node.values() for text in mrkdwn_texts(value)]
-    return []
-
-
-def dms_to(fake: FakeSlack, user: str) -> list[dict[str, Any]]:
-    return fake.messages(user)
+from models import Ticket
+from tests.e2e.harness import GOOD_FORM, RunningBot, dms_to, file_ticket, mrkdwn_texts, open_modal, tickets, timeline_kinds
 
 
 def test_the_bot_checks_its_token_with_auth_test_at_start_up(bot: RunningBot, fake: FakeSlack) -> None:
