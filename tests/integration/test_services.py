@@ -176,3 +176,27 @@ def test_the_timeline_is_append_only(ctx: ServiceContext) -> None:
         with ctx.sessions.begin() as session:
             session.delete(session.scalars(select(TimelineEvent)).first())
     assert events(ctx, filed.ticket_id) == ["created", "routed"]
+
+
+def test_a_systemic_notice_needs_three_tickets_in_the_window_and_is_raised_once(ctx: ServiceContext, clock: ManualClock,
+                                                                                notifier: RecordingNotifier) -> None:
+    from bot.services.systemic import check_systemic
+
+    vpn = replace(FORM, category="VPN connection troubleshooting")
+    first = open_ticket(ctx, vpn, reporter_id="U0A", intake_key=None).ticket_id
+    clock.advance(timedelta(minutes=61))  # the first falls out of the 60-minute window
+    ids = [first]
+    for _ in range(3):
+        clock.advance(timedelta(minutes=5))
+        ids.append(open_ticket(ctx, vpn, reporter_id="U0A", intake_key=None).ticket_id)
+        check_systemic(ctx, ids[-1])
+    other = open_ticket(ctx, replace(FORM, category="Email and calendar problems"), reporter_id="U0A", intake_key=None).ticket_id
+    assert check_systemic(ctx, other) is None
+    assert len(notifier.systemic) == 1
+    notice, existing = notifier.systemic[0]
+    assert [ref for ref, _, _ in notice.tickets] == [f"ESC-{i}" for i in ids[1:]] and existing is None
+    clock.advance(timedelta(minutes=5))
+    late = open_ticket(ctx, vpn, reporter_id="U0A", intake_key=None).ticket_id
+    check_systemic(ctx, late)
+    notice, existing = notifier.systemic[-1]
+    assert existing is not None and notice.tickets[-1][0] == f"ESC-{late}"  # joins and refreshes the same notice

@@ -1,0 +1,96 @@
+"""The e-mail outbox against a real SMTP server, and migrations that match the models."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, select
+
+from bot.clock import ManualClock
+from bot.db import make_sessions
+from bot.mail import SmtpMailer
+from bot.policy import load_policy
+from bot.services.context import ServiceContext
+from bot.services.outbox import MAX_ATTEMPTS, enqueue_email, relay_due
+from bot.services.ports import Email
+from models import Base, OutboxMessage
+from tests.integration.recording import RecordingNotifier
+from tests.smtp import SmtpServer
+
+EMAIL = Email(to=("eng@example.com",), subject="[ESC-1] Escalated to L3: <b>x</b>\r\nBcc: evil@example.com",
+              text="plain & simple", html="<p>rich</p>")
+
+
+@pytest.fixture
+def smtp() -> SmtpServer:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def context(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> ServiceContext:
+    return ServiceContext(sessions=make_sessions(engine), policy=load_policy("policy.yaml"), clock=clock,
+                          notifier=RecordingNotifier(),
+                          mailer=SmtpMailer("127.0.0.1", smtp.port, sender="bot@example.com", starttls=False, timeout=2))
+
+
+def queue(ctx: ServiceContext, key: str = "k1") -> None:
+    with ctx.sessions.begin() as session:
+        enqueue_email(session, key=key, ticket_id=None, email=EMAIL, now=ctx.clock.now())
+
+
+def test_an_e_mail_is_queued_once_per_key_and_sent_with_both_parts(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
+    ctx = context(engine, clock, smtp)
+    queue(ctx)
+    queue(ctx)
+    assert relay_due(ctx) == 1 and relay_due(ctx) == 0
+    (mail,) = smtp.sink.wait(1)
+    assert mail.part("plain").strip() == "plain & simple" and "<p>rich</p>" in mail.part("html")
+    assert mail.rcpt_tos == ["eng@example.com"]  # the CR/LF in the subject could not add a Bcc
+    assert mail.message["Subject"] == "[ESC-1] Escalated to L3: <b>x</b> Bcc: evil@example.com"
+
+
+def test_a_down_server_is_retried_with_backoff_until_it_answers(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
+    ctx = context(engine, clock, smtp)
+    smtp.stop()
+    queue(ctx)
+    assert relay_due(ctx) == 0
+    with ctx.sessions() as session:
+        message = session.scalars(select(OutboxMessage)).one()
+        assert (message.status, message.attempts) == ("pending", 1) and "unavailable" in message.last_error
+        assert message.next_attempt_at == clock.now() + timedelta(minutes=1)
+    smtp.start()
+    clock.advance(timedelta(seconds=59))
+    assert relay_due(ctx) == 0
+    clock.advance(timedelta(seconds=1))
+    assert relay_due(ctx) == 1 and len(smtp.sink.wait(1)) == 1
+
+
+def test_a_message_that_keeps_failing_becomes_a_dead_letter(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
+    ctx = context(engine, clock, smtp)
+    smtp.stop()
+    queue(ctx)
+    for _ in range(MAX_ATTEMPTS):
+        relay_due(ctx)
+        clock.advance(timedelta(hours=4))
+    with ctx.sessions() as session:
+        message = session.scalars(select(OutboxMessage)).one()
+    assert (message.status, message.attempts) == ("dead", MAX_ATTEMPTS)
+
+
+def test_without_smtp_the_e_mail_is_dead_at_once_and_says_why(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=load_policy("policy.yaml"), clock=clock, notifier=RecordingNotifier())
+    queue(ctx)
+    relay_due(ctx)
+    with ctx.sessions() as session:
+        message = session.scalars(select(OutboxMessage)).one()
+    assert message.status == "dead" and "SMTP_HOST is not set" in message.last_error
+
+
+def test_the_migrations_produce_exactly_the_models_schema(engine: Engine) -> None:
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []

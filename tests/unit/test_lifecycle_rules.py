@@ -1,0 +1,89 @@
+"""Who may do what, and what the lifecycle modals require."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.domain.forms import FormInvalid
+from bot.domain.lifecycle import default_target, validate_escalation, validate_postmortem_link, validate_resolution, validate_update
+from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
+from bot.domain.tickets import DomainError, NotAllowed, TicketStatus, resolve_target
+from bot.policy import load_policy
+
+POLICY = load_policy("policy.yaml")
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+L2 = POLICY.level("L2")
+PEOPLE = TicketPeople(level=L2, reporter_id="U0REP", assignee_id="U0ASSIGNEE", managers=("U0BOSS",), postmortem_owner="U0PM")
+
+MATRIX = {
+    # act: (responder, assignee, manager, reporter, post-mortem owner, stranger)
+    Act.ACKNOWLEDGE: (True, True, True, False, False, False),
+    Act.ESCALATE: (True, True, True, True, False, False),
+    Act.POST_UPDATE: (True, True, True, True, False, False),
+    Act.RESOLVE: (True, True, True, False, False, False),
+    Act.REOPEN: (True, False, True, True, False, False),
+    Act.COMPLETE_POSTMORTEM: (True, False, True, False, True, False),
+}
+ACTORS = [("U0RESP", True), ("U0ASSIGNEE", False), ("U0BOSS", False), ("U0REP", False), ("U0PM", False), ("U0NOBODY", False)]
+
+
+@pytest.mark.parametrize("act", list(MATRIX))
+def test_the_permission_table_matches_the_issue(act: Act) -> None:
+    for (actor, responder), expected in zip(ACTORS, MATRIX[act]):
+        roles = roles_of(actor, PEOPLE, responder=responder, any_responder=responder)
+        if expected:
+            require(act, roles, PEOPLE, ref="ESC-1")
+        else:
+            with pytest.raises(NotAllowed):
+                require(act, roles, PEOPLE, ref="ESC-1")
+
+
+def test_a_refusal_names_who_can() -> None:
+    with pytest.raises(NotAllowed) as caught:
+        require(Act.RESOLVE, frozenset({Role.REPORTER}), PEOPLE, ref="ESC-7")
+    assert str(caught.value) == "Only L2 Technical Support's responders, the assignee or a manager can resolve ESC-7."
+    assert caught.value.who == ("U0ASSIGNEE", "U0BOSS")
+
+
+def test_escalation_must_go_up_and_assess_business_impact() -> None:
+    good = dict(reason="complexity", target_level="L3", business_impact="Payroll blocked for all of Finance.",
+                troubleshooting="Restarted the pool.", notes="")
+    assert validate_escalation(POLICY, "L2", **good).target_level == "L3"
+    with pytest.raises(FormInvalid) as caught:
+        validate_escalation(POLICY, "L2", **{**good, "target_level": "L1", "business_impact": "tbd", "reason": "bored"})
+    assert set(caught.value.errors) == {"target_level", "business_impact", "reason"}
+
+
+def test_the_default_target_is_the_next_level_and_there_is_none_above_l3() -> None:
+    assert default_target(POLICY, "L1") == "L2"
+    with pytest.raises(DomainError, match="last level"):
+        default_target(POLICY, "L3")
+
+
+def test_an_update_needs_a_status_and_a_promise_in_the_future() -> None:
+    assert validate_update(status="Rolled back; watching.", next_steps="", next_update_by=NOW + timedelta(hours=1), now=NOW)
+    with pytest.raises(FormInvalid) as caught:
+        validate_update(status="ok", next_steps="x" * 3001, next_update_by=NOW, now=NOW)
+    assert set(caught.value.errors) == {"status", "next_steps", "next_update_by"}
+
+
+def test_resolving_needs_the_three_answers_and_a_critical_one_an_owner() -> None:
+    with pytest.raises(FormInvalid) as caught:
+        validate_resolution(resolution="fixed", root_cause="", lessons="n/a", postmortem_owner=None, postmortem_required=True)
+    assert set(caught.value.errors) == {"resolution", "root_cause", "lessons", "postmortem_owner"}
+    form = validate_resolution(resolution="Raised the pool limit.", root_cause="Leaking report job.",
+                               lessons="Alert on saturation.", postmortem_owner="U1", postmortem_required=False)
+    assert form.postmortem_owner is None
+
+
+def test_critical_tickets_wait_for_a_post_mortem_and_others_close() -> None:
+    assert resolve_target(TicketStatus.ACKNOWLEDGED, postmortem_required=True) is TicketStatus.POSTMORTEM_DUE
+    assert resolve_target(TicketStatus.OPEN, postmortem_required=False) is TicketStatus.CLOSED
+
+
+@pytest.mark.parametrize("url", ["", "wiki/pm", "javascript:alert(1)", "https://x y"])
+def test_a_post_mortem_link_must_be_a_web_address(url: str) -> None:
+    with pytest.raises(FormInvalid):
+        validate_postmortem_link(url)
