@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -27,7 +28,7 @@ from bot.policy import PolicyError, load_policy
 from bot.rendering import Renderer
 from bot.scheduler import make_scheduler
 from bot.services.context import ServiceContext
-from bot.services.outbox import relay_due
+from bot.services.sweep import sweep
 from bot.slack.gateway import SlackGateway, make_client
 from bot.slack.notifier import SlackNotifier
 from handlers import register_handlers
@@ -72,7 +73,8 @@ def http_app(bolt: App) -> Callable[..., Iterable[bytes]]:
     return application
 
 
-def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | None = None) -> Runtime:
+def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | None = None,
+          pace: timedelta = timedelta(seconds=1)) -> Runtime:
     """Wire everything; raise StartupError with one clear line when something is missing or wrong."""
     try:
         policy = policy or load_policy(settings.policy_file)
@@ -88,13 +90,15 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
         raise StartupError(f"Configuration error: DATABASE_URL cannot be used ({type(exc.orig or exc).__name__}: {str(exc.orig or exc).strip().splitlines()[0]})") from None
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     gateway = SlackGateway(client)
+    relay_gateway = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url, retries=False))
     renderer = Renderer()
     mailer = None
     if settings.smtp_host:
         mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_from or "escalations@localhost",
                             username=settings.smtp_username, password=settings.smtp_password, starttls=settings.smtp_starttls)
     services = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock or SystemClock(),
-                              notifier=SlackNotifier(gateway, renderer, policy), renderer=renderer, mailer=mailer)
+                              notifier=SlackNotifier(gateway, renderer, policy), renderer=renderer, mailer=mailer,
+                              tz=settings.tz, relay_notifier=SlackNotifier(relay_gateway, renderer, policy), pace=pace)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
     try:
         bolt = App(
@@ -161,7 +165,7 @@ def main() -> int:
     except (ConfigError, StartupError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    scheduler = make_scheduler(settings.scheduler_interval, {"outbox": lambda: relay_due(runtime.deps.services)})
+    scheduler = make_scheduler(settings.scheduler_interval, {"sweep": lambda: sweep(runtime.deps.services)})
     scheduler.start()
     try:
         (serve_socket_mode if settings.socket_mode else serve_http)(runtime)

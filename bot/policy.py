@@ -165,6 +165,10 @@ class SystemicModel(_Strict):
     window: Duration = timedelta(minutes=60)
 
 
+class SlaModel(_Strict):
+    prebreach_warning: float | None = Field(default=0.75, gt=0, lt=1)
+
+
 class ContactModel(_Strict):
     key: str
     name: str = Field(min_length=1)
@@ -189,6 +193,7 @@ class PolicyModel(_Strict):
     management: ManagementModel = ManagementModel()
     postmortem: PostmortemModel = PostmortemModel()
     systemic: SystemicModel = SystemicModel()
+    sla: SlaModel = SlaModel()
     contacts: list[ContactModel] = []
 
     @model_validator(mode="after")
@@ -240,6 +245,7 @@ class PolicyModel(_Strict):
             postmortem=domain.Postmortem(tuple(self.postmortem.required_for), self.postmortem.due_after),
             systemic=domain.Systemic(self.systemic.threshold, self.systemic.window),
             contacts=tuple(domain.Contact(c.key, c.name, c.phone, c.email, c.slack) for c in self.contacts),
+            prebreach_fraction=self.sla.prebreach_warning,
         )
 
 

@@ -5,6 +5,7 @@ from models.outbox import OutboxMessage, OutboxStatus
 from models.participant import Participant, ParticipantRole
 from models.systemic import SystemicAlert
 from models.ticket import Ticket
+from models.timer import Timer, TimerKind, TimerStatus
 from models.timeline import TimelineEvent
 
-__all__ = ["Base", "OutboxMessage", "OutboxStatus", "Participant", "ParticipantRole", "SystemicAlert", "Ticket", "TimelineEvent"]
+__all__ = ["Base", "OutboxMessage", "OutboxStatus", "Participant", "ParticipantRole", "SystemicAlert", "Ticket", "TimelineEvent", "Timer", "TimerKind", "TimerStatus"]

@@ -91,6 +91,7 @@ class Policy:
     postmortem: Postmortem
     systemic: Systemic
     contacts: tuple[Contact, ...] = field(default=())
+    prebreach_fraction: float | None = 0.75  # warn when this share of the response SLA has passed; None: off
 
     def level(self, key: str) -> Level:
         for level in self.levels:

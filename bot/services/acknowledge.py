@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from bot.domain.permissions import Act
 from bot.domain.tickets import DomainError, Move, ack_timing, ticket_ref, transition
+from bot.services import timers
 from bot.services.context import ServiceContext
 from bot.services.delivery import tell_watchers
 from bot.services.ports import Notice, TicketCard
@@ -44,6 +45,7 @@ def acknowledge_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, so
             timing = ack_timing(ticket.level_entered_at, now, timedelta(seconds=ticket.response_sla_seconds))
             record(session, ticket_id, "acknowledged", actor=actor_id, source=source, at=now, level=ticket.level_key,
                    elapsed_seconds=int(timing.elapsed.total_seconds()), within_sla=timing.within_sla)
+            timers.on_acknowledged(session, ticket_id)
         card = card_of(ctx.policy, ticket)
     if ticket.acknowledged_at is None:
         raise DomainError(f"{ticket_ref(ticket_id)} changed while you clicked; look at the card and try again.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -20,4 +22,11 @@ class ServiceContext:
     notifier: Notifier
     renderer: Renderer = field(default_factory=Renderer)
     mailer: Mailer | None = None  # None: SMTP_HOST unset, e-mail is skipped and the timeline says so
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # TIMEZONE: daily follow-ups are local
+    relay_notifier: Notifier | None = None  # the outbox relay's (no SDK retries: it retries durably); default: notifier
+    pace: timedelta = timedelta(0)  # at most one post per channel per `pace` from the relay (Slack: ~1/s)
+
+    @property
+    def relay(self) -> Notifier:
+        return self.relay_notifier or self.notifier
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bot.services"))

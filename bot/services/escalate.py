@@ -9,6 +9,7 @@ from sqlalchemy import update
 from bot.domain.lifecycle import EscalationForm, default_target
 from bot.domain.permissions import Act
 from bot.domain.tickets import DomainError, Move, ticket_ref, transition
+from bot.services import timers
 from bot.services.context import ServiceContext
 from bot.services.delivery import deliver_all, safely, tell_watchers
 from bot.services.outbox import enqueue_email, relay_due
@@ -55,6 +56,7 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
         record(session, ticket_id, "escalated", actor=actor_id, source=source, at=now,
                from_level=seen.level_key, to_level=level.key, reason=form.reason, reason_label=reason,
                notes=form.notes, changes=list(changes), response_due_at=ticket.response_due_at.isoformat())
+        timers.on_level_entered(ctx, session, ticket, now)
         handoff = Handoff(escalated_by=actor_id, from_level=seen.level_key, reason=reason, notes=form.notes,
                           changes=changes, number=ticket.handoffs)
         card = replace(card_of(ctx.policy, ticket), handoff=handoff, recent=entries(session, ticket_id, last=RECENT_ENTRIES, skip=QUIET_KINDS))

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.intake import IntakeForm
 from bot.domain.routing import route
+from bot.services import timers
 from bot.services.context import ServiceContext
 from bot.services.delivery import deliver_all, safely
 from bot.services.ports import Delivery, MessageRef, Notice, TicketCard
@@ -68,6 +69,7 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
                    level=level.key, severity=decision.severity.value, reason=decision.reason,
                    triggers=[t.key for t in decision.triggers],
                    response_due_at=ticket.response_due_at.isoformat())
+            timers.on_level_entered(ctx, session, ticket, now)
         return Filed(ticket.id, created=True)
     except IntegrityError:
         if intake_key is None:

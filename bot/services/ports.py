@@ -13,11 +13,15 @@ from bot.domain.tickets import TicketStatus
 
 
 class DeliveryFailed(Exception):
-    """Raised by a Notifier when Slack (or e-mail) refused or could not be reached."""
+    """Raised by a Notifier when Slack (or e-mail) refused or could not be reached.
 
-    def __init__(self, reason: str):
+    `permanent`: retrying can't help (channel_not_found, invalid_auth…); `retry_after`: Slack asked
+    us to wait that many seconds (HTTP 429), which is not a failure of the message.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
 
 
 @dataclass(frozen=True)
@@ -120,16 +124,24 @@ class Notice(StrEnum):
     POSTMORTEM_REQUESTED = "postmortem_requested"
     CLOSED = "closed"
     REOPENED = "reopened"
+    BREACH = "breach"
+    BREACH_MANAGER = "breach_manager"
+    PREBREACH = "prebreach"
+    SLA_UNRESOLVED = "sla_unresolved"
+    FOLLOWUP = "followup"
+    MANAGER_NOTICE = "manager_notice"
+    POSTMORTEM_REMINDER = "postmortem_reminder"
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """One notice to one place: a user's DM (`user`) or the ticket's thread (`thread`)."""
+    """One notice to one place: a user's DM (`user`), the ticket's thread (`thread`), or a channel."""
 
     notice: Notice
     user: str | None = None
     thread: MessageRef | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    channel: str | None = None
 
 
 class Notifier(Protocol):

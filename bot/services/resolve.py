@@ -7,10 +7,11 @@ from sqlalchemy import update
 from bot.domain.lifecycle import ResolutionForm
 from bot.domain.permissions import Act
 from bot.domain.tickets import DomainError, Move, resolve_target, ticket_ref, transition
+from bot.services import timers
 from bot.services.context import ServiceContext
 from bot.services.delivery import deliver_all, safely, tell_watchers
 from bot.services.ports import Delivery, Notice, TicketCard
-from bot.services.tickets import authorize, entries, record
+from bot.services.tickets import authorize, entries, get_ticket, record
 from models import Ticket
 from models.timeline import Source
 
@@ -57,6 +58,7 @@ def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: 
                    due_at=(now + ctx.policy.postmortem.due_after).isoformat())
         else:
             record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
+        timers.on_resolved(session, get_ticket(session, ticket_id), now)
     card = tell_watchers(ctx, ticket_id, Notice.RESOLVED, actor_id=actor_id)
     if needs_postmortem and owner:
         _send_postmortem_draft(ctx, card, owner)
@@ -89,6 +91,7 @@ def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, u
             raise DomainError(f"{ticket_ref(ticket_id)} changed meanwhile; look at the card and try again.")
         record(session, ticket_id, "postmortem_completed", actor=actor_id, source=source, at=now, url=url)
         record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
+        timers.on_closed(session, ticket_id)
     return tell_watchers(ctx, ticket_id, Notice.CLOSED, actor_id=actor_id)
 
 
@@ -110,6 +113,7 @@ def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source:
             raise DomainError(f"{ticket_ref(ticket_id)} changed meanwhile; look at the card and try again.")
         record(session, ticket_id, "reopened", actor=actor_id, source=source, at=now, previous_status=seen.status.value,
                level=level.key, response_due_at=(now + level.response_sla).isoformat())
+        timers.on_level_entered(ctx, session, get_ticket(session, ticket_id), now)
     return tell_watchers(ctx, ticket_id, Notice.REOPENED, actor_id=actor_id)
 
 

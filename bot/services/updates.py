@@ -7,6 +7,7 @@ from sqlalchemy import delete
 from bot.domain.lifecycle import UpdateForm
 from bot.domain.permissions import Act
 from bot.domain.tickets import DomainError, takes_updates, ticket_ref
+from bot.services import timers
 from bot.services.context import ServiceContext
 from bot.services.delivery import tell_watchers
 from bot.services.ports import Notice, TicketCard
@@ -33,6 +34,7 @@ def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: Upd
         ticket.last_update_at, ticket.next_update_by = now, form.next_update_by
         record(session, ticket_id, "update_posted", actor=actor_id, source=source, at=now, status=form.status,
                next_steps=form.next_steps, next_update_by=form.next_update_by.isoformat() if form.next_update_by else None)
+        timers.on_update(ctx, session, ticket, now)
     extra = {"status": form.status, "next_steps": form.next_steps}
     return tell_watchers(ctx, ticket_id, Notice.UPDATE, actor_id=actor_id, extra=extra)
 

@@ -163,6 +163,7 @@ BUTTON_LABELS = {
     Action.SUBSCRIBE: "Subscribe",
     Action.POSTMORTEM_DONE: "Post-mortem done",
     Action.REOPEN: "Reopen",
+    Action.REASSIGN: "Reassign",
 }
 
 
@@ -297,19 +298,16 @@ def postmortem_modal(*, ticket_id: int, ref: str) -> dict[str, Any]:
     return _modal(Callback.POSTMORTEM_DONE, f"Post-mortem {ref}", "Close ticket", {"ticket": ticket_id}, blocks)
 
 
-def notice_blocks(text: str, *, ticket_id: int | None = None, acknowledge: bool = False, postmortem: bool = False,
+def notice_blocks(text: str, *, ticket_id: int | None = None, buttons: tuple[Action, ...] = (), acknowledged: bool = False,
                   link: str | None = None) -> list[dict[str, Any]]:
-    """A notification: its text; on a page the Acknowledge button, on a post-mortem request its Done button."""
+    """A notification: its text, the buttons to act on it right there, and a link to the card."""
     blocks: list[Block] = [mrkdwn_section(text)]
-    buttons: list[ButtonElement] = []
-    if acknowledge and ticket_id is not None:
-        buttons.append(_button(Action.ACKNOWLEDGE, str(ticket_id)))
-    if postmortem and ticket_id is not None:
-        buttons.append(_button(Action.POSTMORTEM_DONE, str(ticket_id)))
+    shown = [a for a in buttons if not (a is Action.ACKNOWLEDGE and acknowledged)] if ticket_id is not None else []
+    buttons_: list[ButtonElement] = [_button(a, str(ticket_id)) for a in shown]
     if link:
-        buttons.append(ButtonElement(text=_plain("Open ticket card", 75), action_id=Action.OPEN_CARD.value, url=link))
-    if buttons:
-        blocks.append(ActionsBlock(elements=buttons))
+        buttons_.append(ButtonElement(text=_plain("Open ticket card", 75), action_id=Action.OPEN_CARD.value, url=link))
+    if buttons_:
+        blocks.append(ActionsBlock(elements=buttons_))
     return [block.to_dict() for block in blocks]
 
 

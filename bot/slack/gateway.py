@@ -20,9 +20,9 @@ GROUP_CACHE_SECONDS = 300
 class SlackError(Exception):
     """A Web API call did not succeed; `code` is Slack's error string or a transport reason."""
 
-    def __init__(self, method: str, code: str):
+    def __init__(self, method: str, code: str, *, retry_after: float | None = None):
         super().__init__(f"{method}: {code}")
-        self.method, self.code = method, code
+        self.method, self.code, self.retry_after = method, code, retry_after
 
 
 class SlackUnavailable(SlackError):
@@ -43,15 +43,30 @@ class Posted:
     ts: str
 
 
-def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
-    """A WebClient that retries connection errors, 429 (honouring Retry-After) and 5xx a few times."""
+def make_client(token: str, base_url: str, *, timeout: int = 10, retries: bool = True) -> WebClient:
+    """A WebClient that retries connection errors, 429 (honouring Retry-After) and 5xx a few times.
+
+    The outbox relay uses `retries=False`: it fails fast and retries durably from the database.
+    """
     client = WebClient(token=token, base_url=base_url, timeout=timeout)
     client.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=2),
         RateLimitErrorRetryHandler(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2),
-    ]
+    ] if retries else []
     return client
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Slack's Retry-After header (seconds), whatever the header dict's case."""
+    for key, value in dict(headers or {}).items():
+        if str(key).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 class SlackGateway:
@@ -69,7 +84,7 @@ class SlackGateway:
         except SlackApiError as exc:
             code = str(exc.response.get("error") or f"http_{exc.response.status_code}")
             if exc.response.status_code == 429 or exc.response.status_code >= 500:
-                raise SlackUnavailable(method, code) from None
+                raise SlackUnavailable(method, code, retry_after=_retry_after(exc.response.headers)) from None
             if code in {"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"}:
                 raise TriggerExpired(method, code) from None
             raise SlackRejected(method, code) from None

@@ -15,6 +15,7 @@ class Action(StrEnum):
     POSTMORTEM_DONE = "ticket_postmortem_done"
     OPEN_CARD = "ticket_open_card"
     SYSTEMIC_ESCALATE = "systemic_escalate"
+    REASSIGN = "ticket_reassign"
 
 
 class Callback(StrEnum):
@@ -23,6 +24,7 @@ class Callback(StrEnum):
     POST_UPDATE = "post_update"
     RESOLVE = "resolve_ticket"
     POSTMORTEM_DONE = "postmortem_done"
+    REASSIGN = "reassign_ticket"
 
 
 class IntakeBlock(StrEnum):

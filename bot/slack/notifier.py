@@ -4,9 +4,28 @@ from __future__ import annotations
 
 from bot.rendering import Renderer
 from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Notice, SystemicNotice, TicketCard
+from bot.slack.ids import Action
 from bot.slack.blocks import card_buttons, fallback_text, notice_blocks, systemic_blocks, ticket_card_blocks
-from bot.slack.gateway import SlackError, SlackGateway
+from bot.slack.gateway import SlackError, SlackGateway, SlackUnavailable
 from bot.domain.policy import Policy
+
+
+# Buttons a notice carries, so the person can act from where they read it.
+NOTICE_BUTTONS: dict[Notice, tuple[Action, ...]] = {
+    Notice.PAGE: (Action.ACKNOWLEDGE,),
+    Notice.POSTMORTEM_REQUESTED: (Action.POSTMORTEM_DONE,),
+    Notice.POSTMORTEM_REMINDER: (Action.POSTMORTEM_DONE,),
+    Notice.BREACH: (Action.ACKNOWLEDGE, Action.ESCALATE),
+    Notice.BREACH_MANAGER: (Action.ESCALATE, Action.REASSIGN),
+    Notice.PREBREACH: (Action.ACKNOWLEDGE,),
+    Notice.SLA_UNRESOLVED: (Action.ESCALATE,),
+    Notice.FOLLOWUP: (Action.POST_UPDATE,),
+}
+
+
+def failed(exc: SlackError) -> DeliveryFailed:
+    """A Slack error in delivery terms: rate limits and outages are transient, refusals permanent."""
+    return DeliveryFailed(exc.code, permanent=not isinstance(exc, SlackUnavailable), retry_after=exc.retry_after)
 
 
 class SlackNotifier:
@@ -26,7 +45,7 @@ class SlackNotifier:
         try:
             posted = self.gateway.post(card.level.channel, text=text, blocks=blocks)
         except SlackError as exc:
-            raise DeliveryFailed(exc.code) from None
+            raise failed(exc) from None
         return MessageRef(posted.channel, posted.ts)
 
     def update_card(self, card: TicketCard) -> None:
@@ -36,13 +55,13 @@ class SlackNotifier:
         try:
             self.gateway.update(card.card.channel, card.card.ts, text=text, blocks=blocks)
         except SlackError as exc:
-            raise DeliveryFailed(exc.code) from None
+            raise failed(exc) from None
 
     def permalink(self, ref: MessageRef) -> str | None:
         try:
             return self.gateway.permalink(ref.channel, ref.ts)
         except SlackError as exc:
-            raise DeliveryFailed(exc.code) from None
+            raise failed(exc) from None
 
     def deliver(self, delivery: Delivery, card: TicketCard) -> MessageRef | None:
         extra: dict[str, str | None] = dict(delivery.extra)
@@ -53,8 +72,8 @@ class SlackNotifier:
         blocks = notice_blocks(
             text,
             ticket_id=card.id,
-            acknowledge=delivery.notice is Notice.PAGE and card.acknowledged_by is None,
-            postmortem=delivery.notice is Notice.POSTMORTEM_REQUESTED,
+            buttons=NOTICE_BUTTONS.get(delivery.notice, ()),
+            acknowledged=card.acknowledged_by is not None,
             link=card.card_link if delivery.user else None,
         )
         try:
@@ -62,10 +81,12 @@ class SlackNotifier:
                 posted = self.gateway.dm(delivery.user, text=fallback_text(text), blocks=blocks)
             elif delivery.thread:
                 posted = self.gateway.post(delivery.thread.channel, text=fallback_text(text), blocks=blocks, thread_ts=delivery.thread.ts)
+            elif delivery.channel:
+                posted = self.gateway.post(delivery.channel, text=fallback_text(text), blocks=blocks)
             else:
                 return None
         except SlackError as exc:
-            raise DeliveryFailed(exc.code) from None
+            raise failed(exc) from None
         return MessageRef(posted.channel, posted.ts)
 
     def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str) -> None:
@@ -73,7 +94,7 @@ class SlackNotifier:
             self.gateway.upload(self.gateway.open_dm(user_id), filename=filename, content=content, title=title,
                                 comment=comment)
         except SlackError as exc:
-            raise DeliveryFailed(exc.code) from None
+            raise failed(exc) from None
 
     def post_systemic_notice(self, notice: SystemicNotice, existing: MessageRef | None) -> MessageRef:
         text = self.renderer.render("notices/systemic.md.j2", n=notice, last_level=self.policy.last_level)
@@ -85,11 +106,11 @@ class SlackNotifier:
                 return existing
             posted = self.gateway.post(notice.channel, text=fallback_text(text), blocks=blocks)
         except SlackError as exc:
-            raise DeliveryFailed(exc.code) from None
+            raise failed(exc) from None
         return MessageRef(posted.channel, posted.ts)
 
     def members_of(self, group_id: str) -> frozenset[str]:
         try:
             return self.gateway.group_members(group_id)
         except SlackError as exc:
-            raise DeliveryFailed(exc.code) from None
+            raise failed(exc) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -62,7 +63,7 @@ class RunningBot:
 
 
 def start_bot(settings: Settings, clock: ManualClock | None = None) -> RunningBot:
-    runtime = build(settings, clock=clock)
+    runtime = build(settings, clock=clock, pace=timedelta(0))  # tests don't wait a second per channel
     return RunningBot(runtime=runtime, server=BackgroundServer(runtime.wsgi, threads=8).start())
 
 

@@ -1,0 +1,192 @@
+"""Timers: scheduled in the transaction of the state change, fired once by a sweep that claims them.
+
+The scheduler only ticks; every decision is taken here, against the ticket as it is when the timer
+fires. A timer that fires late (the bot was down) is marked delayed; a recurring one then skips to
+its next slot after now, so missed reminders coalesce into the one that just fired.
+"""
+
+from __future__ import annotations
+
+import socket
+import os
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.domain.durations import format_duration
+from bot.domain.schedule import next_followup, prebreach_at
+from bot.domain.severity import Severity
+from bot.domain.tickets import TicketStatus
+from bot.services.claims import claim
+from bot.services.context import ServiceContext
+from bot.services.outbox import enqueue_notice
+from bot.services.ports import Notice
+from bot.services.tickets import BOT_ACTOR, get_ticket, record
+from models import Ticket, Timer, TimerKind, TimerStatus
+from models.timeline import Source
+
+LEASE = timedelta(seconds=60)
+LATE = timedelta(minutes=2)  # fired this long after its due time: marked delayed
+LEVEL_TIMERS = (TimerKind.RESPONSE_BREACH, TimerKind.PREBREACH, TimerKind.SLA_UNRESOLVED, TimerKind.FOLLOWUP)
+LIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- scheduling (called inside the services' transactions) --------------------------------------
+
+def cancel(session: Session, ticket_id: int, *kinds: TimerKind) -> None:
+    query = update(Timer).where(Timer.ticket_id == ticket_id, Timer.status == TimerStatus.PENDING.value)
+    if kinds:
+        query = query.where(Timer.kind.in_([k.value for k in kinds]))
+    session.execute(query.values(status=TimerStatus.CANCELLED.value))
+
+
+def schedule(session: Session, ticket_id: int, kind: TimerKind, due: datetime, now: datetime, *, once: bool = False) -> None:
+    """Add the next occurrence of a timer; with `once`, never a second one of that kind for the ticket."""
+    last = session.scalar(select(func.max(Timer.occurrence)).where(Timer.ticket_id == ticket_id, Timer.kind == kind.value))
+    if once and last is not None:
+        return
+    session.add(Timer(ticket_id=ticket_id, kind=kind.value, occurrence=0 if last is None else last + 1, due_at=due,
+                      status=TimerStatus.PENDING.value, created_at=now))
+
+
+def followup_after(ctx: ServiceContext, ticket: Ticket, after: datetime) -> datetime:
+    cadence = ctx.policy.followups
+    if ticket.severity == Severity.CRITICAL:
+        return next_followup(after, cadence.critical)
+    return next_followup(after, cadence.standard, anchor=cadence.standard_at, tz=ctx.tz)
+
+
+def on_level_entered(ctx: ServiceContext, session: Session, ticket: Ticket, now: datetime) -> None:
+    """Filed, escalated or reopened: the level's SLA timers start over; managers hear after 4h, once."""
+    cancel(session, ticket.id, *LEVEL_TIMERS)
+    sla = timedelta(seconds=ticket.response_sla_seconds)
+    schedule(session, ticket.id, TimerKind.RESPONSE_BREACH, ticket.response_due_at, now)
+    if ctx.policy.prebreach_fraction:
+        schedule(session, ticket.id, TimerKind.PREBREACH, prebreach_at(ticket.level_entered_at, sla, ctx.policy.prebreach_fraction), now)
+    if ctx.policy.next_level(ticket.level_key) is not None:
+        schedule(session, ticket.id, TimerKind.SLA_UNRESOLVED, ticket.level_entered_at + sla, now)
+    schedule(session, ticket.id, TimerKind.FOLLOWUP, ticket.next_update_by or followup_after(ctx, ticket, now), now)
+    schedule(session, ticket.id, TimerKind.MANAGER_NOTICE, ticket.created_at + ctx.policy.management.notify_after, now, once=True)
+
+
+def on_acknowledged(session: Session, ticket_id: int) -> None:
+    cancel(session, ticket_id, TimerKind.RESPONSE_BREACH, TimerKind.PREBREACH)
+
+
+def on_update(ctx: ServiceContext, session: Session, ticket: Ticket, now: datetime) -> None:
+    """An update resets the cadence; a promised "next update by" replaces the next reminder."""
+    cancel(session, ticket.id, TimerKind.FOLLOWUP)
+    if ticket.status in LIVE:
+        schedule(session, ticket.id, TimerKind.FOLLOWUP, ticket.next_update_by or followup_after(ctx, ticket, now), now)
+
+
+def on_resolved(session: Session, ticket: Ticket, now: datetime) -> None:
+    """Resolve stops every reminder; a post-mortem due gets its daily reminder instead."""
+    cancel(session, ticket.id)
+    if ticket.status == TicketStatus.POSTMORTEM_DUE:
+        schedule(session, ticket.id, TimerKind.POSTMORTEM_REMINDER, now + timedelta(days=1), now)
+
+
+def on_closed(session: Session, ticket_id: int) -> None:
+    cancel(session, ticket_id)
+
+
+# --- firing ---------------------------------------------------------------------------------------
+
+def fire_due_timers(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 500) -> int:
+    """Claim what is due (atomically, with a lease) and fire each; returns how many fired."""
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        ids = claim(session, Timer, due=(Timer.status == TimerStatus.PENDING.value) & (Timer.due_at <= now),
+                    order_by=Timer.due_at, now=now, lease_until=now + LEASE, worker=worker, limit=limit)
+    return sum(_fire(ctx, timer_id, worker) for timer_id in ids)
+
+
+def _fire(ctx: ServiceContext, timer_id: int, worker: str) -> int:
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        query = select(Timer).where(Timer.id == timer_id)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        timer = session.scalars(query).one_or_none()
+        if timer is None or timer.status != TimerStatus.PENDING.value or timer.claimed_by != worker:
+            return 0  # cancelled meanwhile, or our lease ran out and another replica took it
+        ticket = get_ticket(session, timer.ticket_id)
+        timer.status, timer.fired_at = TimerStatus.FIRED.value, now
+        timer.delayed = now - timer.due_at > LATE
+        EFFECTS[TimerKind(timer.kind)](ctx, session, ticket, timer, now)
+    return 1
+
+
+def _note(session: Session, ticket: Ticket, timer: Timer, kind: str, now: datetime, **details: object) -> None:
+    record(session, ticket.id, kind, actor=BOT_ACTOR, source=Source.SCHEDULER, at=now, timer=timer.id,
+           due_at=timer.due_at.isoformat(), delayed=timer.delayed, **details)
+
+
+def _breach(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+    if ticket.status != TicketStatus.OPEN or ticket.acknowledged_at is not None:
+        return
+    level = ctx.policy.level(ticket.level_key)
+    key = f"timer:{timer.id}"
+    enqueue_notice(session, key=f"{key}:channel", ticket_id=ticket.id, notice=Notice.BREACH, channel=level.channel, now=now)
+    for manager in ctx.policy.management.managers:
+        enqueue_notice(session, key=f"{key}:{manager}", ticket_id=ticket.id, notice=Notice.BREACH_MANAGER, user=manager, now=now)
+    _note(session, ticket, timer, "sla_breached", now, level=level.key, managers=list(ctx.policy.management.managers))
+
+
+def _prebreach(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+    if ticket.status != TicketStatus.OPEN or ticket.acknowledged_at is not None:
+        return
+    enqueue_notice(session, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.PREBREACH, thread=True, now=now)
+    _note(session, ticket, timer, "sla_warning", now, level=ticket.level_key)
+
+
+def _unresolved(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+    following = ctx.policy.next_level(ticket.level_key)
+    if ticket.status not in LIVE or following is None:
+        return
+    enqueue_notice(session, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.SLA_UNRESOLVED, thread=True,
+                   now=now, extra={"next_level": following.title})
+    _note(session, ticket, timer, "escalation_suggested", now, level=ticket.level_key, next_level=following.key)
+
+
+def _followup(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+    if ticket.status not in LIVE:
+        return
+    cadence = ctx.policy.followups.critical if ticket.severity == Severity.CRITICAL else ctx.policy.followups.standard
+    enqueue_notice(session, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.FOLLOWUP, thread=True, now=now,
+                   extra={"cadence": format_duration(cadence)})
+    _note(session, ticket, timer, "followup_requested", now, assignee=ticket.assignee_id)
+    schedule(session, ticket.id, TimerKind.FOLLOWUP, followup_after(ctx, ticket, now), now)  # one catch-up, then on
+
+
+def _manager_notice(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+    if ticket.status not in LIVE:
+        return
+    open_for = format_duration(now - ticket.created_at)
+    for manager in ctx.policy.management.managers:
+        enqueue_notice(session, key=f"timer:{timer.id}:{manager}", ticket_id=ticket.id, notice=Notice.MANAGER_NOTICE,
+                       user=manager, now=now, extra={"open_for": open_for})
+    _note(session, ticket, timer, "managers_notified", now, managers=list(ctx.policy.management.managers), open_for=open_for)
+
+
+def _postmortem_reminder(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+    if ticket.status != TicketStatus.POSTMORTEM_DUE or not ticket.postmortem_owner:
+        return
+    overdue = ticket.postmortem_due_at is not None and now > ticket.postmortem_due_at
+    enqueue_notice(session, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.POSTMORTEM_REMINDER,
+                   user=ticket.postmortem_owner, now=now, extra={"overdue": "yes" if overdue else ""})
+    _note(session, ticket, timer, "postmortem_reminded", now, owner=ticket.postmortem_owner, overdue=overdue)
+    schedule(session, ticket.id, TimerKind.POSTMORTEM_REMINDER, max(timer.due_at + timedelta(days=1), now + timedelta(hours=12)), now)
+
+
+EFFECTS = {
+    TimerKind.RESPONSE_BREACH: _breach,
+    TimerKind.PREBREACH: _prebreach,
+    TimerKind.SLA_UNRESOLVED: _unresolved,
+    TimerKind.FOLLOWUP: _followup,
+    TimerKind.MANAGER_NOTICE: _manager_notice,
+    TimerKind.POSTMORTEM_REMINDER: _postmortem_reminder,
+}
