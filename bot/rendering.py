@@ -138,7 +138,7 @@ class Renderer:
         self.email_env = Environment(
             loader=FileSystemLoader(str(directory)),
             undefined=StrictUndefined,
-            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
             trim_blocks=True,
             lstrip_blocks=True,
         )

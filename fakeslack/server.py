@@ -276,6 +276,7 @@ class FakeSlack:
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._uploads: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._outage: int | None = None
         self._delays: dict[str, _Delay] = {}
         # Socket Mode: URLs issued by apps.connections.open, open connections, envelopes awaiting an ack.
         self._socket_urls: dict[str, float] = {}
@@ -445,6 +446,22 @@ class FakeSlack:
         with self._lock:
             self._delays[method] = _Delay(float(seconds), times)
 
+    def outage(self, status: int = 503) -> None:
+        """Every valid Web API call answers `status` (a 5xx) until end_outage(): Slack is down."""
+        if status < 500:
+            raise ValueError("an outage answers 5xx")
+        with self._lock:
+            self._outage = status
+
+    def end_outage(self) -> None:
+        with self._lock:
+            self._outage = None
+
+    def clear_failures(self) -> None:
+        """Drop failures queued with fail()."""
+        with self._lock:
+            self._failures.clear()
+
     def clear_delays(self) -> None:
         """Answer every method without delay again."""
         with self._lock:
@@ -467,6 +484,7 @@ class FakeSlack:
             self._uploads.clear()
             self._failures.clear()
             self._delays.clear()
+            self._outage = None
 
     # ---------------------------------------------------------------------------------------
     # Inspection helpers for tests
@@ -902,7 +920,9 @@ class FakeSlack:
         return pending.seconds
 
     def _next_failure(self, method: str) -> _Reply | None:
-        """The injected failure for this call of `method`, if one is queued."""
+        """The injected failure for this call of `method`, if one is queued (or Slack is "down")."""
+        if self._outage is not None:
+            return _Reply.text(self._outage, f"{self._outage} {HTTPStatus(self._outage).phrase}")
         queue = self._failures.get(method)
         if not queue:
             return None

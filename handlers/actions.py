@@ -51,7 +51,7 @@ def register(app: App, deps: Deps) -> None:
             added = toggle_subscription(ctx, press.ticket_id, user_id=press.user_id)
             deps.tell(body, respond, deps.reply("subscribed" if added else "unsubscribed", ref=ticket_ref(press.ticket_id)))
 
-    def reopen(ack: Ack, body: dict[str, Any]) -> None:
+    def reopen(ack: Ack, body: dict[str, Any], respond: Respond) -> None:  # `respond`: the boundary answers by it
         ack()
         press = read_button(body)
         if press.ticket_id is not None:

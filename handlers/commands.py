@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from slack_bolt import Ack, App, Respond
 
+from bot.rendering import escape_mrkdwn
 from bot.services.queries import export_timeline, my_tickets, ticket_status
 from bot.slack.blocks import new_escalation_modal, text_blocks
 from bot.slack.payloads import CommandKind, read_command
@@ -36,7 +37,7 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
             parts = deps.renderer.render_blocks("card.md.j2", t=view.card)
             summary = "\n".join(parts[name] for name in ("summary", "status", "context") if parts[name])
             timeline = deps.reply("timeline", t=view.card, entries=view.entries)
-            respond(text=f"{view.card.ref}: {view.card.title}", blocks=text_blocks(f"*{view.card.ref}* · " + summary, timeline),
+            respond(text=f"{view.card.ref}: {escape_mrkdwn(view.card.title)}", blocks=text_blocks(f"*{view.card.ref}* · " + summary, timeline),
                     response_type="ephemeral")
         elif request.kind is CommandKind.EXPORT and request.ticket_id is not None:
             ack()

@@ -93,6 +93,8 @@ def validate_intake(draft: IntakeDraft, policy: Policy) -> IntakeForm:
     if affected is None:
         errors["affected_users"] = "Enter the number of affected users as a whole number, 0 or more."
     links = tuple(draft.log_links.split())
+    if len(draft.log_links) > MAX_TEXT:
+        errors["log_links"] = f"Keep the links under {MAX_TEXT:,} characters in all."
     bad_links = [link for link in links if not URL.match(link)]
     if bad_links:
         errors["log_links"] = "Links must start with http:// or https:// (one per line)."
