@@ -15,7 +15,9 @@ from bot.slack.ids import Action
 from bot.slack.payloads import read_button
 from handlers.deps import Deps
 from handlers.errors import guarded
-from handlers.modals import open_escalate_modal, open_postmortem_modal, open_resolve_modal, open_update_modal
+from handlers.modals import (
+    open_escalate_modal, open_postmortem_modal, open_reassign_modal, open_resolve_modal, open_update_modal,
+)
 
 ModalOpener = Callable[[Deps, dict[str, Any], Any, int, str], None]
 MODAL_BUTTONS: dict[Action, ModalOpener] = {
@@ -23,6 +25,7 @@ MODAL_BUTTONS: dict[Action, ModalOpener] = {
     Action.POST_UPDATE: open_update_modal,
     Action.RESOLVE: open_resolve_modal,
     Action.POSTMORTEM_DONE: open_postmortem_modal,
+    Action.REASSIGN: open_reassign_modal,
 }
 
 

@@ -1,15 +1,37 @@
-"""Events API listeners."""
+"""Events API listeners, and the rule that a retried event is acknowledged but not processed again."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from typing import Any, Callable
 
+from slack_bolt import App, BoltRequest, BoltResponse
+
+from bot.services.queries import my_tickets
+from bot.slack.blocks import home_view
 from handlers.deps import Deps
 from handlers.errors import guarded
 
 
+def skip_slack_retries(request: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002 - Bolt's name
+    """Slack retries an event it thinks we missed (X-Slack-Retry-Num); the first delivery was already
+    acknowledged and is being handled, so a retry gets 200 and causes nothing."""
+    values = request.headers.get("x-slack-retry-num") or ["0"]
+    raw = values[0] if isinstance(values, (list, tuple)) else values
+    if str(raw).isdigit() and int(raw) > 0:  # Socket Mode sends 0 for a first delivery
+        return BoltResponse(status=200, body="")
+    return next()
+
+
 def register(app: App, deps: Deps) -> None:
-    def app_home_opened() -> None:
-        """The Home tab arrives with the reports issue; acknowledge the event so Slack stops retrying."""
+    app.middleware(skip_slack_retries)
+
+    def app_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
+        """The Home tab: my open tickets and my levels' queues (reports come with the reports issue)."""
+        if event.get("tab") not in (None, "home"):
+            return
+        user = str(event.get("user") or "")
+        mine, queues = my_tickets(deps.services, actor_id=user)
+        text = deps.reply("list", mine=mine, queues=queues, command=deps.settings.slash_command)
+        deps.gateway.publish_home(user, home_view(text))
 
     app.event("app_home_opened")(guarded(deps, app_home_opened))

@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.services.escalate import prepare_escalation
 from bot.services.resolve import prepare_postmortem, prepare_resolution
-from bot.services.updates import prepare_update
-from bot.slack.blocks import escalate_modal, postmortem_modal, resolve_modal, update_modal
+from bot.services.updates import prepare_reassign, prepare_update
+from bot.slack.blocks import escalate_modal, postmortem_modal, reassign_modal, resolve_modal, update_modal
 from handlers.deps import Deps
 
 
@@ -26,6 +26,11 @@ def open_update_modal(deps: Deps, body: dict[str, Any], respond: Any, ticket_id:
 def open_resolve_modal(deps: Deps, body: dict[str, Any], respond: Any, ticket_id: int, actor_id: str) -> None:
     postmortem = prepare_resolution(deps.services, ticket_id, actor_id=actor_id)
     deps.open_modal(body, respond, resolve_modal(ticket_id=ticket_id, ref=f"ESC-{ticket_id}", postmortem=postmortem, owner=actor_id))
+
+
+def open_reassign_modal(deps: Deps, body: dict[str, Any], respond: Any, ticket_id: int, actor_id: str) -> None:
+    ticket = prepare_reassign(deps.services, ticket_id, actor_id=actor_id)
+    deps.open_modal(body, respond, reassign_modal(ticket_id=ticket_id, ref=f"ESC-{ticket_id}", current=ticket.assignee_id))
 
 
 def open_postmortem_modal(deps: Deps, body: dict[str, Any], respond: Any, ticket_id: int, actor_id: str) -> None:

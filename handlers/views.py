@@ -15,9 +15,9 @@ from bot.services.escalate import escalate_ticket, prepare_escalation
 from bot.services.intake import announce_ticket, open_ticket
 from bot.services.resolve import complete_postmortem, prepare_postmortem, prepare_resolution, resolve_ticket
 from bot.services.systemic import check_systemic
-from bot.services.updates import post_update, prepare_update
+from bot.services.updates import post_update, prepare_reassign, prepare_update, reassign_ticket
 from bot.slack.blocks import form_errors
-from bot.slack.ids import Callback, EscalateBlock, PostmortemBlock, ResolveBlock, UpdateBlock
+from bot.slack.ids import Callback, EscalateBlock, PostmortemBlock, ReassignBlock, ResolveBlock, UpdateBlock
 from bot.slack.payloads import read_intake, read_submission, read_ticket_submission, text_of
 from handlers.deps import Deps
 from handlers.errors import guarded
@@ -95,6 +95,19 @@ def register(app: App, deps: Deps) -> None:
         ack()
         complete_postmortem(ctx, s.ticket_id or 0, actor_id=s.user_id, url=url)
 
+    def reassign(ack: Ack, body: dict[str, Any]) -> None:
+        s = read_ticket_submission(body)
+        assignee = s.values.get(ReassignBlock.ASSIGNEE)
+        try:
+            prepare_reassign(ctx, s.ticket_id or 0, actor_id=s.user_id)
+            if not isinstance(assignee, str) or not assignee:
+                raise FormInvalid({ReassignBlock.ASSIGNEE.value: "Pick the new assignee."})
+        except (DomainError, FormInvalid) as problem:
+            return refuse(ack, body, problem)
+        ack()
+        reassign_ticket(ctx, s.ticket_id or 0, actor_id=s.user_id, assignee_id=assignee)
+
+    app.view(Callback.REASSIGN.value)(guarded(deps, reassign))
     app.view(Callback.NEW_ESCALATION.value)(guarded(deps, new_escalation))
     app.view(Callback.ESCALATE.value)(guarded(deps, escalate))
     app.view(Callback.POST_UPDATE.value)(guarded(deps, update))

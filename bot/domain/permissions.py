@@ -26,6 +26,7 @@ class Act(StrEnum):
     RESOLVE = "resolve"
     COMPLETE_POSTMORTEM = "close the post-mortem of"
     REOPEN = "reopen"
+    REASSIGN = "reassign"
     VIEW = "view the timeline of"
 
 
@@ -36,6 +37,7 @@ WHO_MAY: dict[Act, frozenset[Role]] = {
     Act.RESOLVE: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER}),
     Act.COMPLETE_POSTMORTEM: frozenset({Role.POSTMORTEM_OWNER, Role.RESPONDER, Role.MANAGER}),
     Act.REOPEN: frozenset({Role.RESPONDER, Role.MANAGER, Role.REPORTER}),
+    Act.REASSIGN: frozenset({Role.RESPONDER, Role.MANAGER}),
     Act.VIEW: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER, Role.REPORTER, Role.POSTMORTEM_OWNER,
                          Role.PARTICIPANT, Role.ANY_RESPONDER}),
 }

@@ -124,6 +124,7 @@ class Notice(StrEnum):
     POSTMORTEM_REQUESTED = "postmortem_requested"
     CLOSED = "closed"
     REOPENED = "reopened"
+    REASSIGNED = "reassigned"
     BREACH = "breach"
     BREACH_MANAGER = "breach_manager"
     PREBREACH = "prebreach"

@@ -12,7 +12,7 @@ from bot.services.context import ServiceContext
 from bot.services.delivery import tell_watchers
 from bot.services.ports import Notice, TicketCard
 from bot.services.tickets import add_participant, authorize, get_ticket, record
-from models import Participant, ParticipantRole
+from models import Participant, ParticipantRole, Ticket
 from models.timeline import Source
 
 
@@ -37,6 +37,27 @@ def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: Upd
         timers.on_update(ctx, session, ticket, now)
     extra = {"status": form.status, "next_steps": form.next_steps}
     return tell_watchers(ctx, ticket_id, Notice.UPDATE, actor_id=actor_id, extra=extra)
+
+
+def prepare_reassign(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> Ticket:
+    ticket = authorize(ctx, ticket_id, actor_id, Act.REASSIGN)
+    if not takes_updates(ticket.status):
+        raise DomainError(f"{ticket_ref(ticket_id)} is closed; reopen it before reassigning.")
+    return ticket
+
+
+def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assignee_id: str,
+                    source: Source = Source.MODAL) -> TicketCard:
+    """A manager (or the level) hands the ticket to someone; they are told, and so is everyone on it."""
+    seen = prepare_reassign(ctx, ticket_id, actor_id=actor_id)
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        ticket = get_ticket(session, ticket_id, for_update=True)
+        ticket.assignee_id = assignee_id
+        record(session, ticket_id, "reassigned", actor=actor_id, source=source, at=now, assignee=assignee_id,
+               previous=seen.assignee_id)
+        add_participant(session, ticket_id, assignee_id, ParticipantRole.SUBSCRIBER, now)
+    return tell_watchers(ctx, ticket_id, Notice.REASSIGNED, actor_id=actor_id)
 
 
 def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str) -> bool:

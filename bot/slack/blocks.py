@@ -38,7 +38,7 @@ from bot.domain.severity import Severity
 from bot.rendering import clip, clip_mrkdwn
 from bot.slack.ids import (
     FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, Action, Callback, EscalateBlock, IntakeBlock, PostmortemBlock,
-    ResolveBlock, UpdateBlock,
+    ReassignBlock, ResolveBlock, UpdateBlock,
 )
 
 SECTION_LIMIT = 3000
@@ -219,6 +219,12 @@ def text_blocks(*texts: str) -> list[dict[str, Any]]:
     return [block.to_dict() for block in blocks]
 
 
+def home_view(text: str) -> dict[str, Any]:
+    """The App Home tab: a header and the rendered text (within Slack's limits)."""
+    blocks = [HeaderBlock(text=_plain("Escalations", HEADER_LIMIT)).to_dict(), *text_blocks(text)[:99]]
+    return View(type="home", blocks=blocks).to_dict()
+
+
 def _chunks(text: str, size: int) -> list[str]:
     """Split on line boundaries into pieces of at most `size` characters."""
     chunks, current = [], ""
@@ -290,6 +296,12 @@ def resolve_modal(*, ticket_id: int, ref: str, postmortem: bool, owner: str) -> 
                                  hint=_plain("Critical incidents need a post-mortem; the owner gets a draft by DM.", 2000),
                                  element=UserSelectElement(action_id=INPUT_ACTION, initial_user=owner)))
     return _modal(Callback.RESOLVE, f"Resolve {ref}", "Resolve", {"ticket": ticket_id}, blocks)
+
+
+def reassign_modal(*, ticket_id: int, ref: str, current: str | None) -> dict[str, Any]:
+    blocks: list[Block] = [InputBlock(block_id=ReassignBlock.ASSIGNEE.value, label=_plain("New assignee", 2000),
+                                      element=UserSelectElement(action_id=INPUT_ACTION, initial_user=current))]
+    return _modal(Callback.REASSIGN, f"Reassign {ref}", "Reassign", {"ticket": ticket_id}, blocks)
 
 
 def postmortem_modal(*, ticket_id: int, ref: str) -> dict[str, Any]:

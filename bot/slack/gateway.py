@@ -117,6 +117,9 @@ class SlackGateway:
         data = self._call("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))
         return str(data["permalink"])
 
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        self._call("views.publish", lambda: self.client.views_publish(user_id=user_id, view=view))
+
     def open_dm(self, user_id: str) -> str:
         data = self._call("conversations.open", lambda: self.client.conversations_open(users=user_id))
         return str(data["channel"]["id"])

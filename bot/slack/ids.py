@@ -65,6 +65,10 @@ class ResolveBlock(StrEnum):
     POSTMORTEM_OWNER = "postmortem_owner"
 
 
+class ReassignBlock(StrEnum):
+    ASSIGNEE = "assignee"
+
+
 class PostmortemBlock(StrEnum):
     URL = "postmortem_url"
 

@@ -204,3 +204,15 @@ def test_a_database_failure_keeps_the_modal_open_with_a_message_and_posts_nothin
         connection.exec_driver_sql("ALTER TABLE timeline_events_gone RENAME TO timeline_events")
     assert tickets(bot) == []  # the ticket insert was rolled back with the failed timeline insert
     assert not fake.calls_to("chat.postMessage")
+
+
+def test_the_home_tab_lists_my_tickets_and_a_retried_event_changes_nothing(bot: RunningBot, slack: SlackSender, fake: FakeSlack) -> None:
+    file_ticket(slack, fake, bot)
+    event = {"type": "app_home_opened", "user": "U0L2ENG", "channel": "D0L2ENG", "tab": "home", "event_ts": "1.0"}
+    assert slack.event(event, event_id="Ev1").status == 200
+    fake.wait_for("views.publish")
+    home = "\n".join(mrkdwn_texts(fake.home_views["U0L2ENG"]["blocks"]))
+    assert "Queue of L2 Technical Support" in home and "ESC-1" in home
+    retry = slack.event(event, event_id="Ev1", retry_num=1, retry_reason="http_timeout")
+    assert retry.status == 200
+    assert len(fake.calls_to("views.publish")) == 1

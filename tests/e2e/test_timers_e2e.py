@@ -79,3 +79,23 @@ def test_a_status_check_lands_in_the_thread_with_a_post_update_button(
     text = "\n".join(mrkdwn_texts(checks[0]["blocks"]))
     assert "<@U0L3ENG>" in text and "every 2h" in text
     assert "ticket_post_update" in str(checks[0]["blocks"])
+
+
+def test_a_manager_reassigns_a_breached_ticket_from_the_dm_and_the_new_assignee_hears(
+    bot: RunningBot, slack: SlackSender, fake: FakeSlack, clock: ManualClock
+) -> None:
+    from tests.e2e.harness import latest_view, ticket
+
+    file_ticket(slack, fake, bot)
+    tick(bot, clock, timedelta(hours=8, minutes=1), step=timedelta(minutes=30))
+    dm = next(m for m in fake.messages("U0MANAGER") if "SLA breach on ESC-1" in "\n".join(mrkdwn_texts(m["blocks"])))
+    slack.block_action("U0STRANGER", action_id="ticket_reassign", value="1", channel_id=dm["channel"], message_ts=dm["ts"])
+    slack.block_action("U0MANAGER", action_id="ticket_reassign", value="1", channel_id=dm["channel"], message_ts=dm["ts"])
+    view = latest_view(fake, "reassign_ticket")
+    reply = slack.view_submission("U0MANAGER", view, {"assignee": "U0ONCALL1"})
+    assert reply.status == 200 and not reply.body
+    fake.wait_until(lambda: "reassigned" in timeline_kinds(bot, 1))
+    assert ticket(bot, 1).assignee_id == "U0ONCALL1"
+    fake.wait_until(lambda: any("now assigned to <@U0ONCALL1>" in "\n".join(mrkdwn_texts(m["blocks"])) for m in fake.messages("U0ONCALL1")))
+    refusals = [r for r in fake.responses if r["body"].get("text", "").startswith(":no_entry:")]
+    assert len(refusals) == 1 and "Only L2 Technical Support's responders or a manager can reassign ESC-1" in refusals[0]["body"]["text"]
