@@ -11,7 +11,8 @@ from bot.domain.permissions import Act
 from bot.domain.tickets import DomainError, Move, ack_timing, ticket_ref, transition
 from bot.services import timers
 from bot.services.context import ServiceContext
-from bot.services.delivery import tell_watchers
+from bot.services.announce import queue_change
+from bot.services.outbox import relay_all
 from bot.services.ports import Notice, TicketCard
 from bot.services.tickets import authorize, card_of, get_ticket, record
 from models import Ticket
@@ -43,12 +44,13 @@ def acknowledge_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, so
         ticket = get_ticket(session, ticket_id)
         if claimed:
             timing = ack_timing(ticket.level_entered_at, now, timedelta(seconds=ticket.response_sla_seconds))
-            record(session, ticket_id, "acknowledged", actor=actor_id, source=source, at=now, level=ticket.level_key,
-                   elapsed_seconds=int(timing.elapsed.total_seconds()), within_sla=timing.within_sla)
+            event = record(session, ticket_id, "acknowledged", actor=actor_id, source=source, at=now, level=ticket.level_key,
+                           elapsed_seconds=int(timing.elapsed.total_seconds()), within_sla=timing.within_sla)
             timers.on_acknowledged(session, ticket_id)
+            queue_change(session, ticket, event, Notice.ACKNOWLEDGED, now, actor_id=actor_id)
         card = card_of(ctx.policy, ticket)
     if ticket.acknowledged_at is None:
         raise DomainError(f"{ticket_ref(ticket_id)} changed while you clicked; look at the card and try again.")
     if claimed:
-        tell_watchers(ctx, ticket_id, Notice.ACKNOWLEDGED, actor_id=actor_id)
+        relay_all(ctx)
     return Acknowledged(card=card, first=claimed, by=ticket.acknowledged_by or actor_id, at=ticket.acknowledged_at)

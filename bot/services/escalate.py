@@ -8,30 +8,22 @@ from sqlalchemy import update
 
 from bot.domain.lifecycle import EscalationForm, default_target
 from bot.domain.permissions import Act
+from bot.domain.severity import Severity
 from bot.domain.tickets import DomainError, Move, ticket_ref, transition
 from bot.services import timers
 from bot.services.context import ServiceContext
-from bot.services.delivery import deliver_all, safely, tell_watchers
-from bot.services.outbox import enqueue_email, relay_due
-from bot.services.ports import Delivery, Email, Handoff, MessageRef, Notice, TicketCard
+from bot.services.announce import queue_card, queue_change, queue_notice
+from bot.services.outbox import QUIET_KINDS, RECENT_ENTRIES, enqueue_email, relay_all
+from bot.services.ports import Email, Handoff, MessageRef, Notice, TicketCard
 from bot.services.tickets import (
     BOT_ACTOR, add_participant, authorize, card_of, entries, get_ticket, record, responder_users,
 )
 from models import ParticipantRole, Ticket
 from models.timeline import Source
 
-RECENT_ENTRIES = 8
-QUIET_KINDS = ("notified", "card_posted")  # deliveries: in the export, not in a handoff summary
-
-
-@dataclass(frozen=True)
-class Escalated:
-    card: TicketCard
-    previous_card: MessageRef | None
-
 
 def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: EscalationForm,
-                    source: Source = Source.MODAL, authorized: bool = False) -> Escalated:
+                    source: Source = Source.MODAL, authorized: bool = False) -> None:
     """Move the ticket up, snapshot the new SLA, clear the acknowledgement, then hand off and tell everyone."""
     seen = get_ticket_now(ctx, ticket_id) if authorized else authorize(ctx, ticket_id, actor_id, Act.ESCALATE)
     target = transition(seen.status, Move.ESCALATE)
@@ -39,6 +31,7 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
     now = ctx.clock.now()
     changes = _changes(seen, form)
     reason = next((r.label for r in ctx.policy.reasons if r.key == form.reason), form.reason)
+    pages = responder_users(ctx, level.responders) if seen.severity == Severity.CRITICAL else []
     with ctx.sessions.begin() as session:
         moved = session.execute(
             update(Ticket)
@@ -53,21 +46,24 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
             raise DomainError(f"{ticket_ref(ticket_id)} changed while you were escalating; look at the card and try again.")
         add_participant(session, ticket_id, actor_id, ParticipantRole.ESCALATOR, now)
         ticket = get_ticket(session, ticket_id)
-        record(session, ticket_id, "escalated", actor=actor_id, source=source, at=now,
-               from_level=seen.level_key, to_level=level.key, reason=form.reason, reason_label=reason,
-               notes=form.notes, changes=list(changes), response_due_at=ticket.response_due_at.isoformat())
+        event = record(session, ticket_id, "escalated", actor=actor_id, source=source, at=now,
+                       from_level=seen.level_key, to_level=level.key, reason=form.reason, reason_label=reason,
+                       notes=form.notes, changes=list(changes), response_due_at=ticket.response_due_at.isoformat())
         timers.on_level_entered(ctx, session, ticket, now)
-        handoff = Handoff(escalated_by=actor_id, from_level=seen.level_key, reason=reason, notes=form.notes,
-                          changes=changes, number=ticket.handoffs)
-        card = replace(card_of(ctx.policy, ticket), handoff=handoff, recent=entries(session, ticket_id, last=RECENT_ENTRIES, skip=QUIET_KINDS))
-        if not card.critical:
+        # Contact the next level: the handoff card (the old card will link to it), pages or the handoff e-mail.
+        previous = MessageRef(seen.card_channel, seen.card_ts) if seen.card_channel and seen.card_ts else None
+        queue_card(session, ticket, event, now, previous=previous)
+        for user in pages:
+            queue_notice(session, ticket_id, event, Notice.PAGE, now, user=user)
+        if ticket.severity != Severity.CRITICAL:
+            handoff = Handoff(escalated_by=actor_id, from_level=seen.level_key, reason=reason, notes=form.notes,
+                              changes=changes, number=ticket.handoffs)
+            card = replace(card_of(ctx.policy, ticket), handoff=handoff,
+                           recent=entries(session, ticket_id, last=RECENT_ENTRIES, skip=QUIET_KINDS))
             _queue_handoff_email(ctx, session, card, now)
-    previous = MessageRef(seen.card_channel, seen.card_ts) if seen.card_channel and seen.card_ts else None
-    card = _hand_off(ctx, card, previous)
-    relay_due(ctx)
-    tell_watchers(ctx, ticket_id, Notice.ESCALATED, actor_id=actor_id,
-                  extra={"from_level": seen.level_key, "reason": reason}, card_changed=False)
-    return Escalated(card=card, previous_card=previous)
+        queue_change(session, ticket, event, Notice.ESCALATED, now, actor_id=actor_id, card_changed=False,
+                     extra={"from_level": seen.level_key, "reason": reason})
+    relay_all(ctx)
 
 
 def get_ticket_now(ctx: ServiceContext, ticket_id: int) -> Ticket:
@@ -100,28 +96,6 @@ def _queue_handoff_email(ctx: ServiceContext, session, card: TicketCard, now) ->
     if ctx.mailer is None:
         record(session, card.id, "email_skipped", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                to=card.level.email, reason="SMTP_HOST is not set")
-
-
-def _hand_off(ctx: ServiceContext, card: TicketCard, previous: MessageRef | None) -> TicketCard:
-    """Post the handoff card in the new level's channel, link it from the old card, page on critical."""
-    posted = safely(ctx, card.id, "card", lambda: ctx.notifier.post_card(card), where=card.level.channel)
-    if posted is not None:
-        with ctx.sessions.begin() as session:
-            ticket = get_ticket(session, card.id, for_update=True)
-            ticket.card_channel, ticket.card_ts = posted.channel, posted.ts
-            record(session, card.id, "card_posted", actor=BOT_ACTOR, source=Source.SYSTEM, at=ctx.clock.now(),
-                   channel=posted.channel, ts=posted.ts, level=card.level.key)
-        link = safely(ctx, card.id, "permalink", lambda: ctx.notifier.permalink(posted), record_failure=False)
-        card = replace(card, card=posted, card_link=link)
-        if previous is not None:
-            with ctx.sessions() as session:
-                old = replace(card_of(ctx.policy, get_ticket(session, card.id)), card=previous,
-                              moved_to=posted, moved_to_link=link, moved_to_level=card.level.title)
-            safely(ctx, card.id, "card_update", lambda: ctx.notifier.update_card(old))
-    if card.critical:
-        deliver_all(ctx, card, [Delivery(Notice.PAGE, user=u) for u in responder_users(ctx, card.level.responders)])
-    return card
-
 
 
 @dataclass(frozen=True)

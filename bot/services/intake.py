@@ -1,22 +1,26 @@
-"""Use cases: file a new ticket (document + route), then announce it (contact the level)."""
+"""Use cases: file a new ticket (document + route), and contact its level (card, pages, alerts)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.domain.intake import IntakeForm
+from bot.domain.policy import Contact, Trigger
 from bot.domain.routing import route
+from bot.domain.severity import Severity
 from bot.services import timers
+from bot.services.announce import queue_card, queue_notice
 from bot.services.context import ServiceContext
-from bot.services.delivery import deliver_all, safely
-from bot.services.ports import Delivery, MessageRef, Notice, TicketCard
-from bot.services.tickets import BOT_ACTOR, card_of, get_ticket, record, responder_users
-from models import Ticket
+from bot.services.outbox import relay_all
+from bot.services.ports import Notice
+from bot.services.tickets import BOT_ACTOR, record, responder_users
+from models import Ticket, TimelineEvent
 from models.timeline import Source
-
 
 @dataclass(frozen=True)
 class Filed:
@@ -35,6 +39,7 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
         affected_users=form.affected_users,
     )
     level = ctx.policy.level(decision.level_key)
+    pages, alerts = _who_to_contact(ctx, level.key, decision.severity is Severity.CRITICAL, decision.triggers)
     ticket = Ticket(
         title=form.title,
         category=form.category,
@@ -65,11 +70,12 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
                    title=form.title, category=form.category, severity=form.severity.value,
                    affected_users=form.affected_users, requested_triggers=sorted(form.triggers),
                    customer_executive=form.customer_executive, regulatory=form.regulatory)
-            record(session, ticket.id, "routed", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
-                   level=level.key, severity=decision.severity.value, reason=decision.reason,
-                   triggers=[t.key for t in decision.triggers],
-                   response_due_at=ticket.response_due_at.isoformat())
+            routed = record(session, ticket.id, "routed", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
+                            level=level.key, severity=decision.severity.value, reason=decision.reason,
+                            triggers=[t.key for t in decision.triggers],
+                            response_due_at=ticket.response_due_at.isoformat())
             timers.on_level_entered(ctx, session, ticket, now)
+            _announcements(ctx, session, ticket, routed, now, pages, alerts)
         return Filed(ticket.id, created=True)
     except IntegrityError:
         if intake_key is None:
@@ -80,36 +86,33 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
 
 
 def announce_ticket(ctx: ServiceContext, ticket_id: int) -> None:
-    """Contact the level: post the card, confirm to the reporter, page on critical, alert contacts."""
-    with ctx.sessions() as session:
-        ticket = get_ticket(session, ticket_id)
-        card = card_of(ctx.policy, ticket)
-    posted = safely(ctx, ticket_id, "card", lambda: ctx.notifier.post_card(card), where=card.level.channel)
-    if posted is not None:
-        with ctx.sessions.begin() as session:
-            ticket = get_ticket(session, ticket_id, for_update=True)
-            ticket.card_channel, ticket.card_ts = posted.channel, posted.ts
-            record(session, ticket_id, "card_posted", actor=BOT_ACTOR, source=Source.SYSTEM, at=ctx.clock.now(),
-                   channel=posted.channel, ts=posted.ts, level=card.level.key)
-        link = safely(ctx, ticket_id, "permalink", lambda: ctx.notifier.permalink(posted), record_failure=False)
-        with ctx.sessions() as session:
-            card = card_of(ctx.policy, get_ticket(session, ticket_id), card_link=link)
-    deliver_all(ctx, card, _announcements(ctx, card, posted))
+    """Contact the level now: relay what filing the ticket queued (card, confirmation, pages, alerts)."""
+    relay_all(ctx)
 
 
-def _announcements(ctx: ServiceContext, card: TicketCard, posted: MessageRef | None) -> list[Delivery]:
-    deliveries = [Delivery(Notice.REPORTER_CONFIRMATION, user=card.reporter_id)]
-    if card.critical:
-        for user in responder_users(ctx, card.level.responders):
-            deliveries.append(Delivery(Notice.PAGE, user=user))
-    for trigger in ctx.policy.triggers:
-        if trigger.label not in card.triggers:
-            continue
+def _announcements(ctx: ServiceContext, session: Session, ticket: Ticket, event: TimelineEvent, now: datetime,
+                   pages: list[str], alerts: list[tuple[Contact, str, list[str]]]) -> None:
+    """The seed's "Contact Next Level" for a new ticket, queued with the ticket itself."""
+    queue_card(session, ticket, event, now)
+    queue_notice(session, ticket.id, event, Notice.REPORTER_CONFIRMATION, now, user=ticket.reporter_id)
+    for user in pages:
+        queue_notice(session, ticket.id, event, Notice.PAGE, now, user=user)
+    for contact, trigger, users in alerts:
+        extra = {"contact": contact.key, "trigger": trigger}
+        if users:
+            for user in users:
+                queue_notice(session, ticket.id, event, Notice.CONTACT_ALERT, now, user=user, extra=extra)
+        else:
+            queue_notice(session, ticket.id, event, Notice.CONTACT_NO_SLACK, now, thread=True, extra=extra)
+
+
+def _who_to_contact(ctx: ServiceContext, level_key: str, critical: bool, triggers: tuple[Trigger, ...]
+                    ) -> tuple[list[str], list[tuple[Contact, str, list[str]]]]:
+    """Responders to page and trigger contacts to alert (user groups expanded: a Slack call, so before the transaction)."""
+    pages = responder_users(ctx, ctx.policy.level(level_key).responders) if critical else []
+    alerts = []
+    for trigger in triggers:
         for key in trigger.notify:
             contact = ctx.policy.contact(key)
-            extra = {"contact": contact.key, "trigger": trigger.label}
-            if contact.slack:
-                deliveries += [Delivery(Notice.CONTACT_ALERT, user=u, extra=extra) for u in responder_users(ctx, (contact.slack,))]
-            elif posted is not None:
-                deliveries.append(Delivery(Notice.CONTACT_NO_SLACK, thread=posted, extra=extra))
-    return deliveries
+            alerts.append((contact, trigger.label, responder_users(ctx, (contact.slack,)) if contact.slack else []))
+    return pages, alerts

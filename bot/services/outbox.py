@@ -19,19 +19,21 @@ from sqlalchemy.orm import Session
 
 from bot.services.claims import claim
 from bot.services.context import ServiceContext
-from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, Notice
-from bot.services.tickets import BOT_ACTOR, card_of, get_ticket, record
+from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, TicketCard
+from bot.services.tickets import BOT_ACTOR, card_of, entries, get_ticket, handoff_of, record
 from models import OutboxMessage, OutboxStatus
 from models.timeline import Source
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=3))
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
+RECENT_ENTRIES = 8  # timeline entries in a handoff summary
+QUIET_KINDS = ("notified", "card_posted")  # deliveries: in the export, not in a handoff summary
 EMAIL = "email"
 NOTICE = "notice"
 
 
-def _enqueue(session: Session, *, key: str, kind: str, ticket_id: int | None, payload: dict[str, Any], now: datetime) -> None:
+def enqueue(session: Session, *, key: str, kind: str, ticket_id: int | None, payload: dict[str, Any], now: datetime) -> None:
     """Queue once per key, in the caller's transaction (the unique key backs the check)."""
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:
         session.add(OutboxMessage(dedupe_key=key, kind=kind, ticket_id=ticket_id, payload=payload,
@@ -39,13 +41,13 @@ def _enqueue(session: Session, *, key: str, kind: str, ticket_id: int | None, pa
 
 
 def enqueue_email(session: Session, *, key: str, ticket_id: int | None, email: Email, now: datetime) -> None:
-    _enqueue(session, key=key, kind=EMAIL, ticket_id=ticket_id, payload=asdict(email), now=now)
+    enqueue(session, key=key, kind=EMAIL, ticket_id=ticket_id, payload=asdict(email), now=now)
 
 
 def enqueue_notice(session: Session, *, key: str, ticket_id: int, notice: Notice, now: datetime, user: str | None = None,
                    channel: str | None = None, thread: bool = False, extra: dict[str, str] | None = None) -> None:
     """A notice about a ticket to a DM (`user`), a channel, or the ticket card's thread; rendered when sent."""
-    _enqueue(session, key=key, kind=NOTICE, ticket_id=ticket_id, now=now, payload={
+    enqueue(session, key=key, kind=NOTICE, ticket_id=ticket_id, now=now, payload={
         "notice": notice.value, "user": user, "channel": channel, "thread": thread, "extra": extra or {}})
 
 
@@ -92,7 +94,7 @@ def _send_one(ctx: ServiceContext, message_id: int, worker: str) -> bool:
         kind, payload, ticket_id, attempts = message.kind, dict(message.payload), message.ticket_id, message.attempts
     error: DeliveryFailed | MailFailed | None = None
     try:
-        (_send_email if kind == EMAIL else _send_notice)(ctx, payload, ticket_id)
+        SENDERS[kind](ctx, payload, ticket_id)
     except (DeliveryFailed, MailFailed) as exc:
         error = exc
     _settle(ctx, message_id, kind, payload, ticket_id, attempts, error)
@@ -105,25 +107,99 @@ def _send_email(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | N
     ctx.mailer.send(Email(to=tuple(payload["to"]), subject=payload["subject"], text=payload["text"], html=payload["html"]))
 
 
-def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
-    """Render with the ticket as it is now, then deliver through the relay's notifier."""
+def _current_card(ctx: ServiceContext, ticket_id: int | None, *, handoff: bool = False) -> TicketCard:
+    """The ticket as it is now, with a link to its card when it has one."""
     with ctx.sessions() as session:
-        card = card_of(ctx.policy, get_ticket(session, ticket_id or 0))
-    notifier = ctx.relay
+        ticket = get_ticket(session, ticket_id or 0)
+        card = card_of(ctx.policy, ticket)
+        if handoff and ticket.handoffs:
+            card = replace(card, handoff=handoff_of(session, ticket),
+                           recent=entries(session, ticket.id, last=RECENT_ENTRIES, skip=QUIET_KINDS))
     if card.card is not None:
         try:
-            card = replace(card, card_link=notifier.permalink(card.card))
+            card = replace(card, card_link=ctx.relay.permalink(card.card))
         except DeliveryFailed:
-            pass  # a notice without its link is better than no notice
+            pass  # a message without its link is better than no message
+    return card
+
+
+def _send_card_post(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+    """Post the card; remember where it is; have the previous card (if any) point to it."""
+    card = _current_card(ctx, ticket_id, handoff=True)
+    card = replace(card, card=None, card_link=None)
+    PACER.wait(card.level.channel, ctx.pace)
+    posted = ctx.relay.post_card(card)
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        ticket = get_ticket(session, card.id, for_update=True)
+        ticket.card_channel, ticket.card_ts = posted.channel, posted.ts
+        event = record(session, card.id, "card_posted", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
+                       channel=posted.channel, ts=posted.ts, level=card.level.key)
+        if payload.get("previous"):
+            enqueue(session, key=f"card_moved:{card.id}:{event.id}", kind=CARD_MOVED, ticket_id=card.id, now=now,
+                    payload={"previous": payload["previous"], "to": [posted.channel, posted.ts], "level": card.level.title})
+
+
+def _send_card_update(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+    card = _current_card(ctx, ticket_id)
+    if card.card is not None:  # not posted yet: the post will show the current state anyway
+        ctx.relay.update_card(card)
+
+
+def _send_card_moved(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+    """The card the ticket left: history now, linking to the new one, without buttons."""
+    card = _current_card(ctx, ticket_id)
+    new = MessageRef(*payload["to"])
+    try:
+        link = ctx.relay.permalink(new)
+    except DeliveryFailed:
+        link = None
+    ctx.relay.update_card(replace(card, card=MessageRef(*payload["previous"]), moved_to=new, moved_to_link=link,
+                                  moved_to_level=payload["level"]))
+
+
+def _send_postmortem_draft(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+    card = _current_card(ctx, ticket_id)
+    with ctx.sessions() as session:
+        full = entries(session, card.id)
+    draft = ctx.renderer.render_email("postmortem.md.j2", t=card, entries=full, policy=ctx.policy)
+    ctx.relay.upload(payload["owner"], filename=f"{card.ref}-postmortem.md", content=draft.encode(),
+                     title=f"{card.ref} post-mortem draft", comment=f"Post-mortem draft for {card.ref}, built from its timeline.")
+
+
+def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+    """Render with the ticket as it is now, then deliver through the relay's notifier."""
+    card = _current_card(ctx, ticket_id)
+    extra = dict(payload.get("extra") or {})
+    card = replace(card, actor=extra.get("actor"))
+    notifier = ctx.relay
     thread = card.card if payload.get("thread") else None
     if payload.get("thread") and thread is None:
         thread, channel = None, card.level.channel  # no card to thread under: say it in the level channel
     else:
         channel = payload.get("channel")
-    delivery = Delivery(Notice(payload["notice"]), user=payload.get("user"), thread=thread,
-                        channel=channel, extra=dict(payload.get("extra") or {}))
+    delivery = Delivery(Notice(payload["notice"]), user=payload.get("user"), thread=thread, channel=channel, extra=extra)
     PACER.wait(delivery.user or (thread.channel if thread else channel) or "", ctx.pace)
     notifier.deliver(delivery, card)
+
+
+CARD_POST, CARD_UPDATE, CARD_MOVED, POSTMORTEM_DRAFT = "card_post", "card_update", "card_moved", "postmortem_draft"
+SENDERS = {
+    EMAIL: _send_email,
+    NOTICE: _send_notice,
+    CARD_POST: _send_card_post,
+    CARD_UPDATE: _send_card_update,
+    CARD_MOVED: _send_card_moved,
+    POSTMORTEM_DRAFT: _send_postmortem_draft,
+}
+
+
+def relay_all(ctx: ServiceContext, *, worker: str = "relay") -> int:
+    """Relay until nothing due is left (what was queued just now goes out now)."""
+    sent = 0
+    while batch := relay_due(ctx, worker=worker):
+        sent += batch
+    return sent
 
 
 def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, Any], ticket_id: int | None,
@@ -133,8 +209,9 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
     with ctx.sessions.begin() as session:
         message = session.get_one(OutboxMessage, message_id)
         message.claimed_until = None
-        what = "handoff_email" if kind == EMAIL else payload.get("notice")
-        where = ", ".join(payload["to"]) if kind == EMAIL else (payload.get("user") or payload.get("channel") or "thread")
+        what = "handoff_email" if kind == EMAIL else payload.get("notice") or kind
+        where = ", ".join(payload["to"]) if kind == EMAIL else (
+            payload.get("user") or payload.get("owner") or payload.get("channel") or ("thread" if kind == NOTICE else "card"))
         if error is None:
             message.attempts = attempts + 1
             message.status, message.sent_at, message.last_error = OutboxStatus.SENT.value, now, None
@@ -142,8 +219,8 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
                 if kind == EMAIL:
                     record(session, ticket_id, "email_sent", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                            to=list(payload["to"]), subject=payload["subject"], attempt=attempts + 1)
-                else:
-                    record(session, ticket_id, "notified", actor=BOT_ACTOR, source=Source.SCHEDULER, at=now,
+                elif kind == NOTICE:
+                    record(session, ticket_id, "notified", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                            notice=what, to=where)
             return
         message.last_error = error.reason

@@ -9,9 +9,10 @@ from bot.domain.permissions import Act
 from bot.domain.tickets import DomainError, Move, resolve_target, ticket_ref, transition
 from bot.services import timers
 from bot.services.context import ServiceContext
-from bot.services.delivery import deliver_all, safely, tell_watchers
-from bot.services.ports import Delivery, Notice, TicketCard
-from bot.services.tickets import authorize, entries, get_ticket, record
+from bot.services.announce import queue_change, queue_notice, queue_postmortem_draft
+from bot.services.outbox import relay_all
+from bot.services.ports import Notice
+from bot.services.tickets import authorize, get_ticket, record
 from models import Ticket
 from models.timeline import Source
 
@@ -34,7 +35,7 @@ def prepare_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str) ->
 
 
 def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: ResolutionForm,
-                   source: Source = Source.MODAL) -> TicketCard:
+                   source: Source = Source.MODAL) -> None:
     """Record resolution, root cause and lessons; critical tickets then wait for their post-mortem."""
     seen = authorize(ctx, ticket_id, actor_id, Act.RESOLVE)
     needs_postmortem = postmortem_required(ctx, seen)
@@ -51,33 +52,24 @@ def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: 
         ).rowcount == 1
         if not done:
             raise DomainError(f"{ticket_ref(ticket_id)} changed while you were resolving it; look at the card and try again.")
-        record(session, ticket_id, "resolved", actor=actor_id, source=source, at=now, resolution=form.resolution,
-               root_cause=form.root_cause, lessons_learned=form.lessons)
-        if needs_postmortem:
-            record(session, ticket_id, "postmortem_requested", actor=actor_id, source=source, at=now, owner=owner,
-                   due_at=(now + ctx.policy.postmortem.due_after).isoformat())
+        event = record(session, ticket_id, "resolved", actor=actor_id, source=source, at=now, resolution=form.resolution,
+                       root_cause=form.root_cause, lessons_learned=form.lessons)
+        ticket = get_ticket(session, ticket_id)
+        if needs_postmortem and owner:
+            requested = record(session, ticket_id, "postmortem_requested", actor=actor_id, source=source, at=now,
+                               owner=owner, due_at=(now + ctx.policy.postmortem.due_after).isoformat())
+            # The owner gets the request (with its Done button) and a draft built from the whole timeline.
+            queue_notice(session, ticket_id, requested, Notice.POSTMORTEM_REQUESTED, now, user=owner)
+            queue_postmortem_draft(session, ticket_id, requested, owner, now)
         else:
             record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
-        timers.on_resolved(session, get_ticket(session, ticket_id), now)
-    card = tell_watchers(ctx, ticket_id, Notice.RESOLVED, actor_id=actor_id)
-    if needs_postmortem and owner:
-        _send_postmortem_draft(ctx, card, owner)
-    return card
-
-
-def _send_postmortem_draft(ctx: ServiceContext, card: TicketCard, owner: str) -> None:
-    """DM the owner the request (with the Done button) and the draft, built from the whole timeline."""
-    with ctx.sessions() as session:
-        full = entries(session, card.id)
-    draft = ctx.renderer.render_email("postmortem.md.j2", t=card, entries=full, policy=ctx.policy)
-    deliver_all(ctx, card, [Delivery(Notice.POSTMORTEM_REQUESTED, user=owner)])
-    safely(ctx, card.id, "postmortem_draft", lambda: ctx.notifier.upload(
-        owner, filename=f"{card.ref}-postmortem.md", content=draft.encode(), title=f"{card.ref} post-mortem draft",
-        comment=f"Post-mortem draft for {card.ref}, built from its timeline."), where=owner)
+        timers.on_resolved(session, ticket, now)
+        queue_change(session, ticket, event, Notice.RESOLVED, now, actor_id=actor_id)
+    relay_all(ctx)
 
 
 def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, url: str,
-                        source: Source = Source.MODAL) -> TicketCard:
+                        source: Source = Source.MODAL) -> None:
     """The post-mortem is written: link it and close the ticket."""
     seen = authorize(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM)
     target = transition(seen.status, Move.COMPLETE_POSTMORTEM)
@@ -90,12 +82,13 @@ def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, u
         if not done:
             raise DomainError(f"{ticket_ref(ticket_id)} changed meanwhile; look at the card and try again.")
         record(session, ticket_id, "postmortem_completed", actor=actor_id, source=source, at=now, url=url)
-        record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
+        event = record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
         timers.on_closed(session, ticket_id)
-    return tell_watchers(ctx, ticket_id, Notice.CLOSED, actor_id=actor_id)
+        queue_change(session, get_ticket(session, ticket_id), event, Notice.CLOSED, now, actor_id=actor_id)
+    relay_all(ctx)
 
 
-def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source: Source = Source.BUTTON) -> TicketCard:
+def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source: Source = Source.BUTTON) -> None:
     """Back to open at its current level, with a fresh response SLA; the resolution stays on the timeline."""
     seen = authorize(ctx, ticket_id, actor_id, Act.REOPEN)
     target = transition(seen.status, Move.REOPEN)
@@ -111,9 +104,12 @@ def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source:
         ).rowcount == 1
         if not done:
             raise DomainError(f"{ticket_ref(ticket_id)} changed meanwhile; look at the card and try again.")
-        record(session, ticket_id, "reopened", actor=actor_id, source=source, at=now, previous_status=seen.status.value,
-               level=level.key, response_due_at=(now + level.response_sla).isoformat())
-        timers.on_level_entered(ctx, session, get_ticket(session, ticket_id), now)
-    return tell_watchers(ctx, ticket_id, Notice.REOPENED, actor_id=actor_id)
+        event = record(session, ticket_id, "reopened", actor=actor_id, source=source, at=now,
+                       previous_status=seen.status.value, level=level.key,
+                       response_due_at=(now + level.response_sla).isoformat())
+        ticket = get_ticket(session, ticket_id)
+        timers.on_level_entered(ctx, session, ticket, now)
+        queue_change(session, ticket, event, Notice.REOPENED, now, actor_id=actor_id)
+    relay_all(ctx)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.services.context import ServiceContext
-from bot.services.outbox import relay_due
+from bot.services.outbox import relay_all
 from bot.services.timers import WORKER, fire_due_timers
 
 
@@ -17,7 +17,4 @@ class Swept:
 
 def sweep(ctx: ServiceContext, *, worker: str = WORKER) -> Swept:
     fired = fire_due_timers(ctx, worker=worker)
-    sent = 0
-    while batch := relay_due(ctx, worker=worker):
-        sent += batch
-    return Swept(fired=fired, sent=sent)
+    return Swept(fired=fired, sent=relay_all(ctx, worker=worker))

@@ -12,7 +12,7 @@ from bot.domain.permissions import Act, TicketPeople, require, roles_of
 from bot.domain.policy import Contact, Level, Policy
 from bot.domain.routing import affected_share_percent
 from bot.domain.tickets import TicketNotFound, ack_timing, responders_may_act, ticket_ref
-from bot.services.ports import DeliveryFailed, Entry, MessageRef, TicketCard
+from bot.services.ports import DeliveryFailed, Entry, Handoff, MessageRef, TicketCard
 from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
@@ -38,6 +38,7 @@ def record(
     """Append one timeline event (never updated, never deleted)."""
     event = TimelineEvent(ticket_id=ticket_id, at=at, actor_id=actor, kind=kind, source=source.value, details=details)
     session.add(event)
+    session.flush()  # its id keys the notifications the event causes
     return event
 
 
@@ -188,3 +189,14 @@ def responder_users(ctx: "ServiceContext", ids: tuple[str, ...]) -> list[str]:
         else:
             users[item] = None
     return list(users)
+
+
+def handoff_of(session: Session, ticket: Ticket) -> Handoff | None:
+    """The latest escalation, as the handoff summary shows it (None before any escalation)."""
+    event = session.scalars(select(TimelineEvent).where(TimelineEvent.ticket_id == ticket.id, TimelineEvent.kind == "escalated")
+                            .order_by(TimelineEvent.id.desc()).limit(1)).first()
+    if event is None:
+        return None
+    d = event.details
+    return Handoff(escalated_by=event.actor_id, from_level=str(d.get("from_level")), reason=str(d.get("reason_label")),
+                   notes=str(d.get("notes") or ""), changes=tuple(d.get("changes") or ()), number=ticket.handoffs)

@@ -9,8 +9,9 @@ from bot.domain.permissions import Act
 from bot.domain.tickets import DomainError, takes_updates, ticket_ref
 from bot.services import timers
 from bot.services.context import ServiceContext
-from bot.services.delivery import tell_watchers
-from bot.services.ports import Notice, TicketCard
+from bot.services.announce import queue_change
+from bot.services.outbox import relay_all
+from bot.services.ports import Notice
 from bot.services.tickets import add_participant, authorize, get_ticket, record
 from models import Participant, ParticipantRole, Ticket
 from models.timeline import Source
@@ -25,18 +26,20 @@ def prepare_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str
 
 
 def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: UpdateForm,
-                source: Source = Source.MODAL) -> TicketCard:
+                source: Source = Source.MODAL) -> None:
     """Post in the thread and DM the reporter, escalators and subscribers; a promised time is kept."""
     prepare_update(ctx, ticket_id, actor_id=actor_id)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         ticket = get_ticket(session, ticket_id, for_update=True)
         ticket.last_update_at, ticket.next_update_by = now, form.next_update_by
-        record(session, ticket_id, "update_posted", actor=actor_id, source=source, at=now, status=form.status,
-               next_steps=form.next_steps, next_update_by=form.next_update_by.isoformat() if form.next_update_by else None)
+        event = record(session, ticket_id, "update_posted", actor=actor_id, source=source, at=now, status=form.status,
+                       next_steps=form.next_steps,
+                       next_update_by=form.next_update_by.isoformat() if form.next_update_by else None)
         timers.on_update(ctx, session, ticket, now)
-    extra = {"status": form.status, "next_steps": form.next_steps}
-    return tell_watchers(ctx, ticket_id, Notice.UPDATE, actor_id=actor_id, extra=extra)
+        queue_change(session, ticket, event, Notice.UPDATE, now, actor_id=actor_id,
+                     extra={"status": form.status, "next_steps": form.next_steps})
+    relay_all(ctx)
 
 
 def prepare_reassign(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> Ticket:
@@ -47,17 +50,18 @@ def prepare_reassign(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> T
 
 
 def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assignee_id: str,
-                    source: Source = Source.MODAL) -> TicketCard:
+                    source: Source = Source.MODAL) -> None:
     """A manager (or the level) hands the ticket to someone; they are told, and so is everyone on it."""
     seen = prepare_reassign(ctx, ticket_id, actor_id=actor_id)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         ticket = get_ticket(session, ticket_id, for_update=True)
         ticket.assignee_id = assignee_id
-        record(session, ticket_id, "reassigned", actor=actor_id, source=source, at=now, assignee=assignee_id,
-               previous=seen.assignee_id)
+        event = record(session, ticket_id, "reassigned", actor=actor_id, source=source, at=now, assignee=assignee_id,
+                       previous=seen.assignee_id)
         add_participant(session, ticket_id, assignee_id, ParticipantRole.SUBSCRIBER, now)
-    return tell_watchers(ctx, ticket_id, Notice.REASSIGNED, actor_id=actor_id)
+        queue_change(session, ticket, event, Notice.REASSIGNED, now, actor_id=actor_id)
+    relay_all(ctx)
 
 
 def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str) -> bool:

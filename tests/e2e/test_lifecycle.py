@@ -153,6 +153,12 @@ def test_smtp_down_still_escalates_records_the_failure_and_delivers_on_retry(
     escalate(slack, fake, bot, "U0L2ENG", 1)
     wait_kind(fake, bot, 1, "delivery_failed")
     assert ticket(bot, 1).level_key == "L3"
+
+    def only_the_email_waits() -> bool:
+        with bot.runtime.deps.services.sessions() as session:
+            return [m.kind for m in session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending"))] == ["email"]
+
+    fake.wait_until(only_the_email_waits, message="the escalation's Slack messages relayed")
     smtp.start()
     assert relay_due(bot.runtime.deps.services) == 0  # not due yet: backoff
     clock.advance(timedelta(minutes=2))
@@ -167,7 +173,7 @@ def test_a_refused_recipient_is_a_dead_letter_on_the_timeline(bot: RunningBot, s
     escalate(slack, fake, bot, "U0L2ENG", 1)
     wait_kind(fake, bot, 1, "delivery_failed")
     with bot.runtime.deps.services.sessions() as session:
-        (message,) = session.scalars(select(OutboxMessage)).all()
+        (message,) = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "email")).all()
     assert message.status == "dead" and "refused" in (message.last_error or "")
 
 

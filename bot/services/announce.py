@@ -1,0 +1,52 @@
+"""Deciding who hears what, inside the transaction of the change: every Slack message is queued in the
+outbox with a key made of the timeline event that caused it, then relayed after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.services.outbox import CARD_POST, CARD_UPDATE, POSTMORTEM_DRAFT, enqueue, enqueue_notice
+from bot.services.ports import MessageRef, Notice
+from bot.services.tickets import watchers
+from models import Ticket, TimelineEvent
+
+
+
+def queue_card(session: Session, ticket: Ticket, event: TimelineEvent, now: datetime, *, previous: MessageRef | None = None) -> None:
+    """Post the ticket's card (the handoff summary) in its level's channel; the old card will link to it."""
+    enqueue(session, key=f"{CARD_POST}:{ticket.id}:{event.id}", kind=CARD_POST, ticket_id=ticket.id, now=now,
+            payload={"previous": [previous.channel, previous.ts] if previous else None})
+
+
+def queue_card_update(session: Session, ticket_id: int, event: TimelineEvent, now: datetime) -> None:
+    """Refresh the card in place (it is rendered from the ticket as it is when sent)."""
+    enqueue(session, key=f"{CARD_UPDATE}:{ticket_id}:{event.id}", kind=CARD_UPDATE, ticket_id=ticket_id, now=now, payload={})
+
+
+def queue_notice(session: Session, ticket_id: int, event: TimelineEvent, notice: Notice, now: datetime, *,
+                 user: str | None = None, channel: str | None = None, thread: bool = False,
+                 extra: dict[str, str] | None = None) -> None:
+    target = user or channel or ("thread" if thread else "none")
+    enqueue_notice(session, key=f"{notice.value}:{ticket_id}:{event.id}:{target}", ticket_id=ticket_id, notice=notice,
+                   now=now, user=user, channel=channel, thread=thread, extra=extra)
+
+
+def queue_change(session: Session, ticket: Ticket, event: TimelineEvent, notice: Notice, now: datetime, *, actor_id: str,
+                 extra: dict[str, str] | None = None, card_changed: bool = True, thread: bool = True) -> None:
+    """After a change: refresh the card, say it in the thread, and DM everyone on the ticket but the actor."""
+    if card_changed:
+        queue_card_update(session, ticket.id, event, now)
+    details = {"actor": actor_id, **(extra or {})}
+    if thread:
+        queue_notice(session, ticket.id, event, notice, now, thread=True, extra=details)
+    for user in watchers(session, ticket, except_for=actor_id):
+        queue_notice(session, ticket.id, event, notice, now, user=user, extra=details)
+
+
+def queue_postmortem_draft(session: Session, ticket_id: int, event: TimelineEvent, owner: str, now: datetime) -> None:
+    enqueue(session, key=f"{POSTMORTEM_DRAFT}:{ticket_id}:{event.id}", kind=POSTMORTEM_DRAFT, ticket_id=ticket_id,
+            now=now, payload={"owner": owner})
+
+
