@@ -118,6 +118,7 @@ def file_ticket(slack: SlackSender, fake: FakeSlack, bot: RunningBot, *, reporte
         return None
 
     ticket = fake.wait_until(announced, message="ticket filed and announced")
+    settle(bot, fake)
     return card_message(fake, ticket)
 
 
@@ -170,3 +171,14 @@ def mrkdwn_texts(node: Any) -> list[str]:
 
 def dms_to(fake: FakeSlack, user: str) -> list[dict[str, Any]]:
     return fake.messages(user)
+
+
+def settle(bot: RunningBot, fake: FakeSlack) -> None:
+    """Wait until the outbox has nothing left to send (what the bot decided has reached fake Slack)."""
+    from models import OutboxMessage
+
+    def idle() -> bool:
+        with bot.runtime.deps.services.sessions() as session:
+            return session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")).first() is None
+
+    fake.wait_until(idle, message="outbox drained")

@@ -11,7 +11,9 @@ from bot.clock import ManualClock
 from bot.domain.tickets import TicketStatus
 from fakeslack import FakeSlack, SlackSender
 from models import Ticket
-from tests.e2e.harness import GOOD_FORM, RunningBot, dms_to, file_ticket, mrkdwn_texts, open_modal, tickets, timeline_kinds
+from tests.e2e.harness import (
+    GOOD_FORM, RunningBot, dms_to, file_ticket, mrkdwn_texts, open_modal, settle, tickets, timeline_kinds,
+)
 
 
 def test_the_bot_checks_its_token_with_auth_test_at_start_up(bot: RunningBot, fake: FakeSlack) -> None:
@@ -69,7 +71,7 @@ def test_a_security_incident_goes_to_l3_as_critical_pages_responders_and_names_t
     file_ticket(slack, fake, bot, category="Password resets and account lockouts", severity="low", triggers=["security_incident"])
     (ticket,) = tickets(bot)
     assert (ticket.level_key, ticket.severity) == ("L3", "critical")
-    card = json.dumps(fake.messages("#support-l3")[-1]["blocks"], ensure_ascii=False)
+    card = json.dumps(fake.message(ticket.card_channel, ticket.card_ts)["blocks"], ensure_ascii=False)
     assert "1-800-ENG-HELP" in card and "1-800-SEC-HELP" in card and "https://meet.example.com/eng" in card
     for responder in ("U0L3ENG", "U0ONCALL1", "U0ONCALL2"):
         fake.wait_until(lambda r=responder: dms_to(fake, r), message=f"page to {responder}")
@@ -126,6 +128,8 @@ def test_a_second_acknowledge_is_harmless(bot: RunningBot, slack: SlackSender, f
                            message_ts=posted["ts"], message=stale)
     fake.wait_until(lambda: fake.responses, message="the second click's ephemeral")
     assert "already acknowledged by <@U0L2ENG>" in fake.responses[-1]["body"]["text"]
+    fake.wait_for("chat.update")
+    settle(bot, fake)
     assert len(fake.calls_to("chat.update")) == 1
     assert timeline_kinds(bot, 1).count("acknowledged") == 1
 
