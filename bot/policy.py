@@ -62,6 +62,33 @@ class OrganizationModel(_Strict):
     total_users: int = Field(default=1000, gt=0)
 
 
+DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+class BusinessHoursModel(_Strict):
+    days: list[str] = ["mon", "tue", "wed", "thu", "fri"]
+    start: ClockTime = time(9, 0)
+    end: ClockTime = time(17, 0)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        unknown = [d for d in value if d.lower() not in DAYS]
+        if unknown or not value:
+            raise ValueError(f"days must be a non-empty list of {', '.join(DAYS)}")
+        return [d.lower() for d in value]
+
+    @model_validator(mode="after")
+    def _order(self) -> "BusinessHoursModel":
+        if self.start is None or self.end is None or self.start >= self.end:
+            raise ValueError("start must be before end, like start: \"09:00\", end: \"17:00\"")
+        return self
+
+    def to_domain(self) -> domain.WorkingHours:
+        assert self.start is not None and self.end is not None
+        return domain.WorkingHours(frozenset(DAYS[d] for d in self.days), self.start, self.end)
+
+
 class LevelModel(_Strict):
     key: str
     name: str = Field(min_length=1, max_length=60)
@@ -72,6 +99,7 @@ class LevelModel(_Strict):
     bridge_url: str | None = None
     scope: list[Annotated[str, Field(min_length=1, max_length=OPTION_TEXT_LIMIT)]] = []
     hotline: str | None = None
+    business_hours: BusinessHoursModel | None = None
 
     @field_validator("responders")
     @classmethod
@@ -232,6 +260,7 @@ class PolicyModel(_Strict):
                     bridge_url=lv.bridge_url,
                     scope=tuple(lv.scope),
                     hotline=lv.hotline,
+                    business_hours=lv.business_hours.to_domain() if lv.business_hours else None,
                 )
                 for lv in self.levels
             ),

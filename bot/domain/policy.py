@@ -22,10 +22,20 @@ class Level:
     bridge_url: str | None = None
     scope: tuple[str, ...] = ()
     hotline: str | None = None  # contact key of the level's escalation hotline
+    business_hours: "WorkingHours | None" = None  # None: the SLA clock runs on calendar time (the seed)
 
     @property
     def title(self) -> str:
         return f"{self.key} {self.name}"
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """When a level's SLA clock runs: working days (0 = Monday) and hours, in the bot's TIMEZONE."""
+
+    days: frozenset[int]
+    start: time
+    end: time
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Schedule maths for timers: follow-up cadences (with a local anchor time, DST-correct), pre-breach
-warnings, business-hours SLA clocks, and catching up after downtime. Pure: `now` is always given."""
+"""Schedule maths for timers: follow-up cadences (with a local anchor time, DST-correct), business-hours
+SLA clocks, and catching up after downtime. Pure: `now` is always given."""
 
 from __future__ import annotations
 
@@ -42,10 +42,6 @@ def catch_up(due: datetime, now: datetime, step: timedelta) -> datetime:
         return due
     missed = (now - due) // step + 1
     return due + missed * step
-
-
-def prebreach_at(entered: datetime, sla: timedelta, fraction: float) -> datetime:
-    return entered + sla * fraction
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bot.services.announce import queue_card, queue_change, queue_notice
 from bot.services.outbox import QUIET_KINDS, RECENT_ENTRIES, enqueue_email, relay_all
 from bot.services.ports import Email, Handoff, MessageRef, Notice, TicketCard
 from bot.services.tickets import (
-    BOT_ACTOR, add_participant, authorize, card_of, entries, get_ticket, record, responder_users,
+    BOT_ACTOR, add_participant, authorize, card_of, entries, get_ticket, record, responder_users, response_due,
 )
 from models import ParticipantRole, Ticket
 from models.timeline import Source
@@ -37,7 +37,7 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
             update(Ticket)
             .where(Ticket.id == ticket_id, Ticket.level_key == seen.level_key, Ticket.status == seen.status)
             .values(level_key=level.key, status=target, level_entered_at=now,
-                    response_sla_seconds=int(level.response_sla.total_seconds()), response_due_at=now + level.response_sla,
+                    response_sla_seconds=int(level.response_sla.total_seconds()), response_due_at=response_due(ctx, level, now),
                     acknowledged_by=None, acknowledged_at=None, assignee_id=None,
                     business_impact=form.business_impact, troubleshooting=form.troubleshooting,
                     handoffs=Ticket.handoffs + 1)

@@ -18,7 +18,7 @@ from bot.services.announce import queue_card, queue_notice
 from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
 from bot.services.ports import Notice
-from bot.services.tickets import BOT_ACTOR, record, responder_users
+from bot.services.tickets import BOT_ACTOR, record, responder_users, response_due
 from models import Ticket, TimelineEvent
 from models.timeline import Source
 
@@ -59,7 +59,7 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
         created_at=now,
         level_entered_at=now,
         response_sla_seconds=int(level.response_sla.total_seconds()),
-        response_due_at=now + level.response_sla,
+        response_due_at=response_due(ctx, level, now),
         intake_key=intake_key,
     )
     try:

@@ -12,7 +12,7 @@ from bot.services.context import ServiceContext
 from bot.services.announce import queue_change, queue_notice, queue_postmortem_draft
 from bot.services.outbox import relay_all
 from bot.services.ports import Notice
-from bot.services.tickets import authorize, get_ticket, record
+from bot.services.tickets import authorize, get_ticket, record, response_due
 from models import Ticket
 from models.timeline import Source
 
@@ -98,7 +98,7 @@ def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source:
         done = session.execute(
             update(Ticket).where(Ticket.id == ticket_id, Ticket.status == seen.status)
             .values(status=target, level_entered_at=now, response_sla_seconds=int(level.response_sla.total_seconds()),
-                    response_due_at=now + level.response_sla, acknowledged_by=None, acknowledged_at=None,
+                    response_due_at=response_due(ctx, level, now), acknowledged_by=None, acknowledged_at=None,
                     assignee_id=None, resolved_at=None, resolved_by=None, closed_at=None,
                     postmortem_owner=None, postmortem_due_at=None)
         ).rowcount == 1
@@ -106,7 +106,7 @@ def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source:
             raise DomainError(f"{ticket_ref(ticket_id)} changed meanwhile; look at the card and try again.")
         event = record(session, ticket_id, "reopened", actor=actor_id, source=source, at=now,
                        previous_status=seen.status.value, level=level.key,
-                       response_due_at=(now + level.response_sla).isoformat())
+                       response_due_at=response_due(ctx, level, now).isoformat())
         ticket = get_ticket(session, ticket_id)
         timers.on_level_entered(ctx, session, ticket, now)
         queue_change(session, ticket, event, Notice.REOPENED, now, actor_id=actor_id)

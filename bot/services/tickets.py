@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.permissions import Act, TicketPeople, require, roles_of
 from bot.domain.policy import Contact, Level, Policy
+from bot.domain.schedule import BusinessHours, add_business_time
 from bot.domain.routing import affected_share_percent
 from bot.domain.tickets import TicketNotFound, ack_timing, responders_may_act, ticket_ref
 from bot.services.ports import DeliveryFailed, Entry, Handoff, MessageRef, TicketCard
@@ -200,3 +201,10 @@ def handoff_of(session: Session, ticket: Ticket) -> Handoff | None:
     d = event.details
     return Handoff(escalated_by=event.actor_id, from_level=str(d.get("from_level")), reason=str(d.get("reason_label")),
                    notes=str(d.get("notes") or ""), changes=tuple(d.get("changes") or ()), number=ticket.handoffs)
+
+
+def response_due(ctx: "ServiceContext", level: Level, start: datetime, *, fraction: float = 1.0) -> datetime:
+    """When `fraction` of the level's response SLA has passed, counting business hours when the level has them."""
+    hours = level.business_hours
+    calendar = BusinessHours(tz=ctx.tz, days=hours.days, start=hours.start, end=hours.end) if hours else None
+    return add_business_time(start, level.response_sla * fraction, calendar)

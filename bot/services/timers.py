@@ -15,14 +15,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.durations import format_duration
-from bot.domain.schedule import next_followup, prebreach_at
+from bot.domain.schedule import next_followup
 from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
 from bot.services.claims import claim
 from bot.services.context import ServiceContext
 from bot.services.outbox import enqueue_notice
 from bot.services.ports import Notice
-from bot.services.tickets import BOT_ACTOR, get_ticket, record
+from bot.services.tickets import BOT_ACTOR, get_ticket, record, response_due
 from models import Ticket, Timer, TimerKind, TimerStatus
 from models.timeline import Source
 
@@ -61,12 +61,13 @@ def followup_after(ctx: ServiceContext, ticket: Ticket, after: datetime) -> date
 def on_level_entered(ctx: ServiceContext, session: Session, ticket: Ticket, now: datetime) -> None:
     """Filed, escalated or reopened: the level's SLA timers start over; managers hear after 4h, once."""
     cancel(session, ticket.id, *LEVEL_TIMERS)
-    sla = timedelta(seconds=ticket.response_sla_seconds)
+    level = ctx.policy.level(ticket.level_key)
     schedule(session, ticket.id, TimerKind.RESPONSE_BREACH, ticket.response_due_at, now)
     if ctx.policy.prebreach_fraction:
-        schedule(session, ticket.id, TimerKind.PREBREACH, prebreach_at(ticket.level_entered_at, sla, ctx.policy.prebreach_fraction), now)
+        warn_at = response_due(ctx, level, ticket.level_entered_at, fraction=ctx.policy.prebreach_fraction)
+        schedule(session, ticket.id, TimerKind.PREBREACH, min(warn_at, ticket.response_due_at), now)
     if ctx.policy.next_level(ticket.level_key) is not None:
-        schedule(session, ticket.id, TimerKind.SLA_UNRESOLVED, ticket.level_entered_at + sla, now)
+        schedule(session, ticket.id, TimerKind.SLA_UNRESOLVED, ticket.response_due_at, now)
     schedule(session, ticket.id, TimerKind.FOLLOWUP, ticket.next_update_by or followup_after(ctx, ticket, now), now)
     schedule(session, ticket.id, TimerKind.MANAGER_NOTICE, ticket.created_at + ctx.policy.management.notify_after, now, once=True)
 

@@ -230,3 +230,26 @@ def test_a_permanent_refusal_is_a_dead_letter_and_never_retried(engine: Engine, 
     assert not sent(flaky, "breach")
 
 
+
+
+def test_with_business_hours_the_sla_clock_stops_overnight_and_at_the_weekend(engine: Engine, clock: ManualClock,
+                                                                               notifier: RecordingNotifier) -> None:
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.policy import WorkingHours
+
+    office = WorkingHours(days=frozenset(range(5)), start=time(9), end=time(17))
+    levels = tuple(replace(lv, business_hours=office) if lv.key == "L2" else lv for lv in POLICY.levels)
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=replace(POLICY, levels=levels), clock=clock,
+                         notifier=notifier, tz=ZoneInfo("Europe/Berlin"))
+    ticket = file(ctx)  # Friday 27 Nov 2026, 10:00 in Berlin; 8 working hours: 7 on Friday, 1 on Monday
+    with ctx.sessions() as session:
+        from models import Ticket
+
+        due = session.get_one(Ticket, ticket).response_due_at
+    assert due == clock.now() + timedelta(days=3)  # Monday 10:00 Berlin
+    run_until(ctx, clock, timedelta(days=2, hours=23), step=timedelta(hours=1))  # Friday 17:00 and the weekend pass
+    assert "sla_breached" not in kinds(ctx, ticket)
+    run_until(ctx, clock, timedelta(hours=1, minutes=5))
+    assert kinds(ctx, ticket).count("sla_breached") == 1

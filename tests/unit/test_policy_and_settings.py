@@ -87,3 +87,14 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(overrides: dict, e
 def test_socket_mode_needs_no_signing_secret_and_postgres_urls_get_the_psycopg_driver() -> None:
     settings = Settings(slack_bot_token="xoxb-1", slack_app_token="xapp-1", database_url="postgres://u@h/db", _env_file=None)
     assert settings.socket_mode and settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_business_hours_are_optional_per_level_and_validated() -> None:
+    with_hours = DEFAULT.replace("    hotline: l3_oncall", '    hotline: l3_oncall\n    business_hours: {days: [mon, tue, wed, thu, fri], start: "08:00", end: "18:00"}', 1)
+    level = parse_policy(with_hours).level("L3")
+    assert level.business_hours is not None and level.business_hours.days == frozenset(range(5))
+    assert parse_policy(DEFAULT).level("L1").business_hours is None
+    with pytest.raises(PolicyError, match="start must be before end"):
+        parse_policy(DEFAULT.replace("    hotline: l3_oncall", '    hotline: l3_oncall\n    business_hours: {start: "18:00", end: "08:00"}', 1))
+    with pytest.raises(PolicyError, match="days must be"):
+        parse_policy(DEFAULT.replace("    hotline: l3_oncall", "    hotline: l3_oncall\n    business_hours: {days: [funday]}", 1))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.schedule import BusinessHours, add_business_time, catch_up, next_followup, prebreach_at
+from bot.domain.schedule import BusinessHours, add_business_time, catch_up, next_followup
 
 UTC = timezone.utc
 NY, BERLIN = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")
@@ -57,10 +57,6 @@ def test_critical_follow_ups_are_every_two_real_hours_even_across_dst(start: str
 )
 def test_missed_recurring_reminders_coalesce_into_one(due: str, now: str, expected: str) -> None:
     assert catch_up(at(due), at(now), timedelta(hours=2)) == at(expected)
-
-
-def test_the_pre_breach_warning_is_at_a_fraction_of_the_sla() -> None:
-    assert prebreach_at(at("2026-11-27 09:00"), timedelta(hours=4), 0.75) == at("2026-11-27 12:00")
 
 
 OFFICE = BusinessHours(tz=BERLIN, days=frozenset(range(5)), start=time(9), end=time(17))
