@@ -220,3 +220,16 @@ def test_the_home_tab_lists_my_tickets_and_a_retried_event_changes_nothing(bot: 
     retry = slack.event(event, event_id="Ev1", retry_num=1, retry_reason="http_timeout")
     assert retry.status == 200
     assert len(fake.calls_to("views.publish")) == 1
+
+
+def test_the_command_name_is_a_setting(fake: FakeSlack, database_url: str, tmp_path, clock) -> None:  # noqa: ANN001
+    from tests.e2e.harness import sender_for, settings_for, start_bot, write_policy
+
+    renamed = start_bot(settings_for(fake, database_url, write_policy(tmp_path), slash_command="/page-support"), clock)
+    try:
+        slack = sender_for(renamed, fake)
+        assert slack.slash_command("U0AGENT", "help", command="/page-support").json()["text"].startswith("*/page-support*")
+        assert slack.slash_command("U0AGENT", "", command="/page-support").status == 200
+        fake.wait_for("views.open")
+    finally:
+        renamed.stop()
