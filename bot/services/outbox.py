@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.services.claims import claim
 from bot.services.context import ServiceContext
 from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, TicketCard
-from bot.services.tickets import BOT_ACTOR, card_of, entries, get_ticket, handoff_of, record
-from models import OutboxMessage, OutboxStatus
+from bot.services.tickets import BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, record
+from models import OutboxMessage, OutboxStatus, TimelineEvent
 from models.timeline import Source
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=3))
@@ -33,11 +37,42 @@ EMAIL = "email"
 NOTICE = "notice"
 
 
+BATCH_KEY = "outbox_batch"
+
+
 def enqueue(session: Session, *, key: str, kind: str, ticket_id: int | None, payload: dict[str, Any], now: datetime) -> None:
-    """Queue once per key, in the caller's transaction (the unique key backs the check)."""
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:
-        session.add(OutboxMessage(dedupe_key=key, kind=kind, ticket_id=ticket_id, payload=payload,
-                                  next_attempt_at=now, created_at=now))
+    """Queue once per key, in the caller's transaction (INSERT … ON CONFLICT (dedupe_key) DO NOTHING).
+
+    Inside `batched(session)` rows are collected and written by one multi-row INSERT at its end.
+    """
+    row = {"dedupe_key": key, "kind": kind, "ticket_id": ticket_id, "payload": payload,
+           "status": OutboxStatus.PENDING.value, "attempts": 0, "next_attempt_at": now, "created_at": now}
+    pending = session.info.get(BATCH_KEY)
+    if pending is not None:
+        pending.append(row)
+    else:
+        _insert_rows(session, [row])
+
+
+def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Collect the enqueues and timeline notes made inside into bulk INSERTs (the sweep fires hundreds
+    of timers at once; one statement per row would make that slow)."""
+    session.info[BATCH_KEY], session.info[TIMELINE_BATCH] = [], []
+    try:
+        yield
+        _insert_rows(session, session.info[BATCH_KEY])
+        if session.info[TIMELINE_BATCH]:
+            session.execute(insert(TimelineEvent), session.info[TIMELINE_BATCH])
+    finally:
+        session.info.pop(BATCH_KEY, None)
+        session.info.pop(TIMELINE_BATCH, None)
 
 
 def enqueue_email(session: Session, *, key: str, ticket_id: int | None, email: Email, now: datetime) -> None:

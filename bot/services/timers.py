@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.durations import format_duration
 from bot.domain.schedule import next_followup
@@ -20,9 +21,9 @@ from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
 from bot.services.claims import claim
 from bot.services.context import ServiceContext
-from bot.services.outbox import enqueue_notice
+from bot.services.outbox import batched, enqueue_notice
 from bot.services.ports import Notice
-from bot.services.tickets import BOT_ACTOR, get_ticket, record, response_due
+from bot.services.tickets import BOT_ACTOR, note, response_due
 from models import Ticket, Timer, TimerKind, TimerStatus
 from models.timeline import Source
 
@@ -96,34 +97,56 @@ def on_closed(session: Session, ticket_id: int) -> None:
 
 # --- firing ---------------------------------------------------------------------------------------
 
-def fire_due_timers(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 500) -> int:
-    """Claim what is due (atomically, with a lease) and fire each; returns how many fired."""
+BATCH = 250  # timers fired per transaction
+
+
+def fire_due_timers(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 1000) -> int:
+    """Claim what is due (atomically, with a lease) and fire it in batches; returns how many fired."""
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         ids = claim(session, Timer, due=(Timer.status == TimerStatus.PENDING.value) & (Timer.due_at <= now),
                     order_by=Timer.due_at, now=now, lease_until=now + LEASE, worker=worker, limit=limit)
-    return sum(_fire(ctx, timer_id, worker) for timer_id in ids)
+    fired = 0
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        try:
+            fired += _fire(ctx, chunk, worker)
+        except Exception:  # noqa: BLE001 - one bad timer must not hold the others back: retry them one by one
+            ctx.log.exception("firing %s timers together failed; firing them one at a time", len(chunk))
+            for timer_id in chunk:
+                try:
+                    fired += _fire(ctx, [timer_id], worker)
+                except Exception:  # noqa: BLE001 - logged; the timer stays claimed and is retried after its lease
+                    ctx.log.exception("timer %s failed to fire", timer_id)
+    return fired
 
 
-def _fire(ctx: ServiceContext, timer_id: int, worker: str) -> int:
+def _fire(ctx: ServiceContext, timer_ids: list[int], worker: str) -> int:
+    """Fire claimed timers in one transaction, each against its ticket as it is now."""
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
-        query = select(Timer).where(Timer.id == timer_id)
+        query = select(Timer).where(Timer.id.in_(timer_ids), Timer.status == TimerStatus.PENDING.value,
+                                    Timer.claimed_by == worker).order_by(Timer.due_at, Timer.id)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
-        timer = session.scalars(query).one_or_none()
-        if timer is None or timer.status != TimerStatus.PENDING.value or timer.claimed_by != worker:
-            return 0  # cancelled meanwhile, or our lease ran out and another replica took it
-        ticket = get_ticket(session, timer.ticket_id)
-        timer.status, timer.fired_at = TimerStatus.FIRED.value, now
-        timer.delayed = now - timer.due_at > LATE
-        EFFECTS[TimerKind(timer.kind)](ctx, session, ticket, timer, now)
-    return 1
+        timers = session.scalars(query).all()  # the rest were cancelled meanwhile, or taken by another replica
+        if not timers:
+            return 0
+        tickets = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_({t.ticket_id for t in timers})))}
+        with batched(session):
+            for timer in timers:
+                # Plain values for the effects; the rows are updated by the one statement below.
+                set_committed_value(timer, "delayed", now - timer.due_at > LATE)
+                EFFECTS[TimerKind(timer.kind)](ctx, session, tickets[timer.ticket_id], timer, now)
+        session.execute(update(Timer).where(Timer.id.in_([t.id for t in timers]))
+                        .values(status=TimerStatus.FIRED.value, fired_at=now, delayed=Timer.due_at < now - LATE)
+                        .execution_options(synchronize_session=False))
+        return len(timers)
 
 
 def _note(session: Session, ticket: Ticket, timer: Timer, kind: str, now: datetime, **details: object) -> None:
-    record(session, ticket.id, kind, actor=BOT_ACTOR, source=Source.SCHEDULER, at=now, timer=timer.id,
-           due_at=timer.due_at.isoformat(), delayed=timer.delayed, **details)
+    note(session, ticket.id, kind, actor=BOT_ACTOR, source=Source.SCHEDULER, at=now, timer=timer.id,
+         due_at=timer.due_at.isoformat(), delayed=timer.delayed, **details)
 
 
 def _breach(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
