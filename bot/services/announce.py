@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.services.outbox import CARD_POST, CARD_UPDATE, POSTMORTEM_DRAFT, enqueue, enqueue_notice
+from bot.services.outbox import CARD_POST, CARD_UPDATE, EXPAND_GROUP, POSTMORTEM_DRAFT, enqueue, enqueue_notice
 from bot.services.ports import MessageRef, Notice
 from bot.services.tickets import watchers
 from models import Ticket, TimelineEvent
@@ -31,6 +31,18 @@ def queue_notice(session: Session, ticket_id: int, event: TimelineEvent, notice:
     target = user or channel or ("thread" if thread else "none")
     enqueue_notice(session, key=f"{notice.value}:{ticket_id}:{event.id}:{target}", ticket_id=ticket_id, notice=notice,
                    now=now, user=user, channel=channel, thread=thread, extra=extra)
+
+
+def queue_people(session: Session, ticket_id: int, event: TimelineEvent, notice: Notice, people: tuple[str, ...],
+                 now: datetime, *, extra: dict[str, str] | None = None) -> None:
+    """A DM to each person; a user group (S…) is expanded to its members when relayed, not now."""
+    for person in people:
+        if person.startswith("S"):
+            enqueue(session, key=f"{EXPAND_GROUP}:{notice.value}:{ticket_id}:{event.id}:{person}", kind=EXPAND_GROUP,
+                    ticket_id=ticket_id, now=now,
+                    payload={"group": person, "notice": notice.value, "event": event.id, "extra": extra or {}})
+        else:
+            queue_notice(session, ticket_id, event, notice, now, user=person, extra=extra)
 
 
 def queue_change(session: Session, ticket: Ticket, event: TimelineEvent, notice: Notice, now: datetime, *, actor_id: str,

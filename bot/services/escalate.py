@@ -12,11 +12,11 @@ from bot.domain.severity import Severity
 from bot.domain.tickets import DomainError, Move, ticket_ref, transition
 from bot.services import timers
 from bot.services.context import ServiceContext
-from bot.services.announce import queue_card, queue_change, queue_notice
+from bot.services.announce import queue_card, queue_change, queue_people
 from bot.services.outbox import QUIET_KINDS, RECENT_ENTRIES, enqueue_email, relay_all
 from bot.services.ports import Email, Handoff, MessageRef, Notice, TicketCard
 from bot.services.tickets import (
-    BOT_ACTOR, add_participant, authorize, card_of, entries, get_ticket, record, responder_users, response_due,
+    BOT_ACTOR, add_participant, authorize, card_of, entries, get_ticket, record, response_due,
 )
 from models import ParticipantRole, Ticket
 from models.timeline import Source
@@ -31,7 +31,6 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
     now = ctx.clock.now()
     changes = _changes(seen, form)
     reason = next((r.label for r in ctx.policy.reasons if r.key == form.reason), form.reason)
-    pages = responder_users(ctx, level.responders) if seen.severity == Severity.CRITICAL else []
     with ctx.sessions.begin() as session:
         moved = session.execute(
             update(Ticket)
@@ -53,8 +52,8 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
         # Contact the next level: the handoff card (the old card will link to it), pages or the handoff e-mail.
         previous = MessageRef(seen.card_channel, seen.card_ts) if seen.card_channel and seen.card_ts else None
         queue_card(session, ticket, event, now, previous=previous)
-        for user in pages:
-            queue_notice(session, ticket_id, event, Notice.PAGE, now, user=user)
+        if ticket.severity == Severity.CRITICAL:
+            queue_people(session, ticket_id, event, Notice.PAGE, level.responders, now)
         if ticket.severity != Severity.CRITICAL:
             handoff = Handoff(escalated_by=actor_id, from_level=seen.level_key, reason=reason, notes=form.notes,
                               changes=changes, number=ticket.handoffs)

@@ -10,15 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.intake import IntakeForm
-from bot.domain.policy import Contact, Trigger
+from bot.domain.policy import Trigger
 from bot.domain.routing import route
 from bot.domain.severity import Severity
 from bot.services import timers
-from bot.services.announce import queue_card, queue_notice
+from bot.services.announce import queue_card, queue_notice, queue_people
 from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
 from bot.services.ports import Notice
-from bot.services.tickets import BOT_ACTOR, record, responder_users, response_due
+from bot.services.tickets import BOT_ACTOR, record, response_due
 from models import Ticket, TimelineEvent
 from models.timeline import Source
 
@@ -39,7 +39,6 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
         affected_users=form.affected_users,
     )
     level = ctx.policy.level(decision.level_key)
-    pages, alerts = _who_to_contact(ctx, level.key, decision.severity is Severity.CRITICAL, decision.triggers)
     ticket = Ticket(
         title=form.title,
         category=form.category,
@@ -75,7 +74,7 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
                             triggers=[t.key for t in decision.triggers],
                             response_due_at=ticket.response_due_at.isoformat())
             timers.on_level_entered(ctx, session, ticket, now)
-            _announcements(ctx, session, ticket, routed, now, pages, alerts)
+            _announcements(ctx, session, ticket, routed, now, decision.triggers)
         return Filed(ticket.id, created=True)
     except IntegrityError:
         if intake_key is None:
@@ -91,28 +90,18 @@ def announce_ticket(ctx: ServiceContext, ticket_id: int) -> None:
 
 
 def _announcements(ctx: ServiceContext, session: Session, ticket: Ticket, event: TimelineEvent, now: datetime,
-                   pages: list[str], alerts: list[tuple[Contact, str, list[str]]]) -> None:
-    """The seed's "Contact Next Level" for a new ticket, queued with the ticket itself."""
+                   triggers: tuple[Trigger, ...]) -> None:
+    """The seed's "Contact Next Level" for a new ticket, queued with the ticket itself (no Slack call
+    before the ack: user groups are expanded when the outbox relays them)."""
     queue_card(session, ticket, event, now)
     queue_notice(session, ticket.id, event, Notice.REPORTER_CONFIRMATION, now, user=ticket.reporter_id)
-    for user in pages:
-        queue_notice(session, ticket.id, event, Notice.PAGE, now, user=user)
-    for contact, trigger, users in alerts:
-        extra = {"contact": contact.key, "trigger": trigger}
-        if users:
-            for user in users:
-                queue_notice(session, ticket.id, event, Notice.CONTACT_ALERT, now, user=user, extra=extra)
-        else:
-            queue_notice(session, ticket.id, event, Notice.CONTACT_NO_SLACK, now, thread=True, extra=extra)
-
-
-def _who_to_contact(ctx: ServiceContext, level_key: str, critical: bool, triggers: tuple[Trigger, ...]
-                    ) -> tuple[list[str], list[tuple[Contact, str, list[str]]]]:
-    """Responders to page and trigger contacts to alert (user groups expanded: a Slack call, so before the transaction)."""
-    pages = responder_users(ctx, ctx.policy.level(level_key).responders) if critical else []
-    alerts = []
+    if ticket.severity == Severity.CRITICAL:
+        queue_people(session, ticket.id, event, Notice.PAGE, ctx.policy.level(ticket.level_key).responders, now)
     for trigger in triggers:
         for key in trigger.notify:
             contact = ctx.policy.contact(key)
-            alerts.append((contact, trigger.label, responder_users(ctx, (contact.slack,)) if contact.slack else []))
-    return pages, alerts
+            extra = {"contact": contact.key, "trigger": trigger.label}
+            if contact.slack:
+                queue_people(session, ticket.id, event, Notice.CONTACT_ALERT, (contact.slack,), now, extra=extra)
+            else:
+                queue_notice(session, ticket.id, event, Notice.CONTACT_NO_SLACK, now, thread=True, extra=extra)

@@ -218,7 +218,19 @@ def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | 
     notifier.deliver(delivery, card)
 
 
+def _send_expand_group(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+    """A notice for a user group: one DM per member, each its own outbox row (sent once each)."""
+    members = ctx.relay.members_of(payload["group"])
+    now = ctx.clock.now()
+    notice = Notice(payload["notice"])
+    with ctx.sessions.begin() as session:
+        for user in sorted(members):
+            enqueue_notice(session, key=f"{notice.value}:{ticket_id}:{payload['event']}:{user}", ticket_id=ticket_id or 0,
+                           notice=notice, now=now, user=user, extra=dict(payload.get("extra") or {}))
+
+
 CARD_POST, CARD_UPDATE, CARD_MOVED, POSTMORTEM_DRAFT = "card_post", "card_update", "card_moved", "postmortem_draft"
+EXPAND_GROUP = "expand_group"
 SENDERS = {
     EMAIL: _send_email,
     NOTICE: _send_notice,
@@ -226,6 +238,7 @@ SENDERS = {
     CARD_UPDATE: _send_card_update,
     CARD_MOVED: _send_card_moved,
     POSTMORTEM_DRAFT: _send_postmortem_draft,
+    EXPAND_GROUP: _send_expand_group,
 }
 
 

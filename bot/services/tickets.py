@@ -195,17 +195,6 @@ def members_of(ctx: "ServiceContext", group_id: str) -> frozenset[str]:
         return frozenset()
 
 
-def responder_users(ctx: "ServiceContext", ids: tuple[str, ...]) -> list[str]:
-    """User IDs as given, user groups expanded to their members; each person once."""
-    users: dict[str, None] = {}
-    for item in ids:
-        if item.startswith("S"):
-            users.update(dict.fromkeys(sorted(members_of(ctx, item))))
-        else:
-            users[item] = None
-    return list(users)
-
-
 def handoff_of(session: Session, ticket: Ticket) -> Handoff | None:
     """The latest escalation, as the handoff summary shows it (None before any escalation)."""
     event = session.scalars(select(TimelineEvent).where(TimelineEvent.ticket_id == ticket.id, TimelineEvent.kind == "escalated")
