@@ -3,10 +3,15 @@ on PostgreSQL, a single `UPDATE … RETURNING` on SQLite (which serialises write
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session
+
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who holds a lease: unique per process, so replicas never share one
 
 
 def claim(session: Session, model: type, *, due: ColumnElement[bool], order_by: object, now: datetime,

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.services.claims import claim
+from bot.services.claims import WORKER, claim
 from bot.services.context import ServiceContext
 from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, TicketCard
 from bot.services.tickets import BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, record
@@ -111,7 +111,7 @@ class Pacer:
 PACER = Pacer()
 
 
-def relay_due(ctx: ServiceContext, *, worker: str = "relay", limit: int = 100) -> int:
+def relay_due(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 100) -> int:
     """Send what is due, outside any transaction; returns how many were sent."""
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
@@ -242,7 +242,7 @@ SENDERS = {
 }
 
 
-def relay_all(ctx: ServiceContext, *, worker: str = "relay") -> int:
+def relay_all(ctx: ServiceContext, *, worker: str = WORKER) -> int:
     """Relay until nothing due is left (what was queued just now goes out now)."""
     sent = 0
     while batch := relay_due(ctx, worker=worker):

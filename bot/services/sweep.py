@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
-from bot.services.timers import WORKER, fire_due_timers
+from bot.services.claims import WORKER
+from bot.services.timers import fire_due_timers
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,6 @@ its next slot after now, so missed reminders coalesce into the one that just fir
 
 from __future__ import annotations
 
-import socket
-import os
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -19,7 +17,7 @@ from bot.domain.durations import format_duration
 from bot.domain.schedule import next_followup
 from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
-from bot.services.claims import claim
+from bot.services.claims import WORKER, claim
 from bot.services.context import ServiceContext
 from bot.services.outbox import batched, enqueue_notice
 from bot.services.ports import Notice
@@ -31,7 +29,6 @@ LEASE = timedelta(seconds=60)
 LATE = timedelta(minutes=2)  # fired this long after its due time: marked delayed
 LEVEL_TIMERS = (TimerKind.RESPONSE_BREACH, TimerKind.PREBREACH, TimerKind.SLA_UNRESOLVED, TimerKind.FOLLOWUP)
 LIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 # --- scheduling (called inside the services' transactions) --------------------------------------
