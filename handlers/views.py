@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from slack_bolt import Ack, App
 
@@ -18,7 +18,7 @@ from bot.services.systemic import check_systemic
 from bot.services.updates import post_update, prepare_reassign, prepare_update, reassign_ticket
 from bot.slack.blocks import form_errors
 from bot.slack.ids import Callback, EscalateBlock, PostmortemBlock, ReassignBlock, ResolveBlock, UpdateBlock
-from bot.slack.payloads import read_intake, read_submission, read_ticket_submission, text_of
+from bot.slack.payloads import TicketSubmission, read_intake, read_submission, read_ticket_submission, text_of
 from handlers.deps import Deps
 from handlers.errors import guarded
 
@@ -43,73 +43,61 @@ def register(app: App, deps: Deps) -> None:
             announce_ticket(ctx, filed.ticket_id)
             check_systemic(ctx, filed.ticket_id)
 
-    def escalate(ack: Ack, body: dict[str, Any]) -> None:
-        s = read_ticket_submission(body)
-        try:
-            current = prepare_escalation(ctx, s.ticket_id or 0, actor_id=s.user_id)
-            form = validate_escalation(ctx.policy, current.current_level, reason=text_of(s.values, EscalateBlock.REASON),
-                                       target_level=text_of(s.values, EscalateBlock.TARGET_LEVEL),
-                                       business_impact=text_of(s.values, EscalateBlock.BUSINESS_IMPACT),
-                                       troubleshooting=text_of(s.values, EscalateBlock.TROUBLESHOOTING),
-                                       notes=text_of(s.values, EscalateBlock.NOTES))
-        except (DomainError, FormInvalid) as problem:
-            return refuse(ack, body, problem)
-        ack()
-        escalate_ticket(ctx, current.ticket_id, actor_id=s.user_id, form=form)
+    def ticket_modal(check: Callable[[TicketSubmission], Callable[[], None]]) -> Callable[..., None]:
+        """The shape every lifecycle modal shares: `check` authorises and validates (raising a domain or
+        form error, shown inline with the modal still open) and returns the action to run after the ack."""
 
-    def update(ack: Ack, body: dict[str, Any]) -> None:
-        s = read_ticket_submission(body)
+        def submitted(ack: Ack, body: dict[str, Any]) -> None:
+            s = read_ticket_submission(body)
+            try:
+                act = check(s)
+            except (DomainError, FormInvalid) as problem:
+                return refuse(ack, body, problem)
+            ack()
+            act()
+
+        return submitted
+
+    def escalate(s: TicketSubmission) -> Callable[[], None]:
+        current = prepare_escalation(ctx, s.ticket_id or 0, actor_id=s.user_id)
+        form = validate_escalation(ctx.policy, current.current_level, reason=text_of(s.values, EscalateBlock.REASON),
+                                   target_level=text_of(s.values, EscalateBlock.TARGET_LEVEL),
+                                   business_impact=text_of(s.values, EscalateBlock.BUSINESS_IMPACT),
+                                   troubleshooting=text_of(s.values, EscalateBlock.TROUBLESHOOTING),
+                                   notes=text_of(s.values, EscalateBlock.NOTES))
+        return lambda: escalate_ticket(ctx, current.ticket_id, actor_id=s.user_id, form=form)
+
+    def update(s: TicketSubmission) -> Callable[[], None]:
+        prepare_update(ctx, s.ticket_id or 0, actor_id=s.user_id)
         epoch = s.values.get(UpdateBlock.NEXT_UPDATE_BY)
-        try:
-            prepare_update(ctx, s.ticket_id or 0, actor_id=s.user_id)
-            form = validate_update(status=text_of(s.values, UpdateBlock.STATUS), next_steps=text_of(s.values, UpdateBlock.NEXT_STEPS),
-                                   next_update_by=datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, int) else None,
-                                   now=ctx.clock.now())
-        except (DomainError, FormInvalid) as problem:
-            return refuse(ack, body, problem)
-        ack()
-        post_update(ctx, s.ticket_id or 0, actor_id=s.user_id, form=form)
+        form = validate_update(status=text_of(s.values, UpdateBlock.STATUS), next_steps=text_of(s.values, UpdateBlock.NEXT_STEPS),
+                               next_update_by=datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, int) else None,
+                               now=ctx.clock.now())
+        return lambda: post_update(ctx, s.ticket_id or 0, actor_id=s.user_id, form=form)
 
-    def resolve(ack: Ack, body: dict[str, Any]) -> None:
-        s = read_ticket_submission(body)
-        try:
-            needs_postmortem = prepare_resolution(ctx, s.ticket_id or 0, actor_id=s.user_id)
-            owner = s.values.get(ResolveBlock.POSTMORTEM_OWNER)
-            form = validate_resolution(resolution=text_of(s.values, ResolveBlock.RESOLUTION),
-                                       root_cause=text_of(s.values, ResolveBlock.ROOT_CAUSE),
-                                       lessons=text_of(s.values, ResolveBlock.LESSONS),
-                                       postmortem_owner=owner if isinstance(owner, str) else None,
-                                       postmortem_required=needs_postmortem)
-        except (DomainError, FormInvalid) as problem:
-            return refuse(ack, body, problem)
-        ack()
-        resolve_ticket(ctx, s.ticket_id or 0, actor_id=s.user_id, form=form)
+    def resolve(s: TicketSubmission) -> Callable[[], None]:
+        needs_postmortem = prepare_resolution(ctx, s.ticket_id or 0, actor_id=s.user_id)
+        owner = s.values.get(ResolveBlock.POSTMORTEM_OWNER)
+        form = validate_resolution(resolution=text_of(s.values, ResolveBlock.RESOLUTION),
+                                   root_cause=text_of(s.values, ResolveBlock.ROOT_CAUSE),
+                                   lessons=text_of(s.values, ResolveBlock.LESSONS),
+                                   postmortem_owner=owner if isinstance(owner, str) else None,
+                                   postmortem_required=needs_postmortem)
+        return lambda: resolve_ticket(ctx, s.ticket_id or 0, actor_id=s.user_id, form=form)
 
-    def postmortem_done(ack: Ack, body: dict[str, Any]) -> None:
-        s = read_ticket_submission(body)
-        try:
-            prepare_postmortem(ctx, s.ticket_id or 0, actor_id=s.user_id)
-            url = validate_postmortem_link(text_of(s.values, PostmortemBlock.URL))
-        except (DomainError, FormInvalid) as problem:
-            return refuse(ack, body, problem)
-        ack()
-        complete_postmortem(ctx, s.ticket_id or 0, actor_id=s.user_id, url=url)
+    def postmortem_done(s: TicketSubmission) -> Callable[[], None]:
+        prepare_postmortem(ctx, s.ticket_id or 0, actor_id=s.user_id)
+        url = validate_postmortem_link(text_of(s.values, PostmortemBlock.URL))
+        return lambda: complete_postmortem(ctx, s.ticket_id or 0, actor_id=s.user_id, url=url)
 
-    def reassign(ack: Ack, body: dict[str, Any]) -> None:
-        s = read_ticket_submission(body)
+    def reassign(s: TicketSubmission) -> Callable[[], None]:
+        prepare_reassign(ctx, s.ticket_id or 0, actor_id=s.user_id)
         assignee = s.values.get(ReassignBlock.ASSIGNEE)
-        try:
-            prepare_reassign(ctx, s.ticket_id or 0, actor_id=s.user_id)
-            if not isinstance(assignee, str) or not assignee:
-                raise FormInvalid({ReassignBlock.ASSIGNEE.value: "Pick the new assignee."})
-        except (DomainError, FormInvalid) as problem:
-            return refuse(ack, body, problem)
-        ack()
-        reassign_ticket(ctx, s.ticket_id or 0, actor_id=s.user_id, assignee_id=assignee)
+        if not isinstance(assignee, str) or not assignee:
+            raise FormInvalid({ReassignBlock.ASSIGNEE.value: "Pick the new assignee."})
+        return lambda: reassign_ticket(ctx, s.ticket_id or 0, actor_id=s.user_id, assignee_id=assignee)
 
-    app.view(Callback.REASSIGN.value)(guarded(deps, reassign))
     app.view(Callback.NEW_ESCALATION.value)(guarded(deps, new_escalation))
-    app.view(Callback.ESCALATE.value)(guarded(deps, escalate))
-    app.view(Callback.POST_UPDATE.value)(guarded(deps, update))
-    app.view(Callback.RESOLVE.value)(guarded(deps, resolve))
-    app.view(Callback.POSTMORTEM_DONE.value)(guarded(deps, postmortem_done))
+    for callback, check in ((Callback.ESCALATE, escalate), (Callback.POST_UPDATE, update), (Callback.RESOLVE, resolve),
+                            (Callback.POSTMORTEM_DONE, postmortem_done), (Callback.REASSIGN, reassign)):
+        app.view(callback.value)(guarded(deps, ticket_modal(check)))

@@ -23,7 +23,7 @@ from fakeslack.sender import fill_state
 from fakeslack.server import Call
 from models import Ticket, TimelineEvent
 from tests.e2e.harness import (
-    GOOD_FORM, PEOPLE, RunningBot, file_ticket, mrkdwn_texts, open_modal, press, ticket, tickets, timeline_kinds,
+    GOOD_FORM, PEOPLE, RunningBot, file_ticket, mrkdwn_texts, open_modal, press, settle, ticket, tickets, timeline_kinds,
 )
 from tests.smtp import SmtpServer
 
@@ -55,7 +55,10 @@ SLACK_SIDE_CHANGES = ("chat.postMessage", "chat.update", "chat.postEphemeral", "
 
 def quiet(fake: FakeSlack, bot: RunningBot, ticket_id: int | None = None, *, still_for: float = 0.15,
           timeout: float = 10.0) -> None:
-    """Wait until the bot has stopped talking: no new Slack call, response or timeline event for `still_for` s."""
+    """Wait until the bot has stopped talking: its outbox is drained, and no new Slack call, response or
+    timeline event for `still_for` s."""
+    settle(bot, fake)
+
     def state() -> tuple[int, int, int]:
         events = len(timeline_kinds(bot, ticket_id)) if ticket_id is not None else 0
         return len(fake.calls), len(fake.responses), events
