@@ -52,5 +52,5 @@ def acknowledge_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, so
     if ticket.acknowledged_at is None:
         raise DomainError(f"{ticket_ref(ticket_id)} changed while you clicked; look at the card and try again.")
     if claimed:
-        relay_all(ctx)
+        relay_all(ctx, ticket_id=ticket_id)
     return Acknowledged(card=card, first=claimed, by=ticket.acknowledged_by or actor_id, at=ticket.acknowledged_at)

@@ -62,7 +62,7 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
             _queue_handoff_email(ctx, session, card, now)
         queue_change(session, ticket, event, Notice.ESCALATED, now, actor_id=actor_id, card_changed=False,
                      extra={"from_level": seen.level_key, "reason": reason})
-    relay_all(ctx)
+    relay_all(ctx, ticket_id=ticket_id)
 
 
 def get_ticket_now(ctx: ServiceContext, ticket_id: int) -> Ticket:

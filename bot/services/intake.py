@@ -86,7 +86,7 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
 
 def announce_ticket(ctx: ServiceContext, ticket_id: int) -> None:
     """Contact the level now: relay what filing the ticket queued (card, confirmation, pages, alerts)."""
-    relay_all(ctx)
+    relay_all(ctx, ticket_id=ticket_id)
 
 
 def _announcements(ctx: ServiceContext, session: Session, ticket: Ticket, event: TimelineEvent, now: datetime,

@@ -111,13 +111,15 @@ class Pacer:
 PACER = Pacer()
 
 
-def relay_due(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 100) -> int:
-    """Send what is due, outside any transaction; returns how many were sent."""
+def relay_due(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 100, ticket_id: int | None = None) -> int:
+    """Send what is due (only one ticket's messages, when given), outside any transaction; returns how many were sent."""
     now = ctx.clock.now()
+    due = (OutboxMessage.status == OutboxStatus.PENDING.value) & (OutboxMessage.next_attempt_at <= now)
+    if ticket_id is not None:
+        due = due & (OutboxMessage.ticket_id == ticket_id)
     with ctx.sessions.begin() as session:
-        ids = claim(session, OutboxMessage,
-                    due=(OutboxMessage.status == OutboxStatus.PENDING.value) & (OutboxMessage.next_attempt_at <= now),
-                    order_by=OutboxMessage.id, now=now, lease_until=now + LEASE, worker=worker, limit=limit)
+        ids = claim(session, OutboxMessage, due=due, order_by=OutboxMessage.id, now=now, lease_until=now + LEASE,
+                    worker=worker, limit=limit)
     return sum(_send_one(ctx, message_id, worker) for message_id in ids)
 
 
@@ -242,10 +244,11 @@ SENDERS = {
 }
 
 
-def relay_all(ctx: ServiceContext, *, worker: str = WORKER) -> int:
-    """Relay until nothing due is left (what was queued just now goes out now)."""
+def relay_all(ctx: ServiceContext, *, worker: str = WORKER, ticket_id: int | None = None) -> int:
+    """Relay until nothing due is left. After an action, only its ticket's messages: a person's click
+    never ends up working through a backlog left by a Slack outage (the sweep does that)."""
     sent = 0
-    while batch := relay_due(ctx, worker=worker):
+    while batch := relay_due(ctx, worker=worker, ticket_id=ticket_id):
         sent += batch
     return sent
 

@@ -65,7 +65,7 @@ def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: 
             record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
         timers.on_resolved(session, ticket, now)
         queue_change(session, ticket, event, Notice.RESOLVED, now, actor_id=actor_id)
-    relay_all(ctx)
+    relay_all(ctx, ticket_id=ticket_id)
 
 
 def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, url: str,
@@ -85,7 +85,7 @@ def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, u
         event = record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
         timers.on_closed(session, ticket_id)
         queue_change(session, get_ticket(session, ticket_id), event, Notice.CLOSED, now, actor_id=actor_id)
-    relay_all(ctx)
+    relay_all(ctx, ticket_id=ticket_id)
 
 
 def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source: Source = Source.BUTTON) -> None:
@@ -110,6 +110,6 @@ def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source:
         ticket = get_ticket(session, ticket_id)
         timers.on_level_entered(ctx, session, ticket, now)
         queue_change(session, ticket, event, Notice.REOPENED, now, actor_id=actor_id)
-    relay_all(ctx)
+    relay_all(ctx, ticket_id=ticket_id)
 
 

@@ -39,7 +39,7 @@ def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: Upd
         timers.on_update(ctx, session, ticket, now)
         queue_change(session, ticket, event, Notice.UPDATE, now, actor_id=actor_id,
                      extra={"status": form.status, "next_steps": form.next_steps})
-    relay_all(ctx)
+    relay_all(ctx, ticket_id=ticket_id)
 
 
 def prepare_reassign(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> Ticket:
@@ -61,7 +61,7 @@ def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assig
                        previous=seen.assignee_id)
         add_participant(session, ticket_id, assignee_id, ParticipantRole.SUBSCRIBER, now)
         queue_change(session, ticket, event, Notice.REASSIGNED, now, actor_id=actor_id)
-    relay_all(ctx)
+    relay_all(ctx, ticket_id=ticket_id)
 
 
 def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str) -> bool:

@@ -200,3 +200,18 @@ def test_a_systemic_notice_needs_three_tickets_in_the_window_and_is_raised_once(
     check_systemic(ctx, late)
     notice, existing = notifier.systemic[-1]
     assert existing is not None and notice.tickets[-1][0] == f"ESC-{late}"  # joins and refreshes the same notice
+
+
+def test_an_action_relays_its_own_tickets_messages_and_leaves_any_backlog_to_the_sweep(ctx: ServiceContext,
+                                                                                     notifier: RecordingNotifier) -> None:
+    from bot.services.sweep import sweep
+    from models import OutboxMessage
+
+    backlog = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None).ticket_id  # queued, never relayed:
+    with ctx.sessions() as session:  # as if Slack had been down when it was filed
+        assert session.query(OutboxMessage).filter(OutboxMessage.ticket_id == backlog, OutboxMessage.status == "pending").count()
+    mine = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None).ticket_id
+    announce_ticket(ctx, mine)
+    assert [c.id for c in notifier.cards] == [mine]  # the click's thread sent only its own ticket's card
+    sweep(ctx, worker="sweeper")
+    assert sorted(c.id for c in notifier.cards) == sorted([mine, backlog])
