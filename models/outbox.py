@@ -1,4 +1,4 @@
-"""Messages to send after commit (e-mail now; every notification with the timers issue).
+"""Messages to send after commit: ticket cards and their updates, notices, e-mail, post-mortem drafts.
 
 Rows are written in the transaction that decides to send; a relay sends them outside any
 transaction and retries failures with backoff. `dedupe_key` makes each notification unique.

@@ -96,11 +96,6 @@ def takes_updates(status: TicketStatus) -> bool:
     return status is not TicketStatus.CLOSED
 
 
-def sources_of(move: Move) -> tuple[TicketStatus, ...]:
-    """Every state from which `move` is legal (for conditional UPDATE … WHERE status IN …)."""
-    return tuple(status for (status, m) in TRANSITIONS if m == move)
-
-
 def ticket_ref(ticket_id: int) -> str:
     return f"{TICKET_PREFIX}{ticket_id}"
 

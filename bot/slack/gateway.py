@@ -91,9 +91,6 @@ class SlackGateway:
         except (SlackClientError, OSError) as exc:
             raise SlackUnavailable(method, type(exc).__name__) from None
 
-    def auth_test(self) -> dict[str, Any]:
-        return self._call("auth.test", lambda: self.client.auth_test())
-
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
         data = self._call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
         return str(data["view"]["id"])

@@ -31,6 +31,7 @@ def failed(exc: SlackError) -> DeliveryFailed:
 class SlackNotifier:
     def __init__(self, gateway: SlackGateway, renderer: Renderer, policy: Policy):
         self.gateway, self.renderer, self.policy = gateway, renderer, policy
+        self._permalinks: dict[MessageRef, str] = {}
 
     def card_message(self, card: TicketCard) -> tuple[str, list[dict]]:
         parts = self.renderer.render_blocks("card.md.j2", t=card)
@@ -58,10 +59,15 @@ class SlackNotifier:
             raise failed(exc) from None
 
     def permalink(self, ref: MessageRef) -> str | None:
-        try:
-            return self.gateway.permalink(ref.channel, ref.ts)
-        except SlackError as exc:
-            raise failed(exc) from None
+        """A message's permalink never changes: asked of Slack once, then remembered (every notice links the card)."""
+        if ref not in self._permalinks:
+            if len(self._permalinks) > 10_000:
+                self._permalinks.clear()  # a bound, not an eviction policy: they are cheap to ask again
+            try:
+                self._permalinks[ref] = self.gateway.permalink(ref.channel, ref.ts)
+            except SlackError as exc:
+                raise failed(exc) from None
+        return self._permalinks[ref]
 
     def deliver(self, delivery: Delivery, card: TicketCard) -> MessageRef | None:
         extra: dict[str, str | None] = dict(delivery.extra)

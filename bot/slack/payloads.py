@@ -193,7 +193,3 @@ def read_ticket_submission(body: dict[str, Any]) -> TicketSubmission:
         ticket_id=ticket if isinstance(ticket, int) else None,
         values=read_values(view),
     )
-
-
-def trigger_of(body: dict[str, Any]) -> str:
-    return str(body.get("trigger_id") or "")

@@ -196,6 +196,11 @@ def test_an_update_goes_to_the_thread_and_to_the_reporter_escalators_and_subscri
     for watcher in ("U0AGENT", "U0L2ENG", "U0MANAGER"):
         fake.wait_until(lambda w=watcher: any("Pool limit raised" in text_of(m) for m in dms_to(fake, w)), message=f"DM to {watcher}")
     assert not any("Pool limit raised" in text_of(m) for m in dms_to(fake, "U0L3ENG"))  # not to the author
+    asked = [(c.params["channel"], c.params["message_ts"]) for c in fake.calls_to("chat.getPermalink")]
+    notices = sum(1 for c in fake.calls_to("chat.postMessage") if c.params.get("channel") in ("U0AGENT", "U0L2ENG", "U0MANAGER"))
+    # One card, many notices (DMs and thread posts each carry its link): Slack is asked once, or twice
+    # when two relays miss the cache at the same moment, not once per notice.
+    assert notices >= 4 and asked.count((row.card_channel, row.card_ts)) <= 2
 
 
 def test_subscribing_twice_unsubscribes(bot: RunningBot, slack: SlackSender, fake: FakeSlack) -> None:
