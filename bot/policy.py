@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator,
+)
 
 from bot.domain import policy as domain
 from bot.domain.durations import parse_duration
@@ -16,6 +18,7 @@ from bot.domain.durations import parse_duration
 _SLACK_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^(C[A-Z0-9]{2,}|G[A-Z0-9]{2,}|#[a-z0-9][a-z0-9_\-]{0,79})$")
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,30}$")
+OPEN_TO_EVERYONE = "everyone"  # `responders: everyone`: the admin opened a level to every workspace member
 OPTION_TEXT_LIMIT = 75  # Slack's limit for a select option's text: categories must fit
 
 
@@ -94,7 +97,7 @@ class LevelModel(_Strict):
     name: str = Field(min_length=1, max_length=60)
     response_sla: Duration
     channel: str
-    responders: list[str] = []
+    responders: Annotated[Any, Field(validate_default=True)] = None  # a list of U…/S… ids, or "everyone"
     email: str | None = None
     bridge_url: str | None = None
     scope: list[Annotated[str, Field(min_length=1, max_length=OPTION_TEXT_LIMIT)]] = []
@@ -103,7 +106,18 @@ class LevelModel(_Strict):
 
     @field_validator("responders")
     @classmethod
-    def _responders(cls, value: list[str]) -> list[str]:
+    def _responders(cls, value: Any, info: ValidationInfo) -> list[str] | str:
+        """Fail closed: nobody named is an error; opening a level to all is said in so many words."""
+        if value == OPEN_TO_EVERYONE:
+            return value
+        if value is None or value == []:
+            level = info.data.get("key", "this level")
+            raise ValueError(f"names nobody: list who answers for {level} (Slack user IDs U… or user-group IDs S…), "
+                             f"or write `responders: {OPEN_TO_EVERYONE}` to let any workspace member act on its tickets")
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"must be a list of Slack user IDs (U…) or user-group IDs (S…), or {OPEN_TO_EVERYONE}")
+        if OPEN_TO_EVERYONE in value:
+            raise ValueError(f"write `responders: {OPEN_TO_EVERYONE}` on its own, not inside a list")
         return _slack_ids(value)
 
     @field_validator("key")
@@ -255,7 +269,8 @@ class PolicyModel(_Strict):
                     name=lv.name,
                     response_sla=lv.response_sla,
                     channel=lv.channel,
-                    responders=tuple(lv.responders),
+                    responders=() if lv.responders == OPEN_TO_EVERYONE else tuple(lv.responders),
+                    open_to_everyone=lv.responders == OPEN_TO_EVERYONE,
                     email=lv.email,
                     bridge_url=lv.bridge_url,
                     scope=tuple(lv.scope),

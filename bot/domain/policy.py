@@ -23,6 +23,8 @@ class Level:
     scope: tuple[str, ...] = ()
     hotline: str | None = None  # contact key of the level's escalation hotline
     business_hours: "WorkingHours | None" = None  # None: the SLA clock runs on calendar time (the seed)
+    open_to_everyone: bool = False  # the policy said `responders: everyone`: any workspace member may act
+
 
     @property
     def title(self) -> str:

@@ -11,6 +11,7 @@ from bot.domain.durations import format_duration
 from bot.domain.policy import Level
 
 TICKET_PREFIX = "ESC-"
+MAX_TICKET_ID = 2**31 - 1  # fits every database's INTEGER; a larger id is no ticket of ours
 _TICKET_REF = re.compile(r"^\s*ESC-(\d{1,9})\s*$", re.IGNORECASE)
 
 
@@ -128,13 +129,12 @@ def ack_timing(level_entered_at: datetime, acknowledged_at: datetime, sla: timed
 def responders_may_act(level: Level, actor_id: str, group_members: frozenset[str]) -> bool:
     """A level's responders (users, or members of its user groups) may act on its tickets.
 
-    A level with no responders configured is open to everyone in the workspace, so a fresh install
-    works before the admin fills the policy; start-up warns about it.
+    Fails closed: a level with nobody named lets nobody act, unless the policy opened it to everyone
+    explicitly (`responders: everyone`); start-up refuses a policy that leaves a level empty.
     """
-    if not level.responders:
+    if level.open_to_everyone:
         return True
     return actor_id in level.responders or actor_id in group_members
-
 
 
 class TicketNotFound(DomainError):

@@ -40,10 +40,20 @@ def test_an_invalid_policy_stops_start_up_with_the_line_and_key(tmp_path: Path) 
     assert result.stderr.strip().startswith("Policy error: policy.yaml:10: levels.0.response_sla 'soon' is not a duration")
 
 
+def test_the_shipped_policy_fails_closed_until_the_admin_names_the_responders(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text((ROOT / "policy.yaml").read_text())
+    result = run_app(tmp_path, {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line
+    assert line.startswith("Policy error: policy.yaml:12: levels.0.responders names nobody: list who answers for L1")
+    assert "`responders: everyone`" in line
+
+
 def test_a_token_slack_refuses_is_named_at_start_up(tmp_path: Path) -> None:
     fake = start_fake_slack()
     try:
-        (tmp_path / "policy.yaml").write_text((ROOT / "policy.yaml").read_text())
+        write_policy(tmp_path)
         result = run_app(tmp_path, {"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake.api_url})
     finally:
         fake.stop()

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from bot.clock import ManualClock
 from bot.db import make_sessions
 from bot.mail import SmtpMailer
-from bot.policy import load_policy
+from tests.policies import open_seed_policy
 from bot.services.context import ServiceContext
 from bot.services.outbox import MAX_ATTEMPTS, enqueue_email, relay_due
 from bot.services.ports import Email
@@ -32,7 +32,7 @@ def smtp() -> SmtpServer:
 
 
 def context(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> ServiceContext:
-    return ServiceContext(sessions=make_sessions(engine), policy=load_policy("policy.yaml"), clock=clock,
+    return ServiceContext(sessions=make_sessions(engine), policy=open_seed_policy(), clock=clock,
                           notifier=RecordingNotifier(),
                           mailer=SmtpMailer("127.0.0.1", smtp.port, sender="bot@example.com", starttls=False, timeout=2))
 
@@ -82,7 +82,7 @@ def test_a_message_that_keeps_failing_becomes_a_dead_letter(engine: Engine, cloc
 
 
 def test_without_smtp_the_e_mail_is_dead_at_once_and_says_why(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=load_policy("policy.yaml"), clock=clock, notifier=RecordingNotifier())
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=open_seed_policy(), clock=clock, notifier=RecordingNotifier())
     queue(ctx)
     relay_due(ctx)
     with ctx.sessions() as session:

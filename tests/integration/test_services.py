@@ -14,7 +14,7 @@ from bot.db import make_sessions
 from bot.domain.intake import IntakeForm
 from bot.domain.severity import Severity
 from bot.domain.tickets import IllegalTransition, NotAllowed, TicketStatus
-from bot.policy import load_policy
+from tests.policies import open_seed_policy
 from bot.services.acknowledge import acknowledge_ticket
 from bot.services.context import ServiceContext
 from bot.services.intake import announce_ticket, open_ticket
@@ -22,9 +22,9 @@ from models import Ticket, TimelineEvent
 from models.timeline import TimelineIsAppendOnly
 from tests.integration.recording import RecordingNotifier
 
-BASE_POLICY = load_policy("policy.yaml")
-L2 = replace(BASE_POLICY.level("L2"), responders=("U0L2ENG",))
-L3 = replace(BASE_POLICY.level("L3"), responders=("U0L3ENG", "S0ONCALL"))
+BASE_POLICY = open_seed_policy()
+L2 = replace(BASE_POLICY.level("L2"), responders=("U0L2ENG",), open_to_everyone=False)
+L3 = replace(BASE_POLICY.level("L3"), responders=("U0L3ENG", "S0ONCALL"), open_to_everyone=False)
 POLICY = replace(BASE_POLICY, levels=(BASE_POLICY.level("L1"), L2, L3))
 
 FORM = IntakeForm(
@@ -149,7 +149,7 @@ def test_a_closed_ticket_cannot_be_acknowledged(ctx: ServiceContext) -> None:
 
 
 def test_simultaneous_acknowledgements_have_exactly_one_winner(ctx: ServiceContext) -> None:
-    ctx = replace(ctx, policy=replace(POLICY, levels=(POLICY.level("L1"), replace(L2, responders=()), L3)))
+    ctx = replace(ctx, policy=replace(POLICY, levels=(POLICY.level("L1"), replace(L2, responders=(), open_to_everyone=True), L3)))
     filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
     results: list[bool] = []
     barrier = threading.Barrier(6)

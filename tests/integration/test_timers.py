@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from bot.clock import ManualClock
 from bot.db import make_sessions
 from bot.domain.lifecycle import ResolutionForm, UpdateForm
-from bot.policy import load_policy
+from tests.policies import open_seed_policy
 from bot.services.acknowledge import acknowledge_ticket
 from bot.services.context import ServiceContext
 from bot.services.intake import open_ticket
@@ -23,7 +23,7 @@ from models import OutboxMessage, Timer, TimelineEvent
 from tests.integration.recording import RecordingNotifier
 from tests.integration.test_services import FORM
 
-BASE = load_policy("policy.yaml")
+BASE = open_seed_policy()
 POLICY = replace(BASE, management=replace(BASE.management, managers=("U0BOSS", "U0DIRECTOR")))
 
 

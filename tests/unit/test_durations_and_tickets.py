@@ -63,6 +63,9 @@ def test_only_a_levels_responders_may_act_and_groups_count() -> None:
     assert not responders_may_act(level, "U2", frozenset({"U7"}))
 
 
-def test_a_level_without_responders_is_open_to_everyone() -> None:
+def test_a_level_without_responders_lets_nobody_act_unless_opened_to_everyone() -> None:
     level = Level(key="L1", name="Help Desk", response_sla=timedelta(hours=4), channel="#l1")
-    assert responders_may_act(level, "U123", frozenset())
+    assert not responders_may_act(level, "U123", frozenset())
+    assert not responders_may_act(level, "U123", frozenset({"U9"}))
+    opened = Level(key="L1", name="Help Desk", response_sla=timedelta(hours=4), channel="#l1", open_to_everyone=True)
+    assert responders_may_act(opened, "U123", frozenset())

@@ -8,9 +8,9 @@ import pytest
 
 from bot.domain.intake import IntakeDraft, IntakeInvalid, validate_intake
 from bot.domain.severity import Severity
-from bot.policy import load_policy
+from tests.policies import open_seed_policy
 
-POLICY = load_policy("policy.yaml")
+POLICY = open_seed_policy()
 GOOD = IntakeDraft(
     title="Payroll returns 502",
     category="Server and application troubleshooting",

@@ -10,9 +10,9 @@ from bot.domain.forms import FormInvalid
 from bot.domain.lifecycle import default_target, validate_escalation, validate_postmortem_link, validate_resolution, validate_update
 from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
 from bot.domain.tickets import DomainError, NotAllowed, TicketStatus, resolve_target
-from bot.policy import load_policy
+from tests.policies import open_seed_policy
 
-POLICY = load_policy("policy.yaml")
+POLICY = open_seed_policy()
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 L2 = POLICY.level("L2")
 PEOPLE = TicketPeople(level=L2, reporter_id="U0REP", assignee_id="U0ASSIGNEE", managers=("U0BOSS",), postmortem_owner="U0PM")

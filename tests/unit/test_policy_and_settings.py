@@ -8,13 +8,15 @@ import pytest
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.policy import PolicyError, load_policy, parse_policy
+from tests.policies import open_seed_text
 
-DEFAULT = Path("policy.yaml").read_text()
+SHIPPED = Path("policy.yaml").read_text()
+DEFAULT = open_seed_text()
 BASE = {"slack_bot_token": "xoxb-1", "slack_signing_secret": "s", "_env_file": None}
 
 
 def test_the_default_policy_reproduces_the_seed() -> None:
-    policy = load_policy("policy.yaml")
+    policy = parse_policy(DEFAULT)
     assert [(lv.key, lv.name, lv.response_sla.total_seconds()) for lv in policy.levels] == [
         ("L1", "Help Desk", 4 * 3600), ("L2", "Technical Support", 8 * 3600), ("L3", "Engineering", 15 * 60),
     ]
@@ -31,10 +33,10 @@ def test_the_default_policy_reproduces_the_seed() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("response_sla: 8h", "response_sla: 8", "policy.yaml:24: levels.1.response_sla 8 needs a unit"),
+        ("response_sla: 8h", "response_sla: 8", "policy.yaml:26: levels.1.response_sla 8 needs a unit"),
         ("  standard_at:", "  standrd_at:", "followups.standrd_at is not a known policy key"),
         ("channel: \"#support-l2\"", "channel: support", "levels.1.channel 'support' must be a channel ID"),
-        ("responders: []             # Slack user IDs (U…) and/or", "responders: [bob]  #", "levels.0.responders 'bob' is not a Slack user ID"),
+        ("responders: everyone             # REQUIRED", "responders: [bob]  #", "levels.0.responders 'bob' is not a Slack user ID"),
         ("notify: [dba]", "notify: [dbx]", "notifies unknown contact 'dbx'"),
         ("  total_users: 1000", "  total_users: -1", "organization.total_users"),
     ],
@@ -45,6 +47,44 @@ def test_an_invalid_policy_names_the_line_and_key(old: str, new: str, expected: 
         parse_policy(DEFAULT.replace(old, new, 1))
     message = str(caught.value)
     assert expected in message and "\n" not in message
+
+
+def test_the_shipped_policy_refuses_to_start_until_the_admin_names_who_may_act() -> None:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(SHIPPED)
+    assert str(caught.value).startswith("Policy error: policy.yaml:12: levels.0.responders names nobody: list who answers for L1")
+    assert "responders: everyone" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("responders", "line", "expected"),
+    [
+        ("responders: []", 28, "levels.1.responders names nobody"),
+        ("responders: null", 28, "levels.1.responders names nobody"),
+        ("responders: [everyone]", 28, "levels.1.responders write `responders: everyone` on its own"),
+        ("responders: anyone", 28, "levels.1.responders must be a list of Slack user IDs"),
+        ("responders: [U0L2ENG, 7]", 28, "levels.1.responders must be a list of Slack user IDs"),
+    ],
+)
+def test_a_level_that_names_nobody_is_a_start_up_error_naming_file_line_and_key(responders: str, line: int, expected: str) -> None:
+    text = SHIPPED.replace("responders: []", "responders: [U0L1ENG]", 1).replace("responders: []", "L2_RESPONDERS", 1)
+    text = text.replace("responders: []", "responders: [U0L3ENG]", 1).replace("L2_RESPONDERS", responders)
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text, source="/etc/bot/policy.yaml")
+    assert str(caught.value).startswith(f"Policy error: /etc/bot/policy.yaml:{line}: {expected}"), str(caught.value)
+
+
+def test_a_level_without_a_responders_key_is_an_error_at_the_levels_line() -> None:
+    text = DEFAULT.replace("    responders: everyone             # REQUIRED (start-up refuses an empty list): the Slack user IDs (U…) and/or\n", "", 1)
+    with pytest.raises(PolicyError, match=r"^Policy error: policy.yaml:8: levels.0.responders names nobody"):
+        parse_policy(text)
+
+
+def test_everyone_opens_a_level_explicitly_and_a_list_names_people() -> None:
+    text = SHIPPED.replace("responders: []", "responders: everyone", 1).replace("responders: []", "responders: [U0L2ENG, S0TEAM]", 1)
+    policy = parse_policy(text.replace("responders: []", "responders: [U0L3ENG]", 1))
+    assert policy.level("L1").open_to_everyone and policy.level("L1").responders == ()
+    assert not policy.level("L2").open_to_everyone and policy.level("L2").responders == ("U0L2ENG", "S0TEAM")
 
 
 def test_malformed_yaml_and_a_missing_file_are_one_line_each(tmp_path: Path) -> None:

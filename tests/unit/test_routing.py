@@ -7,9 +7,9 @@ import pytest
 from bot.domain.policy import OTHER_CATEGORY
 from bot.domain.routing import exceeds_outage_threshold, route
 from bot.domain.severity import Severity
-from bot.policy import load_policy
+from tests.policies import open_seed_policy
 
-POLICY = load_policy("policy.yaml")
+POLICY = open_seed_policy()
 
 SEED_LEVELS = {
     "L1": [
