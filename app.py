@@ -6,8 +6,10 @@ Nothing else reads the environment or builds clients. `python app.py` runs the b
 from __future__ import annotations
 
 import logging
+import resource
 import sys
 import threading
+import time
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from bot.rendering import Renderer
 from bot.scheduler import make_scheduler
 from bot.services.context import ServiceContext
 from bot.services.sweep import sweep
+from bot.slack.gate import MAX_BODY, SlackGate
 from bot.slack.gateway import SlackGateway, make_client
 from bot.slack.notifier import SlackNotifier
 from handlers import register_handlers
@@ -36,6 +39,13 @@ from handlers.deps import Deps
 
 log = logging.getLogger("bot")
 EVENTS_PATH = "/slack/events"
+SERVER_THREADS = 16
+CONNECTION_LIMIT = 1000  # open connections waitress serves at once (default 100: idle ones starved Slack's requests)
+FD_RESERVE = 128  # descriptors kept for the database, Slack and SMTP clients, log files
+CHANNEL_TIMEOUT = 10  # seconds an idle connection lives (default 120)
+CLEANUP_INTERVAL = 1  # seconds between waitress's sweeps for idle connections
+BACKLOG = 2048  # connections the kernel queues before waitress accepts them
+MAX_HEADER_BYTES = 32 * 1024  # all request headers together (default 256 KiB); Slack sends about 1 KiB
 
 
 class StartupError(Exception):
@@ -52,7 +62,7 @@ class Runtime:
 
     @property
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
-        return http_app(self.bolt)
+        return http_app(self.bolt, signing_secret=self.settings.slack_signing_secret, api_url=self.settings.slack_api_url)
 
     def close(self) -> None:
         """Finish the work listeners started after their ack, then release the database."""
@@ -60,15 +70,23 @@ class Runtime:
         self.engine.dispose()
 
 
-def http_app(bolt: App) -> Callable[..., Iterable[bytes]]:
-    """WSGI: Slack posts to /slack/events; /healthz answers load balancers."""
-    slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
+def http_app(bolt: App, *, signing_secret: str | None, api_url: str,
+             now: Callable[[], float] = time.time) -> Callable[..., Iterable[bytes]]:
+    """WSGI: Slack posts to /slack/events (through the gate, then Bolt); /healthz answers load balancers."""
+    events = SlackGate(SlackRequestHandler(bolt, path=EVENTS_PATH), signing_secret=signing_secret, api_url=api_url, now=now)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz":
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"ok\n"]
-        return slack(environ, start_response)
+        if path == EVENTS_PATH and method == "POST":
+            return events(environ, start_response)
+        if path == EVENTS_PATH:
+            start_response("405 Method Not Allowed", [("Content-Type", "text/plain; charset=utf-8"), ("Allow", "POST")])
+            return [b"Method Not Allowed\n"]
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"Not Found\n"]
 
     return application
 
@@ -115,21 +133,49 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
     return Runtime(settings=settings, engine=engine, bolt=bolt, deps=deps, listeners=listeners)
 
 
+def server_options(*, threads: int = SERVER_THREADS, fd_limit: int | None = None) -> dict[str, Any]:
+    """waitress's settings, for production and for every test server alike.
+
+    Slack gives an app 3 seconds to answer and sends small bodies, so: refuse a body over the gate's cap
+    from its Content-Length (413, never read), close idle connections after CHANNEL_TIMEOUT seconds,
+    and hold up to CONNECTION_LIMIT connections (within the process's open-file limit) so idle ones
+    can't keep Slack's next request waiting."""
+    if fd_limit is None:
+        fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return {
+        "threads": threads,
+        "ident": "escalation-bot",
+        "max_request_body_size": MAX_BODY + 1,  # waitress refuses a Content-Length of this size or more
+        "max_request_header_size": MAX_HEADER_BYTES,
+        "connection_limit": max(100, min(CONNECTION_LIMIT, fd_limit - FD_RESERVE)),
+        "channel_timeout": CHANNEL_TIMEOUT,
+        "cleanup_interval": CLEANUP_INTERVAL,
+        "backlog": BACKLOG,
+        "asyncore_use_poll": True,  # select() cannot watch descriptors above 1023
+        "expose_tracebacks": False,
+    }
+
+
 def serve_http(runtime: Runtime) -> None:
     """HTTP mode on waitress, a production WSGI server (threads; no Bolt dev server)."""
     from waitress import serve
 
-    log.info("listening on http://%s:%s%s", runtime.settings.host, runtime.settings.port, EVENTS_PATH)
-    serve(runtime.wsgi, host=runtime.settings.host, port=runtime.settings.port, threads=16, ident="escalation-bot")
+    options = server_options()
+    log.info("listening on http://%s:%s%s (bodies up to %d bytes, %d connections, idle timeout %ds)", runtime.settings.host,
+             runtime.settings.port, EVENTS_PATH, MAX_BODY, options["connection_limit"], options["channel_timeout"])
+    serve(runtime.wsgi, host=runtime.settings.host, port=runtime.settings.port, **options)
 
 
 class BackgroundServer:
-    """waitress on a thread, stoppable: for tests, benchmarks and the sandbox (port 0 = any free port)."""
+    """waitress on a thread, stoppable, with the production settings: for tests, benchmarks and the sandbox
+    (port 0 = any free port; `overrides` change a server option, e.g. a short channel_timeout for one test)."""
 
-    def __init__(self, wsgi: Callable[..., Iterable[bytes]], host: str = "127.0.0.1", port: int = 0, threads: int = 16):
+    def __init__(self, wsgi: Callable[..., Iterable[bytes]], host: str = "127.0.0.1", port: int = 0, threads: int = SERVER_THREADS,
+                 **overrides: Any):
         from waitress.server import create_server
 
-        self._server = create_server(wsgi, host=host, port=port, threads=threads, ident="escalation-bot")
+        self.options = {**server_options(threads=threads), **overrides}
+        self._server = create_server(wsgi, host=host, port=port, **self.options)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="waitress", daemon=True)
         self.url = f"http://{host}:{self._server.effective_port}"
@@ -137,7 +183,7 @@ class BackgroundServer:
     def _loop(self) -> None:
         server = self._server
         while not self._stopping.is_set():
-            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1, use_poll=server.adj.asyncore_use_poll)
         server.close()
         server.task_dispatcher.shutdown()
 

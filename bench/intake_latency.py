@@ -189,7 +189,7 @@ def serve_floor(fake: FakeSlack, policy_file: Path) -> Served:
         ack()
         web.views_open(trigger_id=body["trigger_id"], view=new_escalation_modal(policy, origin_channel=None))
 
-    server = BackgroundServer(http_app(bolt), threads=SERVER_THREADS).start()
+    server = BackgroundServer(http_app(bolt, signing_secret=SIGNING_SECRET, api_url=fake.api_url), threads=SERVER_THREADS).start()
     return Served("floor", server, lambda: listeners.shutdown(wait=True))
 
 

@@ -8,6 +8,7 @@ from typing import Any, Callable
 from bot.config import Settings
 from bot.rendering import Renderer
 from bot.services.context import ServiceContext
+from bot.slack.gate import response_url_allowed
 from bot.slack.gateway import SlackError, SlackGateway, TriggerExpired
 
 
@@ -22,8 +23,10 @@ class Deps:
         return self.renderer.render_block("replies.md.j2", template_block, **context)
 
     def tell(self, body: dict[str, Any], respond: Callable[..., Any] | None, text: str) -> None:
-        """An ephemeral answer to whoever triggered `body`: via response_url, else chat.postEphemeral."""
-        if respond is not None and body.get("response_url"):
+        """An ephemeral answer to whoever triggered `body`: via its response_url when that is Slack's (the
+        gate refuses others; this keeps ticket text off any other host), else chat.postEphemeral."""
+        url = body.get("response_url")
+        if respond is not None and isinstance(url, str) and response_url_allowed(url, self.settings.slack_api_url):
             respond(text=text, response_type="ephemeral", replace_original=False)
             return
         user = (body.get("user") or {}).get("id") or body.get("user_id")
