@@ -79,6 +79,14 @@ def link(url: str | None, label: str | None = None) -> Mrkdwn:
     return Mrkdwn(f"<{url}|{label}>" if label else f"<{url}>")
 
 
+_HTTP_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
+
+
+def href(url: str | None) -> str:
+    """A URL fit for an HTML e-mail's href: http(s) only (never `javascript:`, `data:`…), else empty."""
+    return url if url and _HTTP_URL.match(url) else ""
+
+
 def slack_date(moment: datetime, style: str = "{date_short_pretty} at {time}") -> Mrkdwn:
     """Slack renders this in each reader's own time zone; the fallback is UTC."""
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
@@ -143,7 +151,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.email_env.filters.update(clip=clip, duration=duration, thousands=thousands, utc=utc_text,
-                                      who=plain_person, seconds=seconds)
+                                      who=plain_person, seconds=seconds, href=href)
 
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(**context).strip()

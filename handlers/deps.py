@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -18,6 +19,12 @@ class Deps:
     services: ServiceContext
     gateway: SlackGateway
     renderer: Renderer
+
+    @property
+    def own_hosts(self) -> tuple[str, ...]:
+        """Hosts we trust besides Slack's own: the configured Web API's (the fake Slack, a proxy)."""
+        host = urllib.parse.urlsplit(self.settings.slack_api_url).hostname
+        return (host.lower(),) if host and host != "slack.com" else ()
 
     def reply(self, template_block: str, **context: Any) -> str:
         return self.renderer.render_block("replies.md.j2", template_block, **context)

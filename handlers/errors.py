@@ -15,6 +15,7 @@ from typing import Any, Callable, TypeVar
 from slack_bolt import App
 
 from bot.domain.tickets import DomainError, NotAllowed
+from bot.slack.payloads import PayloadInvalid
 from handlers.deps import Deps
 
 log = logging.getLogger("bot.errors")
@@ -23,7 +24,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def describe(deps: Deps, error: Exception, body: dict[str, Any]) -> str:
     """What to tell the person (never a stack trace); the unexpected is logged with a ref."""
-    if isinstance(error, NotAllowed):
+    if isinstance(error, PayloadInvalid):
+        log.warning("refused a request Slack could not have sent (%s): %s", body.get("type") or body.get("command"), error)
+        text = deps.reply("unreadable", message=str(error))
+    elif isinstance(error, NotAllowed):
         text = deps.reply("not_allowed", message=str(error), responders=list(error.who))
     elif isinstance(error, DomainError):
         text = deps.reply("domain_error", message=str(error))

@@ -8,6 +8,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot.services.queries import my_tickets
 from bot.slack.blocks import home_view
+from bot.slack.payloads import read_home_opened
 from handlers.deps import Deps
 from handlers.errors import guarded
 
@@ -27,9 +28,9 @@ def register(app: App, deps: Deps) -> None:
 
     def app_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
         """The Home tab: my open tickets and my levels' queues (reports come with the reports issue)."""
-        if event.get("tab") not in (None, "home"):
+        user = read_home_opened(event)
+        if user is None:
             return
-        user = str(event.get("user") or "")
         mine, queues = my_tickets(deps.services, actor_id=user)
         text = deps.reply("list", mine=mine, queues=queues, command=deps.settings.slash_command)
         deps.gateway.publish_home(user, home_view(text))

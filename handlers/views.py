@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from slack_bolt import Ack, App
@@ -34,10 +33,10 @@ def register(app: App, deps: Deps) -> None:
         """File durably before closing the modal, then announce (slow Slack work after the ack)."""
         submission = read_submission(body)
         try:
-            form = validate_intake(read_intake(body.get("view") or {}), ctx.policy)
+            form = validate_intake(read_intake(body.get("view") or {}, file_hosts=deps.own_hosts), ctx.policy)
         except FormInvalid as invalid:
             return refuse(ack, body, invalid)
-        filed = open_ticket(ctx, form, reporter_id=submission.user_id, intake_key=submission.view_id or None)
+        filed = open_ticket(ctx, form, reporter_id=submission.user_id, intake_key=submission.view_id)
         ack()
         if filed.created:
             announce_ticket(ctx, filed.ticket_id)
@@ -45,7 +44,8 @@ def register(app: App, deps: Deps) -> None:
 
     def ticket_modal(check: Callable[[TicketSubmission], Callable[[], None]]) -> Callable[..., None]:
         """The shape every lifecycle modal shares: `check` authorises and validates (raising a domain or
-        form error, shown inline with the modal still open) and returns the action to run after the ack."""
+        form error, shown inline with the modal still open) and returns the action to run after the ack,
+        which applies the submission once per view (`once`), however often it is re-sent."""
 
         def submitted(ack: Ack, body: dict[str, Any]) -> None:
             s = read_ticket_submission(body)
@@ -59,43 +59,41 @@ def register(app: App, deps: Deps) -> None:
         return submitted
 
     def escalate(s: TicketSubmission) -> Callable[[], None]:
-        current = prepare_escalation(ctx, s.ticket_id or 0, actor_id=s.user_id)
+        current = prepare_escalation(ctx, s.ticket_id, actor_id=s.user_id)
         form = validate_escalation(ctx.policy, current.current_level, reason=text_of(s.values, EscalateBlock.REASON),
                                    target_level=text_of(s.values, EscalateBlock.TARGET_LEVEL),
                                    business_impact=text_of(s.values, EscalateBlock.BUSINESS_IMPACT),
                                    troubleshooting=text_of(s.values, EscalateBlock.TROUBLESHOOTING),
                                    notes=text_of(s.values, EscalateBlock.NOTES))
-        return lambda: escalate_ticket(ctx, current.ticket_id, actor_id=s.user_id, form=form)
+        return lambda: escalate_ticket(ctx, current.ticket_id, actor_id=s.user_id, form=form, once=s.view_id)
 
     def update(s: TicketSubmission) -> Callable[[], None]:
-        prepare_update(ctx, s.ticket_id or 0, actor_id=s.user_id)
-        epoch = s.values.get(UpdateBlock.NEXT_UPDATE_BY)
+        prepare_update(ctx, s.ticket_id, actor_id=s.user_id)
         form = validate_update(status=text_of(s.values, UpdateBlock.STATUS), next_steps=text_of(s.values, UpdateBlock.NEXT_STEPS),
-                               next_update_by=datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, int) else None,
-                               now=ctx.clock.now())
-        return lambda: post_update(ctx, s.ticket_id or 0, actor_id=s.user_id, form=form)
+                               next_update_by=s.values.get(UpdateBlock.NEXT_UPDATE_BY), now=ctx.clock.now())
+        return lambda: post_update(ctx, s.ticket_id, actor_id=s.user_id, form=form, once=s.view_id)
 
     def resolve(s: TicketSubmission) -> Callable[[], None]:
-        needs_postmortem = prepare_resolution(ctx, s.ticket_id or 0, actor_id=s.user_id)
+        needs_postmortem = prepare_resolution(ctx, s.ticket_id, actor_id=s.user_id)
         owner = s.values.get(ResolveBlock.POSTMORTEM_OWNER)
         form = validate_resolution(resolution=text_of(s.values, ResolveBlock.RESOLUTION),
                                    root_cause=text_of(s.values, ResolveBlock.ROOT_CAUSE),
                                    lessons=text_of(s.values, ResolveBlock.LESSONS),
                                    postmortem_owner=owner if isinstance(owner, str) else None,
                                    postmortem_required=needs_postmortem)
-        return lambda: resolve_ticket(ctx, s.ticket_id or 0, actor_id=s.user_id, form=form)
+        return lambda: resolve_ticket(ctx, s.ticket_id, actor_id=s.user_id, form=form, once=s.view_id)
 
     def postmortem_done(s: TicketSubmission) -> Callable[[], None]:
-        prepare_postmortem(ctx, s.ticket_id or 0, actor_id=s.user_id)
+        prepare_postmortem(ctx, s.ticket_id, actor_id=s.user_id)
         url = validate_postmortem_link(text_of(s.values, PostmortemBlock.URL))
-        return lambda: complete_postmortem(ctx, s.ticket_id or 0, actor_id=s.user_id, url=url)
+        return lambda: complete_postmortem(ctx, s.ticket_id, actor_id=s.user_id, url=url, once=s.view_id)
 
     def reassign(s: TicketSubmission) -> Callable[[], None]:
-        prepare_reassign(ctx, s.ticket_id or 0, actor_id=s.user_id)
+        prepare_reassign(ctx, s.ticket_id, actor_id=s.user_id)
         assignee = s.values.get(ReassignBlock.ASSIGNEE)
         if not isinstance(assignee, str) or not assignee:
             raise FormInvalid({ReassignBlock.ASSIGNEE.value: "Pick the new assignee."})
-        return lambda: reassign_ticket(ctx, s.ticket_id or 0, actor_id=s.user_id, assignee_id=assignee)
+        return lambda: reassign_ticket(ctx, s.ticket_id, actor_id=s.user_id, assignee_id=assignee, once=s.view_id)
 
     app.view(Callback.NEW_ESCALATION.value)(guarded(deps, new_escalation))
     for callback, check in ((Callback.ESCALATE, escalate), (Callback.POST_UPDATE, update), (Callback.RESOLVE, resolve),

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MAX_TEXT = 3000  # Slack's plain_text_input limit; a forged payload with more is refused, not clipped
 _PLACEHOLDERS = {"n/a", "na", "none", "tbd", "unknown", "-", "?", "no impact", "idk", "same", "see above"}
 URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
+
+
+CONTROL_CHARACTERS = "Remove the control characters (such as NUL) from this field; they can't be stored."
+
+
+def has_control_characters(text: str) -> bool:
+    """NUL and the other C0/C1 controls (tab, newline and carriage return allowed), or a lone surrogate:
+    text no database stores as typed, refused while the modal is still open."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in text)
 
 
 class FormInvalid(Exception):
@@ -24,9 +34,20 @@ def meaningful(text: str, minimum: int) -> bool:
 
 
 def check_text(errors: dict[str, str], field: str, text: str, *, minimum: int, what: str) -> str:
-    """Record an error for a missing, placeholder or oversized text; return the text stripped."""
-    if len(text) > MAX_TEXT:
+    """Record an error for a missing, placeholder, oversized or unstorable text; return the text stripped."""
+    if has_control_characters(text):
+        errors[field] = CONTROL_CHARACTERS
+    elif len(text) > MAX_TEXT:
         errors[field] = f"Keep it under {MAX_TEXT:,} characters; attach longer logs as files."
     elif not meaningful(text, minimum):
         errors[field] = f"{what} (at least {minimum} characters)."
+    return text.strip()
+
+
+def check_optional(errors: dict[str, str], field: str, text: str) -> str:
+    """An optional text: only its length and characters are checked; returned stripped."""
+    if has_control_characters(text):
+        errors[field] = CONTROL_CHARACTERS
+    elif len(text) > MAX_TEXT:
+        errors[field] = f"Keep it under {MAX_TEXT:,} characters."
     return text.strip()

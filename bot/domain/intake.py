@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.domain.forms import MAX_TEXT, URL, FormInvalid, check_text
+from bot.domain.forms import CONTROL_CHARACTERS, MAX_TEXT, URL, FormInvalid, check_optional, check_text, has_control_characters
 from bot.domain.policy import OTHER_CATEGORY, Policy
 from bot.domain.severity import Severity
 
@@ -79,12 +79,13 @@ def validate_intake(draft: IntakeDraft, policy: Policy) -> IntakeForm:
         severity = Severity.MEDIUM
     if len(title) > 150:
         errors["title"] = "Keep the title under 150 characters."
+    elif has_control_characters(title):
+        errors["title"] = CONTROL_CHARACTERS
     description = check_text(errors, "description", draft.description, minimum=MIN_DESCRIPTION,
                              what="Describe the problem: what happens, where, since when")
-    if not draft.error_messages.strip():
+    error_messages = check_optional(errors, "error_messages", draft.error_messages)
+    if not error_messages and "error_messages" not in errors:
         errors["error_messages"] = "Paste the exact error text, or write “none shown”."
-    elif len(draft.error_messages) > MAX_TEXT:
-        errors["error_messages"] = f"Keep it under {MAX_TEXT:,} characters; attach longer logs as files."
     troubleshooting = check_text(errors, "troubleshooting", draft.troubleshooting, minimum=MIN_TROUBLESHOOTING,
                                  what="List what was already tried, so nobody repeats it")
     business_impact = check_text(errors, "business_impact", draft.business_impact, minimum=MIN_BUSINESS_IMPACT,
@@ -93,10 +94,12 @@ def validate_intake(draft: IntakeDraft, policy: Policy) -> IntakeForm:
     if affected is None:
         errors["affected_users"] = "Enter the number of affected users as a whole number, 0 or more."
     links = tuple(draft.log_links.split())
+    bad_links = [link for link in links if not URL.match(link)]
     if len(draft.log_links) > MAX_TEXT:
         errors["log_links"] = f"Keep the links under {MAX_TEXT:,} characters in all."
-    bad_links = [link for link in links if not URL.match(link)]
-    if bad_links:
+    elif has_control_characters(draft.log_links):
+        errors["log_links"] = CONTROL_CHARACTERS
+    elif bad_links:
         errors["log_links"] = "Links must start with http:// or https:// (one per line)."
     unknown = draft.triggers - {t.key for t in policy.triggers}
     if unknown:
@@ -108,7 +111,7 @@ def validate_intake(draft: IntakeDraft, policy: Policy) -> IntakeForm:
         category=draft.category,
         severity=severity,
         description=description,
-        error_messages=draft.error_messages.strip(),
+        error_messages=error_messages,
         links=links,
         attachments=draft.attachments,
         troubleshooting=troubleshooting,
@@ -122,7 +125,7 @@ def validate_intake(draft: IntakeDraft, policy: Policy) -> IntakeForm:
 
 def _parse_affected(text: str) -> int | None:
     cleaned = (text or "").strip().replace(",", "").replace("_", "")
-    if not cleaned.isdigit():
+    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 9:  # "²".isdigit() is True too
         return None
     value = int(cleaned)
     return value if value <= MAX_AFFECTED_USERS else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.forms import MAX_TEXT, URL, FormInvalid, check_text
+from bot.domain.forms import URL, FormInvalid, check_optional, check_text, has_control_characters
 from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_TROUBLESHOOTING
 from bot.domain.policy import Policy
 from bot.domain.tickets import DomainError
@@ -38,11 +38,10 @@ def validate_escalation(policy: Policy, current_level: str, *, reason: str, targ
                         what="All escalations must include a business impact assessment")
     tried = check_text(errors, "troubleshooting", troubleshooting, minimum=MIN_TROUBLESHOOTING,
                        what="Say what has been tried so far")
-    if len(notes) > MAX_TEXT:
-        errors["notes"] = f"Keep it under {MAX_TEXT:,} characters."
+    notes = check_optional(errors, "notes", notes)
     if errors:
         raise FormInvalid(errors)
-    return EscalationForm(reason, target_level, impact, tried, notes.strip())
+    return EscalationForm(reason, target_level, impact, tried, notes)
 
 
 def default_target(policy: Policy, current_level: str) -> str:
@@ -63,13 +62,12 @@ class UpdateForm:
 def validate_update(*, status: str, next_steps: str, next_update_by: datetime | None, now: datetime) -> UpdateForm:
     errors: dict[str, str] = {}
     status = check_text(errors, "status", status, minimum=MIN_UPDATE, what="Say where things stand")
-    if len(next_steps) > MAX_TEXT:
-        errors["next_steps"] = f"Keep it under {MAX_TEXT:,} characters."
+    next_steps = check_optional(errors, "next_steps", next_steps)
     if next_update_by is not None and next_update_by <= now:
         errors["next_update_by"] = "Pick a time in the future."
     if errors:
         raise FormInvalid(errors)
-    return UpdateForm(status, next_steps.strip(), next_update_by)
+    return UpdateForm(status, next_steps, next_update_by)
 
 
 @dataclass(frozen=True)
@@ -96,6 +94,6 @@ def validate_resolution(*, resolution: str, root_cause: str, lessons: str, postm
 
 def validate_postmortem_link(url: str) -> str:
     url = url.strip()
-    if not URL.match(url) or len(url) > 2000:
+    if not URL.match(url) or len(url) > 2000 or has_control_characters(url):
         raise FormInvalid({"postmortem_url": "Paste the link to the post-mortem document (http:// or https://)."})
     return url

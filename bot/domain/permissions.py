@@ -15,7 +15,7 @@ class Role(StrEnum):
     MANAGER = "manager"
     REPORTER = "reporter"
     POSTMORTEM_OWNER = "postmortem_owner"
-    PARTICIPANT = "participant"  # escalators and subscribers
+    ESCALATOR = "escalator"  # escalated the ticket once, and stays on it ("remain available")
     ANY_RESPONDER = "any_responder"  # a responder of any level
 
 
@@ -28,6 +28,7 @@ class Act(StrEnum):
     REOPEN = "reopen"
     REASSIGN = "reassign"
     VIEW = "view the timeline of"
+    SUBSCRIBE = "subscribe to"
 
 
 WHO_MAY: dict[Act, frozenset[Role]] = {
@@ -39,7 +40,11 @@ WHO_MAY: dict[Act, frozenset[Role]] = {
     Act.REOPEN: frozenset({Role.RESPONDER, Role.MANAGER, Role.REPORTER}),
     Act.REASSIGN: frozenset({Role.RESPONDER, Role.MANAGER}),
     Act.VIEW: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER, Role.REPORTER, Role.POSTMORTEM_OWNER,
-                         Role.PARTICIPANT, Role.ANY_RESPONDER}),
+                         Role.ESCALATOR, Role.ANY_RESPONDER}),
+    # Subscribing is reading by DM: only those who may view may subscribe, and a subscription is no
+    # role of its own, so it never widens who may view (unsubscribing is always allowed).
+    Act.SUBSCRIBE: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER, Role.REPORTER, Role.POSTMORTEM_OWNER,
+                              Role.ESCALATOR, Role.ANY_RESPONDER}),
 }
 
 _ROLE_NAMES = {
@@ -48,7 +53,7 @@ _ROLE_NAMES = {
     Role.MANAGER: "a manager",
     Role.REPORTER: "the reporter",
     Role.POSTMORTEM_OWNER: "the post-mortem owner",
-    Role.PARTICIPANT: "people on the ticket",
+    Role.ESCALATOR: "whoever escalated it",
     Role.ANY_RESPONDER: "support responders",
 }
 
@@ -62,7 +67,7 @@ class TicketPeople:
     assignee_id: str | None
     managers: tuple[str, ...]
     postmortem_owner: str | None = None
-    participants: frozenset[str] = frozenset()
+    escalators: frozenset[str] = frozenset()
 
 
 def roles_of(actor_id: str, people: TicketPeople, *, responder: bool, any_responder: bool) -> frozenset[Role]:
@@ -80,8 +85,8 @@ def roles_of(actor_id: str, people: TicketPeople, *, responder: bool, any_respon
         roles.add(Role.REPORTER)
     if people.postmortem_owner == actor_id:
         roles.add(Role.POSTMORTEM_OWNER)
-    if actor_id in people.participants:
-        roles.add(Role.PARTICIPANT)
+    if actor_id in people.escalators:
+        roles.add(Role.ESCALATOR)
     return frozenset(roles)
 
 
@@ -91,7 +96,7 @@ def require(act: Act, roles: frozenset[Role], people: TicketPeople, *, ref: str)
     if roles & allowed:
         return
     names = [_ROLE_NAMES[r].format(level=people.level.title) for r in sorted(allowed, key=list(Role).index)
-             if r not in (Role.PARTICIPANT, Role.ANY_RESPONDER)]
+             if r not in (Role.ESCALATOR, Role.ANY_RESPONDER)]
     who: list[str] = []
     if Role.RESPONDER in allowed:
         who += list(people.level.responders)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.outbox import CARD_POST, CARD_UPDATE, EXPAND_GROUP, POSTMORTEM_DRAFT, enqueue, enqueue_notice
 from bot.services.ports import MessageRef, Notice
-from bot.services.tickets import watchers
+from bot.services.tickets import subscribers_without_role, watchers
 from models import Ticket, TimelineEvent
 
 
@@ -27,10 +27,10 @@ def queue_card_update(session: Session, ticket_id: int, event: TimelineEvent, no
 
 def queue_notice(session: Session, ticket_id: int, event: TimelineEvent, notice: Notice, now: datetime, *,
                  user: str | None = None, channel: str | None = None, thread: bool = False,
-                 extra: dict[str, str] | None = None) -> None:
+                 extra: dict[str, str] | None = None, reader_check: bool = False) -> None:
     target = user or channel or ("thread" if thread else "none")
     enqueue_notice(session, key=f"{notice.value}:{ticket_id}:{event.id}:{target}", ticket_id=ticket_id, notice=notice,
-                   now=now, user=user, channel=channel, thread=thread, extra=extra)
+                   now=now, user=user, channel=channel, thread=thread, extra=extra, reader_check=reader_check)
 
 
 def queue_people(session: Session, ticket_id: int, event: TimelineEvent, notice: Notice, people: tuple[str, ...],
@@ -53,8 +53,10 @@ def queue_change(session: Session, ticket: Ticket, event: TimelineEvent, notice:
     details = {"actor": actor_id, **(extra or {})}
     if thread:
         queue_notice(session, ticket.id, event, notice, now, thread=True, extra=details)
+    subscribers_only = set(subscribers_without_role(session, ticket))
     for user in watchers(session, ticket, except_for=actor_id):
-        queue_notice(session, ticket.id, event, notice, now, user=user, extra=details)
+        # A subscription grants no reading of its own: such a DM is sent only if they may still view it then.
+        queue_notice(session, ticket.id, event, notice, now, user=user, extra=details, reader_check=user in subscribers_only)
 
 
 def queue_postmortem_draft(session: Session, ticket_id: int, event: TimelineEvent, owner: str, now: datetime) -> None:

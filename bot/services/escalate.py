@@ -16,15 +16,17 @@ from bot.services.announce import queue_card, queue_change, queue_people
 from bot.services.outbox import QUIET_KINDS, RECENT_ENTRIES, enqueue_email, relay_all
 from bot.services.ports import Email, Handoff, MessageRef, Notice, TicketCard
 from bot.services.tickets import (
-    BOT_ACTOR, add_participant, authorize, card_of, entries, get_ticket, record, response_due,
+    BOT_ACTOR, add_participant, authorize, card_of, entries, first_time, get_ticket, record, response_due,
 )
 from models import ParticipantRole, Ticket
 from models.timeline import Source
 
 
 def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: EscalationForm,
-                    source: Source = Source.MODAL, authorized: bool = False) -> None:
-    """Move the ticket up, snapshot the new SLA, clear the acknowledgement, then hand off and tell everyone."""
+                    source: Source = Source.MODAL, authorized: bool = False, once: str | None = None) -> None:
+    """Move the ticket up, snapshot the new SLA, clear the acknowledgement, then hand off and tell everyone.
+
+    `once`: the modal's view id; a second submission of the same view changes nothing."""
     seen = get_ticket_now(ctx, ticket_id) if authorized else authorize(ctx, ticket_id, actor_id, Act.ESCALATE)
     target = transition(seen.status, Move.ESCALATE)
     level = ctx.policy.level(form.target_level)
@@ -32,6 +34,8 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
     changes = _changes(seen, form)
     reason = next((r.label for r in ctx.policy.reasons if r.key == form.reason), form.reason)
     with ctx.sessions.begin() as session:
+        if not first_time(session, once, ticket_id, "escalate", now):
+            return  # this modal was already applied: a replayed submission changes nothing
         moved = session.execute(
             update(Ticket)
             .where(Ticket.id == ticket_id, Ticket.level_key == seen.level_key, Ticket.status == seen.status)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot.services.claims import WORKER, claim
 from bot.services.context import ServiceContext
 from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, TicketCard
-from bot.services.tickets import BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, record
+from bot.services.tickets import BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, may_view, record
 from models import OutboxMessage, OutboxStatus, TimelineEvent
 from models.timeline import Source
 
@@ -32,7 +32,8 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), ti
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
 RECENT_ENTRIES = 8  # timeline entries in a handoff summary
-QUIET_KINDS = ("notified", "card_posted")  # deliveries: in the export, not in a handoff summary
+# Deliveries and subscription toggles: in the export, never crowding a handoff summary's latest entries.
+QUIET_KINDS = ("notified", "card_posted", "notice_withheld", "subscribed", "unsubscribed")
 EMAIL = "email"
 NOTICE = "notice"
 
@@ -80,10 +81,14 @@ def enqueue_email(session: Session, *, key: str, ticket_id: int | None, email: E
 
 
 def enqueue_notice(session: Session, *, key: str, ticket_id: int, notice: Notice, now: datetime, user: str | None = None,
-                   channel: str | None = None, thread: bool = False, extra: dict[str, str] | None = None) -> None:
-    """A notice about a ticket to a DM (`user`), a channel, or the ticket card's thread; rendered when sent."""
-    enqueue(session, key=key, kind=NOTICE, ticket_id=ticket_id, now=now, payload={
-        "notice": notice.value, "user": user, "channel": channel, "thread": thread, "extra": extra or {}})
+                   channel: str | None = None, thread: bool = False, extra: dict[str, str] | None = None,
+                   reader_check: bool = False) -> None:
+    """A notice about a ticket to a DM (`user`), a channel, or the ticket card's thread; rendered when sent.
+    With `reader_check`, the DM goes out only if `user` may view the ticket when it is sent."""
+    payload = {"notice": notice.value, "user": user, "channel": channel, "thread": thread, "extra": extra or {}}
+    if reader_check:
+        payload["reader_check"] = True
+    enqueue(session, key=key, kind=NOTICE, ticket_id=ticket_id, now=now, payload=payload)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -130,12 +135,13 @@ def _send_one(ctx: ServiceContext, message_id: int, worker: str) -> bool:
             return False
         kind, payload, ticket_id, attempts = message.kind, dict(message.payload), message.ticket_id, message.attempts
     error: DeliveryFailed | MailFailed | None = None
+    withheld: str | None = None
     try:
-        SENDERS[kind](ctx, payload, ticket_id)
+        withheld = SENDERS[kind](ctx, payload, ticket_id)
     except (DeliveryFailed, MailFailed) as exc:
         error = exc
-    _settle(ctx, message_id, kind, payload, ticket_id, attempts, error)
-    return error is None
+    _settle(ctx, message_id, kind, payload, ticket_id, attempts, error, withheld=withheld)
+    return error is None and withheld is None
 
 
 def _send_email(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
@@ -204,8 +210,10 @@ def _send_postmortem_draft(ctx: ServiceContext, payload: dict[str, Any], ticket_
                      title=f"{card.ref} post-mortem draft", comment=f"Post-mortem draft for {card.ref}, built from its timeline.")
 
 
-def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
-    """Render with the ticket as it is now, then deliver through the relay's notifier."""
+def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> str | None:
+    """Render with the ticket as it is now, then deliver through the relay's notifier (or say why not)."""
+    if payload.get("reader_check") and payload.get("user") and not may_view(ctx, ticket_id or 0, payload["user"]):
+        return "may no longer view the ticket"
     card = _current_card(ctx, ticket_id)
     extra = dict(payload.get("extra") or {})
     card = replace(card, actor=extra.get("actor"))
@@ -218,6 +226,7 @@ def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | 
     delivery = Delivery(Notice(payload["notice"]), user=payload.get("user"), thread=thread, channel=channel, extra=extra)
     PACER.wait(delivery.user or (thread.channel if thread else channel) or "", ctx.pace)
     notifier.deliver(delivery, card)
+    return None
 
 
 def _send_expand_group(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
@@ -254,7 +263,7 @@ def relay_all(ctx: ServiceContext, *, worker: str = WORKER, ticket_id: int | Non
 
 
 def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, Any], ticket_id: int | None,
-            attempts: int, error: DeliveryFailed | MailFailed | None) -> None:
+            attempts: int, error: DeliveryFailed | MailFailed | None, *, withheld: str | None = None) -> None:
     now = ctx.clock.now()
     retry_after = getattr(error, "retry_after", None)
     with ctx.sessions.begin() as session:
@@ -270,6 +279,9 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
                 if kind == EMAIL:
                     record(session, ticket_id, "email_sent", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                            to=list(payload["to"]), subject=payload["subject"], attempt=attempts + 1)
+                elif kind == NOTICE and withheld:
+                    record(session, ticket_id, "notice_withheld", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
+                           notice=what, to=where, reason=withheld)
                 elif kind == NOTICE:
                     record(session, ticket_id, "notified", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                            notice=what, to=where)

@@ -15,7 +15,7 @@ from bot.services.context import ServiceContext
 from bot.services.delivery import safely
 from bot.services.ports import DeliveryFailed, Entry, TicketCard
 from bot.services.tickets import answers_for, authorize, card_of, entries, get_ticket, record
-from models import Participant, Ticket
+from models import Participant, ParticipantRole, Ticket
 from models.timeline import Source
 
 OPEN_STATES = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED, TicketStatus.POSTMORTEM_DUE)
@@ -75,14 +75,21 @@ def export_timeline(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> bo
 
 def my_tickets(ctx: ServiceContext, *, actor_id: str, limit: int = 25) -> tuple[list[TicketCard], dict[str, list[TicketCard]]]:
     """Open tickets I reported, escalated, subscribed to or am assigned; and the queues of my levels."""
+    my_levels = [lv for lv in ctx.policy.levels if lv.responders and answers_for(ctx, lv, actor_id)]
+    # Managers and responders may read every ticket; anyone else reads only what a role of theirs
+    # opens (a subscription is no such role), so it never lists a ticket they may not view.
+    reads_all = actor_id in ctx.policy.management.managers or bool(my_levels) or any(
+        lv.open_to_everyone for lv in ctx.policy.levels)
+    roles = [ParticipantRole.ESCALATOR, ParticipantRole.SUBSCRIBER] if reads_all else [ParticipantRole.ESCALATOR]
     with ctx.sessions() as session:
-        mine_ids = select(Participant.ticket_id).where(Participant.user_id == actor_id)
+        mine_ids = select(Participant.ticket_id).where(Participant.user_id == actor_id,
+                                                       Participant.role.in_([r.value for r in roles]))
         mine = session.scalars(
             select(Ticket).where(Ticket.status.in_(OPEN_STATES),
-                                 or_(Ticket.reporter_id == actor_id, Ticket.assignee_id == actor_id, Ticket.id.in_(mine_ids)))
+                                 or_(Ticket.reporter_id == actor_id, Ticket.assignee_id == actor_id,
+                                     Ticket.postmortem_owner == actor_id, Ticket.id.in_(mine_ids)))
             .order_by(Ticket.response_due_at).limit(limit)
         ).all()
-        my_levels = [lv for lv in ctx.policy.levels if lv.responders and answers_for(ctx, lv, actor_id)]
         queues = {
             lv.title: [card_of(ctx.policy, t) for t in session.scalars(
                 select(Ticket).where(Ticket.level_key == lv.key, Ticket.status.in_(OPEN_STATES))

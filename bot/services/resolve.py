@@ -12,7 +12,7 @@ from bot.services.context import ServiceContext
 from bot.services.announce import queue_change, queue_notice, queue_postmortem_draft
 from bot.services.outbox import relay_all
 from bot.services.ports import Notice
-from bot.services.tickets import authorize, get_ticket, record, response_due
+from bot.services.tickets import authorize, first_time, get_ticket, record, response_due
 from models import Ticket
 from models.timeline import Source
 
@@ -35,7 +35,7 @@ def prepare_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str) ->
 
 
 def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: ResolutionForm,
-                   source: Source = Source.MODAL) -> None:
+                   source: Source = Source.MODAL, once: str | None = None) -> None:
     """Record resolution, root cause and lessons; critical tickets then wait for their post-mortem."""
     seen = authorize(ctx, ticket_id, actor_id, Act.RESOLVE)
     needs_postmortem = postmortem_required(ctx, seen)
@@ -43,6 +43,8 @@ def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: 
     now = ctx.clock.now()
     owner = form.postmortem_owner or actor_id if needs_postmortem else None
     with ctx.sessions.begin() as session:
+        if not first_time(session, once, ticket_id, "resolve", now):
+            return  # this modal was already applied: a replayed submission changes nothing
         done = session.execute(
             update(Ticket).where(Ticket.id == ticket_id, Ticket.status == seen.status, Ticket.level_key == seen.level_key)
             .values(status=target, resolved_at=now, resolved_by=actor_id, resolution=form.resolution,
@@ -69,12 +71,14 @@ def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: 
 
 
 def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, url: str,
-                        source: Source = Source.MODAL) -> None:
+                        source: Source = Source.MODAL, once: str | None = None) -> None:
     """The post-mortem is written: link it and close the ticket."""
     seen = authorize(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM)
     target = transition(seen.status, Move.COMPLETE_POSTMORTEM)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
+        if not first_time(session, once, ticket_id, "postmortem_done", now):
+            return  # this modal was already applied: a replayed submission changes nothing
         done = session.execute(
             update(Ticket).where(Ticket.id == ticket_id, Ticket.status == seen.status)
             .values(status=target, postmortem_url=url, closed_at=now)

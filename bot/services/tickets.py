@@ -6,15 +6,17 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.domain.permissions import Act, TicketPeople, require, roles_of
 from bot.domain.policy import Contact, Level, Policy
 from bot.domain.schedule import BusinessHours, add_business_time
 from bot.domain.routing import affected_share_percent
-from bot.domain.tickets import TicketNotFound, ack_timing, responders_may_act, ticket_ref
+from bot.domain.tickets import NotAllowed, TicketNotFound, ack_timing, responders_may_act, ticket_ref
 from bot.services.ports import DeliveryFailed, Entry, Handoff, MessageRef, TicketCard
-from models import Participant, ParticipantRole, Ticket, TimelineEvent
+from models import AppliedSubmission, Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
 if TYPE_CHECKING:
@@ -55,6 +57,17 @@ def note(session: Session, ticket_id: int, kind: str, *, actor: str, source: Sou
         pending.append(row)
     else:
         session.add(TimelineEvent(**row))
+
+
+def first_time(session: Session, view_id: str | None, ticket_id: int, kind: str, at: datetime) -> bool:
+    """Claim a modal submission for this transaction: False when that view was already applied (a
+    replay, or Slack's retry). INSERT … ON CONFLICT DO NOTHING, so two at once have one winner."""
+    if view_id is None:
+        return True
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    claimed = session.scalar(insert(AppliedSubmission).values(view_id=view_id, ticket_id=ticket_id, kind=kind, applied_at=at)
+                             .on_conflict_do_nothing(index_elements=["view_id"]).returning(AppliedSubmission.view_id))
+    return claimed is not None
 
 
 def timeline(session: Session, ticket_id: int) -> list[TimelineEvent]:
@@ -157,6 +170,12 @@ def watchers(session: Session, ticket: Ticket, *, except_for: str | None = None)
     return [p for p in dict.fromkeys(people) if p != except_for and p != BOT_ACTOR]
 
 
+def subscribers_without_role(session: Session, ticket: Ticket) -> list[str]:
+    """Subscribers who are not also the reporter or an escalator (whose right to read is re-checked)."""
+    kept = {ticket.reporter_id, *participants(session, ticket.id, ParticipantRole.ESCALATOR)}
+    return [p for p in participants(session, ticket.id, ParticipantRole.SUBSCRIBER) if p not in kept]
+
+
 def people_of(policy: Policy, session: Session, ticket: Ticket) -> TicketPeople:
     return TicketPeople(
         level=policy.level(ticket.level_key),
@@ -164,12 +183,12 @@ def people_of(policy: Policy, session: Session, ticket: Ticket) -> TicketPeople:
         assignee_id=ticket.assignee_id,
         managers=policy.management.managers,
         postmortem_owner=ticket.postmortem_owner,
-        participants=frozenset(participants(session, ticket.id)),
+        escalators=frozenset(participants(session, ticket.id, ParticipantRole.ESCALATOR)),
     )
 
 
 def answers_for(ctx: "ServiceContext", level: Level, actor_id: str) -> bool:
-    """Is the actor one of the level's responders (user groups expanded; an empty list means everyone)?"""
+    """Is the actor one of the level's responders (user groups expanded; `everyone` when the policy opened it)?"""
     groups = [r for r in level.responders if r.startswith("S")]
     members = frozenset().union(*(members_of(ctx, g) for g in groups))
     return responders_may_act(level, actor_id, members)
@@ -181,9 +200,19 @@ def authorize(ctx: "ServiceContext", ticket_id: int, actor_id: str, act: Act) ->
         ticket = get_ticket(session, ticket_id)
         people = people_of(ctx.policy, session, ticket)
     responder = answers_for(ctx, people.level, actor_id)
-    any_responder = responder or (act is Act.VIEW and any(answers_for(ctx, lv, actor_id) for lv in ctx.policy.levels if lv.responders))
+    any_responder = responder or (act in (Act.VIEW, Act.SUBSCRIBE) and any(
+        answers_for(ctx, lv, actor_id) for lv in ctx.policy.levels if lv.responders or lv.open_to_everyone))
     require(act, roles_of(actor_id, people, responder=responder, any_responder=any_responder), people, ref=ticket_ref(ticket_id))
     return ticket
+
+
+def may_view(ctx: "ServiceContext", ticket_id: int, actor_id: str) -> bool:
+    """The permission table's answer for reading the ticket, as a yes or no."""
+    try:
+        authorize(ctx, ticket_id, actor_id, Act.VIEW)
+    except NotAllowed:
+        return False
+    return True
 
 
 def members_of(ctx: "ServiceContext", group_id: str) -> frozenset[str]:

@@ -12,7 +12,7 @@ from bot.services.context import ServiceContext
 from bot.services.announce import queue_change
 from bot.services.outbox import relay_all
 from bot.services.ports import Notice
-from bot.services.tickets import add_participant, authorize, get_ticket, record
+from bot.services.tickets import add_participant, authorize, first_time, get_ticket, participants, record
 from models import Participant, ParticipantRole, Ticket
 from models.timeline import Source
 
@@ -26,11 +26,14 @@ def prepare_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str
 
 
 def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: UpdateForm,
-                source: Source = Source.MODAL) -> None:
-    """Post in the thread and DM the reporter, escalators and subscribers; a promised time is kept."""
+                source: Source = Source.MODAL, once: str | None = None) -> None:
+    """Post in the thread and DM the reporter, escalators and subscribers; a promised time is kept.
+    `once`: the modal's view id; a replayed submission posts nothing."""
     prepare_update(ctx, ticket_id, actor_id=actor_id)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
+        if not first_time(session, once, ticket_id, "post_update", now):
+            return  # this modal was already applied: a replayed submission changes nothing
         ticket = get_ticket(session, ticket_id, for_update=True)
         ticket.last_update_at, ticket.next_update_by = now, form.next_update_by
         event = record(session, ticket_id, "update_posted", actor=actor_id, source=source, at=now, status=form.status,
@@ -50,11 +53,13 @@ def prepare_reassign(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> T
 
 
 def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assignee_id: str,
-                    source: Source = Source.MODAL) -> None:
+                    source: Source = Source.MODAL, once: str | None = None) -> None:
     """A manager (or the level) hands the ticket to someone; they are told, and so is everyone on it."""
     seen = prepare_reassign(ctx, ticket_id, actor_id=actor_id)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
+        if not first_time(session, once, ticket_id, "reassign", now):
+            return  # this modal was already applied: a replayed submission changes nothing
         ticket = get_ticket(session, ticket_id, for_update=True)
         ticket.assignee_id = assignee_id
         event = record(session, ticket_id, "reassigned", actor=actor_id, source=source, at=now, assignee=assignee_id,
@@ -65,12 +70,21 @@ def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assig
 
 
 def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str) -> bool:
-    """Subscribe (True) or, when already subscribed, unsubscribe (False); either is on the timeline."""
+    """Subscribe (True) or, when already subscribed, unsubscribe (False); either is on the timeline.
+
+    Only someone who may view the ticket may subscribe (NotAllowed otherwise); leaving is always allowed."""
     now = ctx.clock.now()
-    with ctx.sessions.begin() as session:
+    with ctx.sessions() as session:
         get_ticket(session, ticket_id)
-        added = add_participant(session, ticket_id, user_id, ParticipantRole.SUBSCRIBER, now)
-        if not added:
+        subscribed = user_id in participants(session, ticket_id, ParticipantRole.SUBSCRIBER)
+    if not subscribed:
+        authorize(ctx, ticket_id, user_id, Act.SUBSCRIBE)
+    with ctx.sessions.begin() as session:
+        get_ticket(session, ticket_id, for_update=True)
+        added = add_participant(session, ticket_id, user_id, ParticipantRole.SUBSCRIBER, now) if not subscribed else False
+        if not subscribed and not added:  # subscribed meanwhile (a double click): the click stays a subscribe
+            return True
+        if subscribed:
             session.execute(delete(Participant).where(Participant.ticket_id == ticket_id, Participant.user_id == user_id,
                                                       Participant.role == ParticipantRole.SUBSCRIBER.value))
         record(session, ticket_id, "subscribed" if added else "unsubscribed", actor=user_id, source=Source.BUTTON, at=now)

@@ -1,15 +1,41 @@
-"""Payload readers: Slack's JSON in, small typed requests out. Tolerant of missing keys."""
+"""Payload readers: Slack's JSON in, small typed requests out, or `PayloadInvalid` naming what is wrong.
+
+Strict about shape, lenient about absence: a missing input is empty (the domain says so inline), but
+a value of the wrong type, an id Slack could not have sent, or a number out of range is refused here,
+before the ack, so nothing can fail after the modal has closed.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
+import urllib.parse
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
 from bot.domain.intake import Attachment, IntakeDraft
-from bot.domain.tickets import parse_ticket_ref
+from bot.domain.tickets import MAX_TICKET_ID, parse_ticket_ref
 from bot.slack.ids import FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, IntakeBlock
+
+# Slack's id shapes, bounded so every id fits the 32-character columns that store it.
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,30}$")
+VIEW_ID = re.compile(r"^V[A-Z0-9]{2,62}$")
+FILE_ID = re.compile(r"^F[A-Z0-9]{2,30}$")
+MESSAGE_TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
+_TICKET_VALUE = re.compile(r"^[0-9]{1,10}$")  # ASCII digits only ("²".isdigit() is True)
+MAX_COMMAND_TEXT = 4000
+MAX_FILES = 10
+MAX_FILE_NAME = 255
+LATEST_EPOCH = 4_102_444_800  # 2100-01-01: a date picker can't go further; larger numbers are forged
+SLACK_FILE_HOSTS = ("slack.com", "slack-files.com")  # and their subdomains (files.slack.com, <team>.slack.com)
+
+
+class PayloadInvalid(Exception):
+    """A payload Slack could not have sent, or that we cannot read; the message names the field."""
 
 
 def _dig(data: Any, *path: str | int) -> Any:
@@ -21,6 +47,57 @@ def _dig(data: Any, *path: str | int) -> Any:
         else:
             return None
     return data
+
+
+def _text(value: Any, what: str) -> str:
+    """A string field: absent is empty; anything but a string is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise PayloadInvalid(f"{what} must be text")
+    return value
+
+
+def _id(value: Any, shape: re.Pattern[str], what: str, *, required: bool) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise PayloadInvalid(f"{what} is missing")
+        return None
+    if not isinstance(value, str) or not shape.match(value):
+        raise PayloadInvalid(f"{what} is not a Slack id")
+    return value
+
+
+def _user(body: Any, *path: str) -> str:
+    user = _id(_dig(body, *path), USER_ID, ".".join(path), required=True)
+    assert user is not None
+    return user
+
+
+def _ticket_number(value: Any, what: str) -> int:
+    """A ticket id we put in a view or button: a plain int in range (not a bool, not a float)."""
+    if type(value) is not int or not 1 <= value <= MAX_TICKET_ID:
+        raise PayloadInvalid(f"{what} is not a ticket id")
+    return value
+
+
+def printable(text: str) -> str:
+    """Text without control characters (tab and newline kept) or lone surrogates, for echoing back."""
+    return "".join(c for c in text if c in "\t\n" or unicodedata.category(c) not in ("Cc", "Cs"))
+
+
+def slack_hosted(url: Any, extra_hosts: tuple[str, ...] = ()) -> bool:
+    """An https URL on one of Slack's own hosts (or a configured one, such as the fake Slack's)."""
+    if not isinstance(url, str) or len(url) > 2000 or printable(url) != url:
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if host in extra_hosts:
+        return parts.scheme in ("https", "http")
+    return parts.scheme == "https" and any(host == h or host.endswith("." + h) for h in SLACK_FILE_HOSTS)
 
 
 class CommandKind(StrEnum):
@@ -46,7 +123,10 @@ class CommandRequest:
 
 def read_command(body: dict[str, Any]) -> CommandRequest:
     """`/escalate [help | list | contacts | status ESC-42 | export ESC-42 | ESC-42]`."""
-    text = " ".join(str(body.get("text") or "").split())
+    raw = _text(body.get("text"), "text")
+    if len(raw) > MAX_COMMAND_TEXT:
+        raise PayloadInvalid("text is longer than Slack allows")
+    text = " ".join(printable(raw).split())
     words = text.split(" ") if text else []
     kind, ticket_id = CommandKind.UNKNOWN, None
     if not words:
@@ -58,9 +138,9 @@ def read_command(body: dict[str, Any]) -> CommandRequest:
     elif len(words) == 1 and words[0].lower() in {"list", "contacts", "help"}:
         kind = CommandKind(words[0].lower())
     return CommandRequest(
-        user_id=str(body.get("user_id") or ""),
-        channel_id=body.get("channel_id"),
-        trigger_id=body.get("trigger_id"),
+        user_id=_user(body, "user_id"),
+        channel_id=_id(body.get("channel_id"), CHANNEL_ID, "channel_id", required=False),
+        trigger_id=_text(body.get("trigger_id"), "trigger_id") or None,
         kind=kind,
         ticket_id=ticket_id,
         text=text,
@@ -74,52 +154,104 @@ class Submission:
     origin_channel: str | None
 
 
-def read_submission(body: dict[str, Any]) -> Submission:
-    metadata = _dig(body, "view", "private_metadata") or "{}"
+def _metadata(view: Any) -> dict[str, Any]:
+    """A view's private_metadata (JSON we wrote); anything else reads as empty."""
+    raw = _dig(view, "private_metadata")
+    if not isinstance(raw, str) or not raw:
+        return {}
     try:
-        origin = json.loads(metadata).get("channel")
-    except (ValueError, AttributeError):
-        origin = None
-    return Submission(user_id=str(_dig(body, "user", "id") or ""), view_id=str(_dig(body, "view", "id") or ""), origin_channel=origin)
+        data = json.loads(raw)
+    except ValueError:
+        raise PayloadInvalid("private_metadata is not ours") from None
+    if not isinstance(data, dict):
+        raise PayloadInvalid("private_metadata is not ours")
+    return data
 
 
-def read_intake(view: dict[str, Any]) -> IntakeDraft:
-    """The New escalation modal's state -> an unvalidated draft (missing fields become empty)."""
-    values = _dig(view, "state", "values") or {}
+def read_submission(body: dict[str, Any]) -> Submission:
+    origin = _metadata(body.get("view")).get("channel")
+    view_id = _id(_dig(body, "view", "id"), VIEW_ID, "view.id", required=True)
+    assert view_id is not None
+    return Submission(user_id=_user(body, "user", "id"), view_id=view_id,
+                      origin_channel=origin if isinstance(origin, str) and CHANNEL_ID.match(origin) else None)
 
-    def element(block: IntakeBlock) -> dict[str, Any]:
-        found = _dig(values, block.value, INPUT_ACTION)
-        return found if isinstance(found, dict) else {}
+
+def _state(view: Any) -> dict[str, Any]:
+    values = _dig(view, "state", "values")
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise PayloadInvalid("view.state.values must be an object")
+    return values
+
+
+def _element(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    found = _dig(values, block_id, INPUT_ACTION)
+    if found is None:
+        return {}
+    if not isinstance(found, dict):
+        raise PayloadInvalid(f"the value of {block_id} must be an object")
+    return found
+
+
+def _option(element: dict[str, Any], what: str) -> str:
+    option = element.get("selected_option")
+    if option is None:
+        return ""
+    if not isinstance(option, dict):
+        raise PayloadInvalid(f"{what}: selected_option must be an object")
+    return _text(option.get("value"), what)
+
+
+def _options(element: dict[str, Any], what: str) -> frozenset[str]:
+    options = element.get("selected_options")
+    if options is None:
+        return frozenset()
+    if not isinstance(options, list) or not all(isinstance(o, dict) for o in options):
+        raise PayloadInvalid(f"{what}: selected_options must be a list of options")
+    return frozenset(_text(o.get("value"), what) for o in options)
+
+
+def _attachments(element: dict[str, Any], file_hosts: tuple[str, ...]) -> tuple[Attachment, ...]:
+    """Files from the file_input: Slack file ids, names made printable, links only to Slack's hosts."""
+    files = element.get("files")
+    if files is None:
+        return ()
+    if not isinstance(files, list) or len(files) > MAX_FILES or not all(isinstance(f, dict) for f in files):
+        raise PayloadInvalid("attachments must be a list of at most 10 files")
+    found = []
+    for f in files:
+        file_id = _id(f.get("id"), FILE_ID, "attachments.id", required=True)
+        assert file_id is not None
+        name = printable(_text(f.get("name"), "attachments.name") or _text(f.get("title"), "attachments.title")).strip()
+        permalink = f.get("permalink")
+        found.append(Attachment(file_id=file_id, name=(name or file_id)[:MAX_FILE_NAME],
+                                permalink=permalink if slack_hosted(permalink, file_hosts) else None))
+    return tuple(found)
+
+
+def read_intake(view: dict[str, Any], *, file_hosts: tuple[str, ...] = ()) -> IntakeDraft:
+    """The New escalation modal's state -> an unvalidated draft (missing fields become empty).
+
+    `file_hosts`: hosts besides Slack's own whose file links are believed (the configured API host)."""
+    values = _state(view)
 
     def text(block: IntakeBlock) -> str:
-        value = element(block).get("value")
-        return value if isinstance(value, str) else ""
+        return _text(_element(values, block.value).get("value"), block.value)
 
-    def selected(block: IntakeBlock) -> str:
-        value = _dig(element(block), "selected_option", "value")
-        return value if isinstance(value, str) else ""
-
-    def checked(block: IntakeBlock) -> frozenset[str]:
-        options = element(block).get("selected_options") or []
-        return frozenset(o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str))
-
-    files = [f for f in element(IntakeBlock.ATTACHMENTS).get("files") or [] if isinstance(f, dict) and f.get("id")]
-    flags = checked(IntakeBlock.FLAGS)
+    flags = _options(_element(values, IntakeBlock.FLAGS.value), IntakeBlock.FLAGS.value)
     return IntakeDraft(
         title=text(IntakeBlock.TITLE),
-        category=selected(IntakeBlock.CATEGORY),
-        severity=selected(IntakeBlock.SEVERITY),
+        category=_option(_element(values, IntakeBlock.CATEGORY.value), IntakeBlock.CATEGORY.value),
+        severity=_option(_element(values, IntakeBlock.SEVERITY.value), IntakeBlock.SEVERITY.value),
         description=text(IntakeBlock.DESCRIPTION),
         error_messages=text(IntakeBlock.ERROR_MESSAGES),
         log_links=text(IntakeBlock.LOG_LINKS),
-        attachments=tuple(
-            Attachment(file_id=str(f["id"]), name=str(f.get("name") or f.get("title") or f["id"]), permalink=f.get("permalink"))
-            for f in files
-        ),
+        attachments=_attachments(_element(values, IntakeBlock.ATTACHMENTS.value), file_hosts),
         troubleshooting=text(IntakeBlock.TROUBLESHOOTING),
         business_impact=text(IntakeBlock.BUSINESS_IMPACT),
         affected_users=text(IntakeBlock.AFFECTED_USERS),
-        triggers=checked(IntakeBlock.TRIGGERS),
+        triggers=_options(_element(values, IntakeBlock.TRIGGERS.value), IntakeBlock.TRIGGERS.value),
         customer_executive=FLAG_CUSTOMER_EXECUTIVE in flags,
         regulatory=FLAG_REGULATORY in flags,
     )
@@ -128,45 +260,59 @@ def read_intake(view: dict[str, Any]) -> IntakeDraft:
 @dataclass(frozen=True)
 class ButtonPress:
     action_id: str
-    ticket_id: int | None
+    ticket_id: int | None  # None: the button carries no ticket (nothing to do)
     user_id: str
     channel_id: str | None
     message_ts: str | None
 
 
 def read_button(body: dict[str, Any]) -> ButtonPress:
-    action = _dig(body, "actions", 0) or {}
-    value = action.get("value") if isinstance(action, dict) else None
-    ticket_id = int(value) if isinstance(value, str) and value.isdigit() else None
+    action = _dig(body, "actions", 0)
+    if not isinstance(action, dict):
+        raise PayloadInvalid("actions must be a list of objects")
+    value = action.get("value")
+    ticket_id = int(value) if isinstance(value, str) and _TICKET_VALUE.match(value) else None
+    if ticket_id is not None and not 1 <= ticket_id <= MAX_TICKET_ID:
+        ticket_id = None
+    channel = _dig(body, "channel", "id") or _dig(body, "container", "channel_id")
+    ts = _dig(body, "container", "message_ts") or _dig(body, "message", "ts")
     return ButtonPress(
-        action_id=str(action.get("action_id") or "") if isinstance(action, dict) else "",
+        action_id=_text(action.get("action_id"), "action_id"),
         ticket_id=ticket_id,
-        user_id=str(_dig(body, "user", "id") or ""),
-        channel_id=_dig(body, "channel", "id") or _dig(body, "container", "channel_id"),
-        message_ts=_dig(body, "container", "message_ts") or _dig(body, "message", "ts"),
+        user_id=_user(body, "user", "id"),
+        channel_id=channel if isinstance(channel, str) and CHANNEL_ID.match(channel) else None,
+        message_ts=ts if isinstance(ts, str) and MESSAGE_TS.match(ts) else None,
     )
 
 
 def read_values(view: dict[str, Any]) -> dict[str, Any]:
-    """Every input of a submitted modal by block id: text, selected value, user, epoch seconds, or None."""
+    """Every input of a submitted modal by block id: text, selected value, user id, a UTC datetime, or None."""
     result: dict[str, Any] = {}
-    for block_id, actions in (_dig(view, "state", "values") or {}).items():
+    for block_id, actions in _state(view).items():
         element = actions.get(INPUT_ACTION) if isinstance(actions, dict) else None
         if not isinstance(element, dict):
             continue
         kind = element.get("type")
         if kind in ("plain_text_input", "url_text_input", "number_input", "email_text_input"):
-            value = element.get("value")
+            value: Any = _text(element.get("value"), block_id) or None
         elif kind in ("static_select", "radio_buttons"):
-            value = _dig(element, "selected_option", "value")
+            value = _option(element, block_id) or None
         elif kind == "users_select":
-            value = element.get("selected_user")
+            value = _id(element.get("selected_user"), USER_ID, block_id, required=False)
         elif kind == "datetimepicker":
-            value = element.get("selected_date_time")
+            value = _moment(element.get("selected_date_time"), block_id)
         else:
             value = None
         result[str(block_id)] = value
     return result
+
+
+def _moment(epoch: Any, what: str) -> datetime | None:
+    if epoch is None:
+        return None
+    if type(epoch) is not int or not 0 <= epoch <= LATEST_EPOCH:
+        raise PayloadInvalid(f"{what} is not a date and time")
+    return datetime.fromtimestamp(epoch, timezone.utc)
 
 
 def text_of(values: dict[str, Any], block_id: str) -> str:
@@ -177,19 +323,28 @@ def text_of(values: dict[str, Any], block_id: str) -> str:
 @dataclass(frozen=True)
 class TicketSubmission:
     user_id: str
-    ticket_id: int | None
+    view_id: str  # one modal, applied once: replays of the same submission change nothing
+    ticket_id: int
     values: dict[str, Any]
 
 
 def read_ticket_submission(body: dict[str, Any]) -> TicketSubmission:
-    """A lifecycle modal's submission: who, which ticket (from private_metadata), and the inputs."""
-    view = body.get("view") or {}
-    try:
-        ticket = json.loads(view.get("private_metadata") or "{}").get("ticket")
-    except (ValueError, AttributeError):
-        ticket = None
+    """A lifecycle modal's submission: who, which view, which ticket (from private_metadata), the inputs."""
+    view = body.get("view")
+    if not isinstance(view, dict):
+        raise PayloadInvalid("view must be an object")
+    view_id = _id(view.get("id"), VIEW_ID, "view.id", required=True)
+    assert view_id is not None
     return TicketSubmission(
-        user_id=str(_dig(body, "user", "id") or ""),
-        ticket_id=ticket if isinstance(ticket, int) else None,
+        user_id=_user(body, "user", "id"),
+        view_id=view_id,
+        ticket_id=_ticket_number(_metadata(view).get("ticket"), "private_metadata.ticket"),
         values=read_values(view),
     )
+
+
+def read_home_opened(event: dict[str, Any]) -> str | None:
+    """The user whose Home tab opened, or None for another tab."""
+    if event.get("tab") not in (None, "home"):
+        return None
+    return _user(event, "user")

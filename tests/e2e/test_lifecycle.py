@@ -206,7 +206,7 @@ def test_an_update_goes_to_the_thread_and_to_the_reporter_escalators_and_subscri
 def test_subscribing_twice_unsubscribes(bot: RunningBot, slack: SlackSender, fake: FakeSlack) -> None:
     file_ticket(slack, fake, bot)
     for clicks in (1, 2):  # one click after the other (two at once may be answered in either order)
-        press(slack, fake, bot, "U0STRANGER", "ticket_subscribe", 1)
+        press(slack, fake, bot, "U0L1ENG", "ticket_subscribe", 1)
         fake.wait_until(lambda n=clicks: len(fake.responses) >= n)
     assert "won't get DMs about ESC-1" in fake.responses[-1]["body"]["text"]
     assert timeline_kinds(bot, 1)[-2:] == ["subscribed", "unsubscribed"]

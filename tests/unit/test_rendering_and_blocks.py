@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
-from bot.policy import load_policy
+from tests.policies import open_seed_policy
 from bot.rendering import Renderer, clip_mrkdwn, escape_mrkdwn
 from bot.services.ports import TicketCard
 from bot.slack.blocks import card_buttons, form_errors, new_escalation_modal, ticket_card_blocks
 from bot.slack.ids import IntakeBlock
-from bot.slack.payloads import CommandKind, read_button, read_command, read_intake
+from bot.slack.payloads import CommandKind, PayloadInvalid, read_button, read_command, read_intake
 
-POLICY = load_policy("policy.yaml")
+POLICY = open_seed_policy()
 HOSTILE = "<!channel> <@U0BOSS> <!here> & <https://evil.example|click> ```"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 
@@ -99,12 +101,16 @@ def test_reading_a_submitted_modal_and_mapping_errors_back_to_blocks() -> None:
         "affected_users": {"value": {"type": "number_input", "value": "12"}},
         "triggers": {"value": {"type": "checkboxes", "selected_options": [{"value": "data_loss"}]}},
         "flags": {"value": {"type": "checkboxes", "selected_options": [{"value": "regulatory"}]}},
-        "attachments": {"value": {"type": "file_input", "files": [{"id": "F1", "name": "log.txt", "permalink": "https://f"}]}},
+        "attachments": {"value": {"type": "file_input", "files": [
+            {"id": "F0LOG1", "name": "log.txt", "permalink": "https://acme.slack.com/files/U0AGENT/F0LOG1/log.txt"},
+            {"id": "F0LOG2", "name": "x.png", "permalink": "javascript:alert(1)"}]}},
     }}}
     draft = read_intake(view)
     assert (draft.title, draft.category, draft.affected_users) == ("VPN down", "VPN connection troubleshooting", "12")
     assert draft.triggers == {"data_loss"} and draft.regulatory and not draft.customer_executive
-    assert draft.attachments[0].file_id == "F1" and draft.description == ""
+    assert draft.attachments[0].file_id == "F0LOG1" and draft.description == ""
+    assert draft.attachments[0].permalink == "https://acme.slack.com/files/U0AGENT/F0LOG1/log.txt"
+    assert draft.attachments[1].permalink is None  # a link to anywhere but Slack is not believed
     assert read_intake({}).title == ""
     view_blocks = [{"type": "input", "block_id": "title"}, {"type": "input", "block_id": "business_impact"}]
     assert form_errors({"business_impact": "x" * 400}, {"blocks": view_blocks}) == {"business_impact": "x" * 149 + "…"}
@@ -112,19 +118,20 @@ def test_reading_a_submitted_modal_and_mapping_errors_back_to_blocks() -> None:
 
 
 def test_command_text_is_parsed_and_anything_else_is_unknown() -> None:
-    assert read_command({"text": ""}).kind is CommandKind.NEW
-    assert read_command({"text": "ESC-42"}).ticket_id == 42
-    assert read_command({"text": "status esc-7"}).kind is CommandKind.STATUS
-    assert read_command({"text": "HELP"}).kind is CommandKind.HELP
-    assert read_command({"text": "drop table"}).kind is CommandKind.UNKNOWN
+    assert read_command({"user_id": "U0AGENT", "text": ""}).kind is CommandKind.NEW
+    assert read_command({"user_id": "U0AGENT", "text": "ESC-42"}).ticket_id == 42
+    assert read_command({"user_id": "U0AGENT", "text": "status esc-7"}).kind is CommandKind.STATUS
+    assert read_command({"user_id": "U0AGENT", "text": "HELP"}).kind is CommandKind.HELP
+    assert read_command({"user_id": "U0AGENT", "text": "drop table"}).kind is CommandKind.UNKNOWN
 
 
 def test_button_payloads_are_read_defensively() -> None:
-    press = read_button({"actions": [{"action_id": "ticket_acknowledge", "value": "42"}], "user": {"id": "U1"},
-                         "container": {"channel_id": "C1", "message_ts": "1.2"}})
-    assert (press.ticket_id, press.user_id, press.channel_id, press.message_ts) == (42, "U1", "C1", "1.2")
-    assert read_button({"actions": [{"value": "DROP"}]}).ticket_id is None
-    assert read_button({}).action_id == ""
+    press = read_button({"actions": [{"action_id": "ticket_acknowledge", "value": "42"}], "user": {"id": "U0ENG"},
+                         "container": {"channel_id": "C0L2", "message_ts": "1.2"}})
+    assert (press.ticket_id, press.user_id, press.channel_id, press.message_ts) == (42, "U0ENG", "C0L2", "1.2")
+    assert read_button({"actions": [{"value": "DROP"}], "user": {"id": "U0ENG"}}).ticket_id is None
+    with pytest.raises(PayloadInvalid, match="actions"):
+        read_button({"user": {"id": "U0ENG"}})
 
 
 def test_quotes_keep_a_real_marker_while_the_users_own_angle_brackets_are_escaped() -> None:
