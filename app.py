@@ -99,8 +99,8 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
     except PolicyError as exc:
         raise StartupError(str(exc)) from None
     for level in policy.levels:
-        if not level.responders:
-            log.warning("policy: level %s has no responders; anyone may act on its tickets", level.key)
+        if level.open_to_everyone:
+            log.warning("policy: level %s is open to every workspace member (responders: everyone)", level.key)
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
