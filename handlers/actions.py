@@ -51,8 +51,9 @@ def register(app: App, deps: Deps) -> None:
         ack()
         press = read_button(body)
         if press.ticket_id is not None:
-            added = toggle_subscription(ctx, press.ticket_id, user_id=press.user_id)
-            deps.tell(body, respond, deps.reply("subscribed" if added else "unsubscribed", ref=ticket_ref(press.ticket_id)))
+            added = toggle_subscription(ctx, press.ticket_id, user_id=press.user_id, once=press.click_key)
+            if added is not None:  # None: this very click was already applied (a replay)
+                deps.tell(body, respond, deps.reply("subscribed" if added else "unsubscribed", ref=ticket_ref(press.ticket_id)))
 
     def reopen(ack: Ack, body: dict[str, Any], respond: Respond) -> None:  # `respond`: the boundary answers by it
         ack()

@@ -47,6 +47,8 @@ WHO_MAY: dict[Act, frozenset[Role]] = {
                               Role.ESCALATOR, Role.ANY_RESPONDER}),
 }
 
+READING = frozenset({Act.VIEW, Act.SUBSCRIBE})  # refusals of these name nobody: they would tell what is refused
+
 _ROLE_NAMES = {
     Role.RESPONDER: "{level}'s responders",
     Role.ASSIGNEE: "the assignee",
@@ -95,6 +97,8 @@ def require(act: Act, roles: frozenset[Role], people: TicketPeople, *, ref: str)
     allowed = WHO_MAY[act]
     if roles & allowed:
         return
+    if act in READING:
+        raise NotAllowed(f"Only support responders, managers and the people on a ticket can {act.value} {ref}.")
     names = [_ROLE_NAMES[r].format(level=people.level.title) for r in sorted(allowed, key=list(Role).index)
              if r not in (Role.ESCALATOR, Role.ANY_RESPONDER)]
     who: list[str] = []

@@ -16,7 +16,7 @@ from bot.domain.schedule import BusinessHours, add_business_time
 from bot.domain.routing import affected_share_percent
 from bot.domain.tickets import NotAllowed, TicketNotFound, ack_timing, responders_may_act, ticket_ref
 from bot.services.ports import DeliveryFailed, Entry, Handoff, MessageRef, TicketCard
-from models import AppliedSubmission, Participant, ParticipantRole, Ticket, TimelineEvent
+from models import AppliedRequest, Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
 if TYPE_CHECKING:
@@ -59,14 +59,15 @@ def note(session: Session, ticket_id: int, kind: str, *, actor: str, source: Sou
         session.add(TimelineEvent(**row))
 
 
-def first_time(session: Session, view_id: str | None, ticket_id: int, kind: str, at: datetime) -> bool:
-    """Claim a modal submission for this transaction: False when that view was already applied (a
-    replay, or Slack's retry). INSERT … ON CONFLICT DO NOTHING, so two at once have one winner."""
-    if view_id is None:
+def first_time(session: Session, key: str | None, ticket_id: int, kind: str, at: datetime) -> bool:
+    """Claim a request for this transaction: False when it was already applied (a replay, or Slack's
+    retry). `key` is a modal's view id or a click's; INSERT … ON CONFLICT DO NOTHING, so of two at
+    once exactly one wins."""
+    if key is None:
         return True
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    claimed = session.scalar(insert(AppliedSubmission).values(view_id=view_id, ticket_id=ticket_id, kind=kind, applied_at=at)
-                             .on_conflict_do_nothing(index_elements=["view_id"]).returning(AppliedSubmission.view_id))
+    claimed = session.scalar(insert(AppliedRequest).values(key=key, ticket_id=ticket_id, kind=kind, applied_at=at)
+                             .on_conflict_do_nothing(index_elements=["key"]).returning(AppliedRequest.key))
     return claimed is not None
 
 

@@ -69,10 +69,11 @@ def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assig
     relay_all(ctx, ticket_id=ticket_id)
 
 
-def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str) -> bool:
+def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str, once: str | None = None) -> bool | None:
     """Subscribe (True) or, when already subscribed, unsubscribe (False); either is on the timeline.
 
-    Only someone who may view the ticket may subscribe (NotAllowed otherwise); leaving is always allowed."""
+    Only someone who may view the ticket may subscribe (NotAllowed otherwise); leaving is always allowed.
+    `once` names the click: a replayed click toggles nothing and answers None."""
     now = ctx.clock.now()
     with ctx.sessions() as session:
         get_ticket(session, ticket_id)
@@ -81,6 +82,8 @@ def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str) ->
         authorize(ctx, ticket_id, user_id, Act.SUBSCRIBE)
     with ctx.sessions.begin() as session:
         get_ticket(session, ticket_id, for_update=True)
+        if not first_time(session, once, ticket_id, "subscribe", now):
+            return None
         added = add_participant(session, ticket_id, user_id, ParticipantRole.SUBSCRIBER, now) if not subscribed else False
         if not subscribed and not added:  # subscribed meanwhile (a double click): the click stays a subscribe
             return True

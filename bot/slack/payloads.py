@@ -264,6 +264,12 @@ class ButtonPress:
     user_id: str
     channel_id: str | None
     message_ts: str | None
+    action_ts: str | None = None  # Slack's unique stamp of this click: a replayed click carries the same one
+
+    @property
+    def click_key(self) -> str | None:
+        """Names this very click (for actions that must not apply twice, such as a toggle)."""
+        return f"click:{self.user_id}:{self.action_ts}" if self.action_ts else None
 
 
 def read_button(body: dict[str, Any]) -> ButtonPress:
@@ -276,12 +282,14 @@ def read_button(body: dict[str, Any]) -> ButtonPress:
         ticket_id = None
     channel = _dig(body, "channel", "id") or _dig(body, "container", "channel_id")
     ts = _dig(body, "container", "message_ts") or _dig(body, "message", "ts")
+    stamp = action.get("action_ts")
     return ButtonPress(
         action_id=_text(action.get("action_id"), "action_id"),
         ticket_id=ticket_id,
         user_id=_user(body, "user", "id"),
         channel_id=channel if isinstance(channel, str) and CHANNEL_ID.match(channel) else None,
         message_ts=ts if isinstance(ts, str) and MESSAGE_TS.match(ts) else None,
+        action_ts=stamp if isinstance(stamp, str) and MESSAGE_TS.match(stamp) else None,
     )
 
 

@@ -93,7 +93,9 @@ def test_a_stranger_may_not_subscribe_to_a_security_incident_so_he_reads_and_hea
 
     before = len(fake.responses)
     slack.slash_command("U0STRANGER", "status ESC-1")
-    assert "can view the timeline of ESC-1" in answered(fake, before)
+    refusal = answered(fake, before)
+    assert "can view the timeline of ESC-1" in refusal
+    assert "L3" not in refusal and "<@" not in refusal and "subteam" not in refusal  # names neither level nor people
     before, files = len(fake.responses), len(fake.files)
     slack.slash_command("U0STRANGER", "export ESC-1")
     assert "can view the timeline of ESC-1" in answered(fake, before)
@@ -218,6 +220,19 @@ def test_a_replayed_reassign_submission_reassigns_and_tells_once(bot: RunningBot
     assert len(events(bot, 1, "reassigned")) == 1
     reassigned_dms = [m for m in dms_to(fake, "U0L2ENG") if "assigned" in text_of(m).lower()]
     assert len(reassigned_dms) == 1, [text_of(m) for m in dms_to(fake, "U0L2ENG")]
+
+
+def test_a_replayed_subscribe_click_toggles_once(bot: RunningBot, slack: SlackSender, fake: FakeSlack) -> None:
+    file_ticket(slack, fake, bot)
+    row_ = ticket(bot, 1)
+    payload = slack._block_action_payload("U0L1ENG", action_id="ticket_subscribe", value="1", block_id=None,
+                                          channel_id=row_.card_channel, message_ts=row_.card_ts, message=None, view=None)
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    assert [slack.post(body).status for _ in range(3)] == [200, 200, 200]
+    fake.wait_until(lambda: events(bot, 1, "subscribed"), message="subscribed")
+    quiet(fake, bot, 1)
+    assert [e.kind for e in events(bot, 1, "subscribed") + events(bot, 1, "unsubscribed")] == ["subscribed"]
+    assert ("U0L1ENG", "subscriber") in participants(bot, 1)
 
 
 # -- 7. Attachments come from Slack; every e-mail link is http(s) -------------------------------------------
