@@ -80,3 +80,21 @@ def test_the_manifest_declares_the_command_events_and_every_scope_the_gateway_ne
     for method in sorted(called):
         needed = {re.sub(r":(bot|user)$", "", scope) for scope in spec[method].scopes} - {"none"}
         assert not needed or needed & granted, f"{method} needs one of {sorted(needed)}"
+
+
+def test_the_readmes_permission_table_is_the_one_the_code_enforces() -> None:
+    from bot.domain.permissions import WHO_MAY, Act, Role
+
+    acts = {"Acknowledge": Act.ACKNOWLEDGE, "Escalate": Act.ESCALATE, "Post update": Act.POST_UPDATE,
+            "Resolve": Act.RESOLVE, "Post-mortem done": Act.COMPLETE_POSTMORTEM, "Reopen": Act.REOPEN,
+            "Reassign": Act.REASSIGN, "View (`status`, `export`, list, Home)": Act.VIEW, "Subscribe": Act.SUBSCRIBE}
+    columns = [Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER, Role.REPORTER, Role.ESCALATOR, Role.POSTMORTEM_OWNER,
+               Role.ANY_RESPONDER]
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| act | responders |"):].split("\n\n")[0].splitlines()[2:]
+    documented = {}
+    for line in table:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] in acts:
+            documented[acts[cells[0]]] = frozenset(role for role, cell in zip(columns, cells[1:]) if cell == "✓")
+    assert documented == dict(WHO_MAY)
