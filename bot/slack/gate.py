@@ -66,7 +66,10 @@ def read_body(environ: Environ, limit: int = MAX_BODY) -> bytes | Refusal:
     length = int(declared)
     if length > limit:
         return Refusal(413, f"body of {length} bytes is over the {limit}-byte cap")
-    body = environ["wsgi.input"].read(length) if length else b""
+    try:
+        body = environ["wsgi.input"].read(length) if length else b""
+    except OSError:  # the client went away mid-body (waitress buffers bodies, other servers may not)
+        return Refusal(400, "body could not be read")
     if len(body) != length:
         return Refusal(400, f"body ended after {len(body)} of {length} bytes")
     return body
@@ -235,6 +238,14 @@ def response_url_allowed(url: str, api_url: str) -> bool:
     return (parts.scheme, parts.hostname, port) == (api.scheme, api.hostname, api_port)
 
 
+def host_of(url: str) -> str:
+    """The host a URL names, shortened for a log line ('?' when it can't be parsed)."""
+    try:
+        return (urlsplit(url).hostname or "")[:80]
+    except ValueError:
+        return "?"
+
+
 def foreign_response_url(payload: dict[str, Any], api_url: str) -> str | None:
     """The first response_url in the payload that leads anywhere but Slack, or None."""
     urls = [payload.get("response_url")] + [u.get("response_url") for u in payload.get("response_urls") or []]
@@ -246,6 +257,8 @@ def foreign_response_url(payload: dict[str, Any], api_url: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Answer:
+    """A whole WSGI response: status line, headers, body."""
+
     status: str
     headers: list[tuple[str, str]]
     body: bytes
@@ -287,7 +300,7 @@ class SlackGate:
             # it sent that we can't read is acknowledged and dropped instead.
             return self._refuse(Refusal(200 if payload.get("type") == "event_callback" else 400, f"unreadable payload: {problem}"))
         if (url := foreign_response_url(payload, self.api_url)) is not None:
-            return self._refuse(Refusal(400, f"response_url is not Slack's (host {urlsplit(url).hostname!r})"))
+            return self._refuse(Refusal(400, f"response_url is not Slack's (host {host_of(url)!r})"))
         return self._call_bolt(environ, body, str(payload.get("type") or payload.get("command") or "request"))
 
     def _call_bolt(self, environ: Environ, body: bytes, kind: str) -> _Answer:
@@ -298,6 +311,8 @@ class SlackGate:
             chunks = b"".join(self.bolt(replayed, lambda status, headers, exc_info=None: started.append((status, headers))))
         except Exception as error:  # noqa: BLE001 - the HTTP boundary: a 500 and a traceback help no one but a prober
             return self._refuse(Refusal(400, f"Bolt failed on a {kind} payload ({type(error).__name__})"), level=logging.ERROR)
+        if not started:
+            return self._refuse(Refusal(400, f"Bolt gave no answer to a {kind} payload"), level=logging.ERROR)
         status, headers = started[-1]
         if status.startswith("5"):
             # Bolt answers 500 when its middleware or a matcher raised (it has logged why); Slack gets a 4xx.

@@ -273,6 +273,7 @@ def test_payloads_shaped_as_slack_sends_them_pass(body: bytes) -> None:
     ("http://attacker.example/x", False),
     ("//hooks.slack.com/actions", False),
     ("file:///etc/passwd", False),
+    ("http://[abc/response/abc", False),
     ("", False),
 ])
 def test_response_urls_are_followed_only_on_slacks_hosts_and_the_api_host(url: str, allowed: bool) -> None:
@@ -289,6 +290,20 @@ def test_a_payload_naming_a_foreign_response_url_never_reaches_bolt(payload: dic
     with caplog.at_level(logging.INFO):
         assert call(gate_for(downstream), environ(form(payload)))[0] == 400
     assert downstream.bodies == [] and "attacker.example" in caplog.text and len(caplog.records) == 1
+
+
+def test_a_response_url_that_cannot_be_parsed_is_refused_not_raised() -> None:
+    downstream = Downstream()
+    assert call(gate_for(downstream), environ(form(block_actions(response_url="http://[abc/x"))))[0] == 400
+    assert downstream.bodies == []
+
+
+def test_a_body_that_fails_to_arrive_is_refused() -> None:
+    class Broken(io.RawIOBase):
+        def read(self, size: int = -1) -> bytes:
+            raise ConnectionResetError("client went away")
+
+    assert call(gate_for(Downstream()), environ(SLASH, stream=Broken()))[0] == 400
 
 
 def test_a_slash_command_naming_a_foreign_response_url_never_reaches_bolt() -> None:
