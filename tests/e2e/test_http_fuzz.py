@@ -126,7 +126,7 @@ def call(app: Any, body: bytes, *, content_type: str, signed: bool, headers: dic
 TRIGGER, FAKE_URL = "<trigger>", "<fake response_url>"
 APP_ID, BOT_USER = "A0FAKEAPP", "UBOT0001"  # FakeSlack's defaults
 ODD_VALUES: list[Any] = [None, True, False, 0, -1, 7, 2**64, 10**30, 1e308, 1.5, "", "x", "U0AGENT", "ESC-1", "\u202e", [], [5], ["id"],
-                         [{}], [None], {}, {"id": 5}, {"id": []}, {"type": 7}, {"callback_id": 5}, "http://127.0.0.1:9/x"]
+                         [{}], [None], {}, {"id": 5}, {"id": []}, {"type": 7}, {"callback_id": 5}, "http://127.0.0.1:9/x", "http://[abc/x"]
 ODD = st.one_of(st.sampled_from(ODD_VALUES), st.sampled_from(ODD_VALUES), JSON).map(copy.deepcopy)  # mutations may nest into it
 TEXTS = st.sampled_from(["", "x", "Enough words to pass every minimum length check here.", "<!channel> *bold*", "ESC-1", "ünïcödé ✓"])
 # Foreign URLs point at a closed port on loopback: the fuzz never reaches beyond this machine, even if
