@@ -20,7 +20,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 ELLIPSIS = "…"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
-_SAFE_URL = re.compile(r"^(https?|mailto|tel):[^\s<>|]+$", re.IGNORECASE)
+_SAFE_URL = re.compile(r"^(https?|mailto|tel):[^\s<>|\\]+$", re.IGNORECASE)  # no backslash: browsers read it as /
 
 
 class Mrkdwn(str):
@@ -79,7 +79,7 @@ def link(url: str | None, label: str | None = None) -> Mrkdwn:
     return Mrkdwn(f"<{url}|{label}>" if label else f"<{url}>")
 
 
-_HTTP_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
+_HTTP_URL = re.compile(r"^https?://[^\s<>\"'`\\]+$", re.IGNORECASE)
 
 
 def href(url: str | None) -> str:

@@ -37,8 +37,8 @@ def register(app: App, deps: Deps) -> None:
         press = read_button(body)
         if press.ticket_id is None:
             return
-        result = acknowledge_ticket(ctx, press.ticket_id, actor_id=press.user_id)
-        if not result.first:
+        result = acknowledge_ticket(ctx, press.ticket_id, actor_id=press.user_id, once=press.click_key)
+        if result is not None and not result.first:
             deps.tell(body, respond, deps.reply("already_acknowledged", ref=ticket_ref(press.ticket_id), by=result.by, at=result.at))
 
     def open_modal(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -59,7 +59,7 @@ def register(app: App, deps: Deps) -> None:
         ack()
         press = read_button(body)
         if press.ticket_id is not None:
-            reopen_ticket(ctx, press.ticket_id, actor_id=press.user_id)
+            reopen_ticket(ctx, press.ticket_id, actor_id=press.user_id, once=press.click_key)
 
     def systemic(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()

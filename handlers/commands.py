@@ -41,8 +41,8 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
                     response_type="ephemeral")
         elif request.kind is CommandKind.EXPORT and request.ticket_id is not None:
             ack()
-            export_timeline(ctx, request.ticket_id, actor_id=request.user_id)
-            respond(text=deps.reply("exported", ref=f"ESC-{request.ticket_id}"), response_type="ephemeral")
+            if export_timeline(ctx, request.ticket_id, actor_id=request.user_id, once=request.command_key):
+                respond(text=deps.reply("exported", ref=f"ESC-{request.ticket_id}"), response_type="ephemeral")
         elif request.kind is CommandKind.LIST:
             ack()
             mine, queues = my_tickets(ctx, actor_id=request.user_id)

@@ -10,7 +10,8 @@ from bot.config import Settings
 from bot.rendering import Renderer
 from bot.services.context import ServiceContext
 from bot.slack.gate import response_url_allowed
-from bot.slack.gateway import SlackError, SlackGateway, TriggerExpired
+from bot.slack.gateway import SlackError, SlackGateway, SlackRejected, TriggerExpired
+from bot.slack.payloads import PayloadInvalid
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,13 @@ class Deps:
 
     def open_modal(self, body: dict[str, Any], respond: Callable[..., Any] | None, view: dict[str, Any]) -> None:
         """views.open with the request's trigger; an expired trigger gets a "try again" instead of silence."""
+        trigger = body.get("trigger_id")
+        if not isinstance(trigger, str) or not trigger:
+            raise PayloadInvalid("trigger_id is missing")  # Slack sends one with every command and click
         try:
-            self.gateway.open_view(str(body.get("trigger_id") or ""), view)
+            self.gateway.open_view(trigger, view)
         except TriggerExpired:
+            self.tell(body, respond, self.reply("trigger_expired", command=self.settings.slash_command))
+        except SlackRejected as refused:  # e.g. a trigger Slack never minted: say so, no traceback
+            self.services.log.warning("views.open refused: %s", refused)
             self.tell(body, respond, self.reply("trigger_expired", command=self.settings.slash_command))

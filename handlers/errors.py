@@ -66,8 +66,11 @@ def guarded(deps: Deps, listener: F) -> F:
 def _answer_on_ack(ack: Any, body: dict[str, Any], text: str) -> bool:
     """Not acked yet: a modal keeps what was typed and shows the problem inline, a command answers in
     its ack; True when the answer went out that way. Anything else is simply acked."""
-    if body.get("type") == "view_submission":
-        inputs = [b.get("block_id") for b in (body.get("view") or {}).get("blocks") or [] if b.get("type") == "input"]
+    view = body.get("view")
+    if body.get("type") == "view_submission" and isinstance(view, dict):
+        blocks = view.get("blocks") if isinstance(view.get("blocks"), list) else []
+        inputs = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"
+                  and isinstance(b.get("block_id"), str)]
         if inputs:
             ack(response_action="errors", errors={inputs[0]: text[:150]})
             return True

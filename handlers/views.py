@@ -1,4 +1,5 @@
-"""Modal submissions: validate (inline errors keep the modal open), check permission, ack, then act."""
+"""Modal submissions: read, check (permission and form), apply (committed, once per view), ack, then
+relay to Slack; every problem up to the commit is an inline error in the still-open modal."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.domain.lifecycle import validate_escalation, validate_postmortem_link, 
 from bot.domain.tickets import DomainError
 from bot.services.escalate import escalate_ticket, prepare_escalation
 from bot.services.intake import announce_ticket, open_ticket
+from bot.services.outbox import relay_all
 from bot.services.resolve import complete_postmortem, prepare_postmortem, prepare_resolution, resolve_ticket
 from bot.services.systemic import check_systemic
 from bot.services.updates import post_update, prepare_reassign, prepare_update, reassign_ticket
@@ -27,7 +29,8 @@ def register(app: App, deps: Deps) -> None:
 
     def refuse(ack: Ack, body: dict[str, Any], problem: Exception) -> None:
         errors = problem.errors if isinstance(problem, FormInvalid) else {"": str(problem)}
-        ack(response_action="errors", errors=form_errors(errors, body.get("view") or {}))
+        view = body.get("view")
+        ack(response_action="errors", errors=form_errors(errors, view if isinstance(view, dict) else {}))
 
     def new_escalation(ack: Ack, body: dict[str, Any]) -> None:
         """File durably before closing the modal, then announce (slow Slack work after the ack)."""
@@ -43,18 +46,19 @@ def register(app: App, deps: Deps) -> None:
             check_systemic(ctx, filed.ticket_id)
 
     def ticket_modal(check: Callable[[TicketSubmission], Callable[[], None]]) -> Callable[..., None]:
-        """The shape every lifecycle modal shares: `check` authorises and validates (raising a domain or
-        form error, shown inline with the modal still open) and returns the action to run after the ack,
-        which applies the submission once per view (`once`), however often it is re-sent."""
+        """The shape every lifecycle modal shares: `check` authorises and validates and returns the move;
+        the move is committed before the modal closes (once per view, however often it is re-sent), so
+        a problem, a lost race included, is shown inline with what was typed still there; Slack hears
+        of it after the ack."""
 
         def submitted(ack: Ack, body: dict[str, Any]) -> None:
             s = read_ticket_submission(body)
             try:
-                act = check(s)
+                check(s)()
             except (DomainError, FormInvalid) as problem:
                 return refuse(ack, body, problem)
             ack()
-            act()
+            relay_all(ctx, ticket_id=s.ticket_id)
 
         return submitted
 
@@ -65,13 +69,13 @@ def register(app: App, deps: Deps) -> None:
                                    business_impact=text_of(s.values, EscalateBlock.BUSINESS_IMPACT),
                                    troubleshooting=text_of(s.values, EscalateBlock.TROUBLESHOOTING),
                                    notes=text_of(s.values, EscalateBlock.NOTES))
-        return lambda: escalate_ticket(ctx, current.ticket_id, actor_id=s.user_id, form=form, once=s.view_id)
+        return lambda: escalate_ticket(ctx, current.ticket_id, actor_id=s.user_id, form=form, once=s.view_id, relay=False)
 
     def update(s: TicketSubmission) -> Callable[[], None]:
         prepare_update(ctx, s.ticket_id, actor_id=s.user_id)
         form = validate_update(status=text_of(s.values, UpdateBlock.STATUS), next_steps=text_of(s.values, UpdateBlock.NEXT_STEPS),
                                next_update_by=s.values.get(UpdateBlock.NEXT_UPDATE_BY), now=ctx.clock.now())
-        return lambda: post_update(ctx, s.ticket_id, actor_id=s.user_id, form=form, once=s.view_id)
+        return lambda: post_update(ctx, s.ticket_id, actor_id=s.user_id, form=form, once=s.view_id, relay=False)
 
     def resolve(s: TicketSubmission) -> Callable[[], None]:
         needs_postmortem = prepare_resolution(ctx, s.ticket_id, actor_id=s.user_id)
@@ -81,19 +85,19 @@ def register(app: App, deps: Deps) -> None:
                                    lessons=text_of(s.values, ResolveBlock.LESSONS),
                                    postmortem_owner=owner if isinstance(owner, str) else None,
                                    postmortem_required=needs_postmortem)
-        return lambda: resolve_ticket(ctx, s.ticket_id, actor_id=s.user_id, form=form, once=s.view_id)
+        return lambda: resolve_ticket(ctx, s.ticket_id, actor_id=s.user_id, form=form, once=s.view_id, relay=False)
 
     def postmortem_done(s: TicketSubmission) -> Callable[[], None]:
         prepare_postmortem(ctx, s.ticket_id, actor_id=s.user_id)
         url = validate_postmortem_link(text_of(s.values, PostmortemBlock.URL))
-        return lambda: complete_postmortem(ctx, s.ticket_id, actor_id=s.user_id, url=url, once=s.view_id)
+        return lambda: complete_postmortem(ctx, s.ticket_id, actor_id=s.user_id, url=url, once=s.view_id, relay=False)
 
     def reassign(s: TicketSubmission) -> Callable[[], None]:
         prepare_reassign(ctx, s.ticket_id, actor_id=s.user_id)
         assignee = s.values.get(ReassignBlock.ASSIGNEE)
         if not isinstance(assignee, str) or not assignee:
             raise FormInvalid({ReassignBlock.ASSIGNEE.value: "Pick the new assignee."})
-        return lambda: reassign_ticket(ctx, s.ticket_id, actor_id=s.user_id, assignee_id=assignee, once=s.view_id)
+        return lambda: reassign_ticket(ctx, s.ticket_id, actor_id=s.user_id, assignee_id=assignee, once=s.view_id, relay=False)
 
     app.view(Callback.NEW_ESCALATION.value)(guarded(deps, new_escalation))
     for callback, check in ((Callback.ESCALATE, escalate), (Callback.POST_UPDATE, update), (Callback.RESOLVE, resolve),

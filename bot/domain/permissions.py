@@ -47,8 +47,6 @@ WHO_MAY: dict[Act, frozenset[Role]] = {
                               Role.ESCALATOR, Role.ANY_RESPONDER}),
 }
 
-READING = frozenset({Act.VIEW, Act.SUBSCRIBE})  # refusals of these name nobody: they would tell what is refused
-
 _ROLE_NAMES = {
     Role.RESPONDER: "{level}'s responders",
     Role.ASSIGNEE: "the assignee",
@@ -92,13 +90,19 @@ def roles_of(actor_id: str, people: TicketPeople, *, responder: bool, any_respon
     return frozenset(roles)
 
 
+def outsider_refusal(act: Act, ref: str) -> str:
+    """What someone who may not read a ticket is told: nothing about it (not its level, its people, nor
+    whether it exists), so a refusal can't be used to read what the permission table keeps from him."""
+    return f"You can't {act.value} {ref}: only support responders, managers and the people on a ticket can."
+
+
 def require(act: Act, roles: frozenset[Role], people: TicketPeople, *, ref: str) -> None:
     """Raise NotAllowed naming who may, unless one of the actor's roles may do `act`."""
     allowed = WHO_MAY[act]
     if roles & allowed:
         return
-    if act in READING:
-        raise NotAllowed(f"Only support responders, managers and the people on a ticket can {act.value} {ref}.")
+    if not roles & WHO_MAY[Act.VIEW]:
+        raise NotAllowed(outsider_refusal(act, ref))
     names = [_ROLE_NAMES[r].format(level=people.level.title) for r in sorted(allowed, key=list(Role).index)
              if r not in (Role.ESCALATOR, Role.ANY_RESPONDER)]
     who: list[str] = []

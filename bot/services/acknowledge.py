@@ -14,7 +14,7 @@ from bot.services.context import ServiceContext
 from bot.services.announce import queue_change
 from bot.services.outbox import relay_all
 from bot.services.ports import Notice, TicketCard
-from bot.services.tickets import authorize, card_of, get_ticket, record
+from bot.services.tickets import authorize, card_of, first_time, get_ticket, record
 from models import Ticket
 from models.timeline import Source
 
@@ -27,13 +27,17 @@ class Acknowledged:
     at: datetime
 
 
-def acknowledge_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source: Source = Source.BUTTON) -> Acknowledged:
-    """Record who acknowledged and when, once; later clicks change nothing and say who was first."""
+def acknowledge_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source: Source = Source.BUTTON,
+                       once: str | None = None) -> Acknowledged | None:
+    """Record who acknowledged and when, once; later clicks change nothing and say who was first.
+    `once` names the click: a re-sent copy of it answers None (nothing to say, nothing done)."""
     seen = authorize(ctx, ticket_id, actor_id, Act.ACKNOWLEDGE)
     if seen.acknowledged_at is None:
         target = transition(seen.status, Move.ACKNOWLEDGE)  # IllegalTransition for closed tickets
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
+        if not first_time(session, once, ticket_id, "acknowledge", now):
+            return None  # this very click was already applied: a replay changes nothing
         # Conditional update: of two simultaneous clicks (even on two replicas) exactly one wins.
         claimed = seen.acknowledged_at is None and session.execute(
             update(Ticket)

@@ -23,10 +23,12 @@ from models.timeline import Source
 
 
 def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: EscalationForm,
-                    source: Source = Source.MODAL, authorized: bool = False, once: str | None = None) -> None:
+                    source: Source = Source.MODAL, authorized: bool = False, once: str | None = None,
+                    relay: bool = True) -> None:
     """Move the ticket up, snapshot the new SLA, clear the acknowledgement, then hand off and tell everyone.
 
-    `once`: the modal's view id; a second submission of the same view changes nothing."""
+    `once`: the modal's view id; a second submission of the same view changes nothing.
+    `relay=False`: the caller relays the queued Slack work itself (a modal does, after its ack)."""
     seen = get_ticket_now(ctx, ticket_id) if authorized else authorize(ctx, ticket_id, actor_id, Act.ESCALATE)
     target = transition(seen.status, Move.ESCALATE)
     level = ctx.policy.level(form.target_level)
@@ -66,7 +68,8 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
             _queue_handoff_email(ctx, session, card, now)
         queue_change(session, ticket, event, Notice.ESCALATED, now, actor_id=actor_id, card_changed=False,
                      extra={"from_level": seen.level_key, "reason": reason})
-    relay_all(ctx, ticket_id=ticket_id)
+    if relay:
+        relay_all(ctx, ticket_id=ticket_id)
 
 
 def get_ticket_now(ctx: ServiceContext, ticket_id: int) -> Ticket:

@@ -14,7 +14,7 @@ from bot.domain.tickets import TicketStatus, ticket_ref
 from bot.services.context import ServiceContext
 from bot.services.delivery import safely
 from bot.services.ports import DeliveryFailed, Entry, TicketCard
-from bot.services.tickets import answers_for, authorize, card_of, entries, get_ticket, record
+from bot.services.tickets import answers_for, authorize, card_of, entries, first_time, get_ticket, record
 from models import Participant, ParticipantRole, Ticket
 from models.timeline import Source
 
@@ -53,9 +53,13 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def export_timeline(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> bool:
-    """Upload the chronological log as CSV and JSON to the actor by DM (Slack's external upload flow)."""
+def export_timeline(ctx: ServiceContext, ticket_id: int, *, actor_id: str, once: str | None = None) -> bool:
+    """Upload the chronological log as CSV and JSON to the actor by DM (Slack's external upload flow).
+    `once` names the command: a re-sent copy uploads nothing and answers False."""
     view = ticket_status(ctx, ticket_id, actor_id=actor_id)
+    with ctx.sessions.begin() as session:
+        if not first_time(session, once, ticket_id, "export", ctx.clock.now()):
+            return False
     rows = export_rows(ticket_id, view.entries)
     ref = view.card.ref
     as_json = json.dumps({"ticket": ref, "title": view.card.title, "events": rows}, ensure_ascii=False, indent=2).encode()

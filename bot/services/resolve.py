@@ -35,7 +35,8 @@ def prepare_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str) ->
 
 
 def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: ResolutionForm,
-                   source: Source = Source.MODAL, once: str | None = None) -> None:
+                   source: Source = Source.MODAL, once: str | None = None,
+                    relay: bool = True) -> None:
     """Record resolution, root cause and lessons; critical tickets then wait for their post-mortem."""
     seen = authorize(ctx, ticket_id, actor_id, Act.RESOLVE)
     needs_postmortem = postmortem_required(ctx, seen)
@@ -67,11 +68,13 @@ def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: 
             record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
         timers.on_resolved(session, ticket, now)
         queue_change(session, ticket, event, Notice.RESOLVED, now, actor_id=actor_id)
-    relay_all(ctx, ticket_id=ticket_id)
+    if relay:
+        relay_all(ctx, ticket_id=ticket_id)
 
 
 def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, url: str,
-                        source: Source = Source.MODAL, once: str | None = None) -> None:
+                        source: Source = Source.MODAL, once: str | None = None,
+                    relay: bool = True) -> None:
     """The post-mortem is written: link it and close the ticket."""
     seen = authorize(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM)
     target = transition(seen.status, Move.COMPLETE_POSTMORTEM)
@@ -89,16 +92,21 @@ def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, u
         event = record(session, ticket_id, "closed", actor=actor_id, source=source, at=now)
         timers.on_closed(session, ticket_id)
         queue_change(session, get_ticket(session, ticket_id), event, Notice.CLOSED, now, actor_id=actor_id)
-    relay_all(ctx, ticket_id=ticket_id)
+    if relay:
+        relay_all(ctx, ticket_id=ticket_id)
 
 
-def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source: Source = Source.BUTTON) -> None:
-    """Back to open at its current level, with a fresh response SLA; the resolution stays on the timeline."""
+def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source: Source = Source.BUTTON,
+                  once: str | None = None) -> None:
+    """Back to open at its current level, with a fresh response SLA; the resolution stays on the timeline.
+    `once` names the click: re-sent, it reopens nothing."""
     seen = authorize(ctx, ticket_id, actor_id, Act.REOPEN)
     target = transition(seen.status, Move.REOPEN)
     level = ctx.policy.level(seen.level_key)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
+        if not first_time(session, once, ticket_id, "reopen", now):
+            return  # this very click was already applied: a replay changes nothing
         done = session.execute(
             update(Ticket).where(Ticket.id == ticket_id, Ticket.status == seen.status)
             .values(status=target, level_entered_at=now, response_sla_seconds=int(level.response_sla.total_seconds()),

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.domain.permissions import Act, TicketPeople, require, roles_of
+from bot.domain.permissions import WHO_MAY, Act, TicketPeople, outsider_refusal, require, roles_of
 from bot.domain.policy import Contact, Level, Policy
 from bot.domain.schedule import BusinessHours, add_business_time
 from bot.domain.routing import affected_share_percent
@@ -196,15 +196,31 @@ def answers_for(ctx: "ServiceContext", level: Level, actor_id: str) -> bool:
 
 
 def authorize(ctx: "ServiceContext", ticket_id: int, actor_id: str, act: Act) -> Ticket:
-    """Load the ticket and check the actor may do `act` to it; NotAllowed names who may."""
+    """Load the ticket and check the actor may do `act` to it; NotAllowed names who may (to those who
+    may read the ticket; anyone else learns nothing, not even whether it exists)."""
     with ctx.sessions() as session:
-        ticket = get_ticket(session, ticket_id)
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            if not supports(ctx, actor_id):
+                raise NotAllowed(outsider_refusal(act, ticket_ref(ticket_id)))
+            raise TicketNotFound(ticket_id)
         people = people_of(ctx.policy, session, ticket)
     responder = answers_for(ctx, people.level, actor_id)
-    any_responder = responder or (act in (Act.VIEW, Act.SUBSCRIBE) and any(
-        answers_for(ctx, lv, actor_id) for lv in ctx.policy.levels if lv.responders or lv.open_to_everyone))
-    require(act, roles_of(actor_id, people, responder=responder, any_responder=any_responder), people, ref=ticket_ref(ticket_id))
+    roles = roles_of(actor_id, people, responder=responder, any_responder=responder)
+    if not roles & WHO_MAY[act]:  # only now ask about the other levels (each user group is a Slack call)
+        roles = roles_of(actor_id, people, responder=responder, any_responder=responds_anywhere(ctx, actor_id))
+    require(act, roles, people, ref=ticket_ref(ticket_id))
     return ticket
+
+
+def responds_anywhere(ctx: "ServiceContext", actor_id: str) -> bool:
+    """A responder of some level (user groups expanded)."""
+    return any(answers_for(ctx, lv, actor_id) for lv in ctx.policy.levels if lv.responders or lv.open_to_everyone)
+
+
+def supports(ctx: "ServiceContext", actor_id: str) -> bool:
+    """A manager, or a responder of some level: someone who may read every ticket."""
+    return actor_id in ctx.policy.management.managers or responds_anywhere(ctx, actor_id)
 
 
 def may_view(ctx: "ServiceContext", ticket_id: int, actor_id: str) -> bool:

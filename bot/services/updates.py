@@ -26,7 +26,8 @@ def prepare_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str
 
 
 def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: UpdateForm,
-                source: Source = Source.MODAL, once: str | None = None) -> None:
+                source: Source = Source.MODAL, once: str | None = None,
+                    relay: bool = True) -> None:
     """Post in the thread and DM the reporter, escalators and subscribers; a promised time is kept.
     `once`: the modal's view id; a replayed submission posts nothing."""
     prepare_update(ctx, ticket_id, actor_id=actor_id)
@@ -42,7 +43,8 @@ def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: Upd
         timers.on_update(ctx, session, ticket, now)
         queue_change(session, ticket, event, Notice.UPDATE, now, actor_id=actor_id,
                      extra={"status": form.status, "next_steps": form.next_steps})
-    relay_all(ctx, ticket_id=ticket_id)
+    if relay:
+        relay_all(ctx, ticket_id=ticket_id)
 
 
 def prepare_reassign(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> Ticket:
@@ -53,7 +55,8 @@ def prepare_reassign(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> T
 
 
 def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assignee_id: str,
-                    source: Source = Source.MODAL, once: str | None = None) -> None:
+                    source: Source = Source.MODAL, once: str | None = None,
+                    relay: bool = True) -> None:
     """A manager (or the level) hands the ticket to someone; they are told, and so is everyone on it."""
     seen = prepare_reassign(ctx, ticket_id, actor_id=actor_id)
     now = ctx.clock.now()
@@ -66,7 +69,8 @@ def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assig
                        previous=seen.assignee_id)
         add_participant(session, ticket_id, assignee_id, ParticipantRole.SUBSCRIBER, now)
         queue_change(session, ticket, event, Notice.REASSIGNED, now, actor_id=actor_id)
-    relay_all(ctx, ticket_id=ticket_id)
+    if relay:
+        relay_all(ctx, ticket_id=ticket_id)
 
 
 def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str, once: str | None = None) -> bool | None:
@@ -76,7 +80,6 @@ def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str, on
     `once` names the click: a replayed click toggles nothing and answers None."""
     now = ctx.clock.now()
     with ctx.sessions() as session:
-        get_ticket(session, ticket_id)
         subscribed = user_id in participants(session, ticket_id, ParticipantRole.SUBSCRIBER)
     if not subscribed:
         authorize(ctx, ticket_id, user_id, Act.SUBSCRIBE)

@@ -333,7 +333,9 @@ def form_errors(errors: dict[str, str], view: dict[str, Any]) -> dict[str, str]:
 
     Field names equal block ids; an error for a field the view doesn't show lands on its first input.
     """
-    inputs = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
+    blocks = view.get("blocks") if isinstance(view.get("blocks"), list) else []
+    inputs = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"
+              and isinstance(b.get("block_id"), str)]
     fallback = inputs[0] if inputs else "title"
     result: dict[str, str] = {}
     for field, message in errors.items():

@@ -31,6 +31,7 @@ MAX_COMMAND_TEXT = 4000
 MAX_FILES = 10
 MAX_FILE_NAME = 255
 LATEST_EPOCH = 4_102_444_800  # 2100-01-01: a date picker can't go further; larger numbers are forged
+_PLAIN_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9._~:/?#\[\]!$&'()*+,;=%-]+$")  # RFC 3986 characters only
 SLACK_FILE_HOSTS = ("slack.com", "slack-files.com")  # and their subdomains (files.slack.com, <team>.slack.com)
 
 
@@ -87,12 +88,17 @@ def printable(text: str) -> str:
 
 
 def slack_hosted(url: Any, extra_hosts: tuple[str, ...] = ()) -> bool:
-    """An https URL on one of Slack's own hosts (or a configured one, such as the fake Slack's)."""
-    if not isinstance(url, str) or len(url) > 2000 or printable(url) != url:
+    """An https URL on one of Slack's own hosts (or a configured one, such as the fake Slack's).
+
+    Read as strictly as a browser would: no backslash (browsers read it as `/`, Python doesn't), no
+    user info, no spaces or controls, so the host Python sees is the host a click would reach."""
+    if not isinstance(url, str) or len(url) > 2000 or not _PLAIN_URL.match(url):
         return False
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
+        return False
+    if "@" in parts.netloc:
         return False
     host = (parts.hostname or "").lower()
     if host in extra_hosts:
@@ -120,6 +126,11 @@ class CommandRequest:
     ticket_id: int | None = None
     text: str = ""
 
+    @property
+    def command_key(self) -> str | None:
+        """Names this very invocation (Slack mints a trigger per command), for commands that must not run twice."""
+        return f"command:{self.trigger_id}"[:100] if self.trigger_id else None
+
 
 def read_command(body: dict[str, Any]) -> CommandRequest:
     """`/escalate [help | list | contacts | status ESC-42 | export ESC-42 | ESC-42]`."""
@@ -137,10 +148,12 @@ def read_command(body: dict[str, Any]) -> CommandRequest:
         kind = CommandKind(words[0].lower())
     elif len(words) == 1 and words[0].lower() in {"list", "contacts", "help"}:
         kind = CommandKind(words[0].lower())
+    if not isinstance(body.get("response_url"), str) or not body["response_url"]:
+        raise PayloadInvalid("response_url is missing")  # Slack sends one with every command; replies go there
     return CommandRequest(
         user_id=_user(body, "user_id"),
         channel_id=_id(body.get("channel_id"), CHANNEL_ID, "channel_id", required=False),
-        trigger_id=_text(body.get("trigger_id"), "trigger_id") or None,
+        trigger_id=_text(body.get("trigger_id"), "trigger_id")[:200] or None,
         kind=kind,
         ticket_id=ticket_id,
         text=text,

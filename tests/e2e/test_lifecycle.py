@@ -319,7 +319,7 @@ def test_strangers_cannot_read_or_export_a_tickets_timeline(bot: RunningBot, sla
     file_ticket(slack, fake, bot)
     slack.slash_command("U0STRANGER", "export ESC-1")
     fake.wait_until(lambda: fake.responses)
-    assert fake.responses[-1]["body"]["text"].startswith(":no_entry: Only")
+    assert fake.responses[-1]["body"]["text"].startswith(":no_entry: You can't view the timeline of ESC-1")
     assert not fake.files
 
 

@@ -60,6 +60,7 @@ button_body = st.fixed_dictionaries({}, optional={
     "channel": st.one_of(maybe, st.fixed_dictionaries({"id": maybe})), "container": maybe, "message": maybe})
 command_body = st.fixed_dictionaries({}, optional={
     "user_id": st.one_of(maybe, st.just("U0AGENT")), "channel_id": maybe, "trigger_id": maybe,
+    "response_url": st.one_of(maybe, st.just("https://hooks.slack.com/commands/T1/1/x")),
     "text": st.one_of(maybe, st.sampled_from(["", "ESC-42", "status ESC-7", "export esc-1", "help", "ESC-" + "9" * 30]))})
 
 

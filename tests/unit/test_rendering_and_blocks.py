@@ -118,11 +118,11 @@ def test_reading_a_submitted_modal_and_mapping_errors_back_to_blocks() -> None:
 
 
 def test_command_text_is_parsed_and_anything_else_is_unknown() -> None:
-    assert read_command({"user_id": "U0AGENT", "text": ""}).kind is CommandKind.NEW
-    assert read_command({"user_id": "U0AGENT", "text": "ESC-42"}).ticket_id == 42
-    assert read_command({"user_id": "U0AGENT", "text": "status esc-7"}).kind is CommandKind.STATUS
-    assert read_command({"user_id": "U0AGENT", "text": "HELP"}).kind is CommandKind.HELP
-    assert read_command({"user_id": "U0AGENT", "text": "drop table"}).kind is CommandKind.UNKNOWN
+    assert read_command({"user_id": "U0AGENT", "response_url": "https://hooks.slack.com/commands/T1/1/x", "text": ""}).kind is CommandKind.NEW
+    assert read_command({"user_id": "U0AGENT", "response_url": "https://hooks.slack.com/commands/T1/1/x", "text": "ESC-42"}).ticket_id == 42
+    assert read_command({"user_id": "U0AGENT", "response_url": "https://hooks.slack.com/commands/T1/1/x", "text": "status esc-7"}).kind is CommandKind.STATUS
+    assert read_command({"user_id": "U0AGENT", "response_url": "https://hooks.slack.com/commands/T1/1/x", "text": "HELP"}).kind is CommandKind.HELP
+    assert read_command({"user_id": "U0AGENT", "response_url": "https://hooks.slack.com/commands/T1/1/x", "text": "drop table"}).kind is CommandKind.UNKNOWN
 
 
 def test_button_payloads_are_read_defensively() -> None:
