@@ -46,6 +46,7 @@ CHANNEL_TIMEOUT = 10  # seconds an idle connection lives (default 120)
 CLEANUP_INTERVAL = 1  # seconds between waitress's sweeps for idle connections
 BACKLOG = 2048  # connections the kernel queues before waitress accepts them
 MAX_HEADER_BYTES = 32 * 1024  # all request headers together (default 256 KiB); Slack sends about 1 KiB
+REQUEST_DEADLINE = 5  # seconds a client may take to send one whole request; Slack sends it at once
 
 
 class StartupError(Exception):
@@ -156,14 +157,44 @@ def server_options(*, threads: int = SERVER_THREADS, fd_limit: int | None = None
     }
 
 
+def enforce_request_deadline(server: Any, deadline: float = REQUEST_DEADLINE) -> None:
+    """Close connections that trickle a request in for longer than `deadline` seconds (slowloris).
+
+    waitress's idle timeout restarts with every byte received, so a byte every few seconds would hold
+    a connection for ever. Its periodic sweep (`maintenance`, every cleanup_interval) now also closes a
+    connection whose same unfinished request it has seen for longer than the deadline."""
+    first_seen: dict[int, tuple[object, float]] = {}
+    idle_sweep = server.maintenance
+
+    def maintenance(now: float) -> None:
+        idle_sweep(now)
+        unfinished: dict[int, tuple[object, float]] = {}
+        for fd, channel in list(server.active_channels.items()):
+            request = channel.request
+            if request is None or request.completed:
+                continue
+            seen = first_seen.get(fd)
+            since = seen[1] if seen is not None and seen[0] is request else now
+            unfinished[fd] = (request, since)
+            if now - since > deadline:
+                channel.will_close = True
+        first_seen.clear()
+        first_seen.update(unfinished)
+
+    server.maintenance = maintenance
+
+
 def serve_http(runtime: Runtime) -> None:
     """HTTP mode on waitress, a production WSGI server (threads; no Bolt dev server)."""
-    from waitress import serve
+    from waitress.server import create_server
 
     options = server_options()
-    log.info("listening on http://%s:%s%s (bodies up to %d bytes, %d connections, idle timeout %ds)", runtime.settings.host,
-             runtime.settings.port, EVENTS_PATH, MAX_BODY, options["connection_limit"], options["channel_timeout"])
-    serve(runtime.wsgi, host=runtime.settings.host, port=runtime.settings.port, **options)
+    server = create_server(runtime.wsgi, host=runtime.settings.host, port=runtime.settings.port, **options)
+    enforce_request_deadline(server)
+    log.info("listening on http://%s:%s%s (bodies up to %d bytes, %d connections, idle timeout %ds, %ds to send a request)",
+             runtime.settings.host, runtime.settings.port, EVENTS_PATH, MAX_BODY, options["connection_limit"],
+             options["channel_timeout"], REQUEST_DEADLINE)
+    server.run()
 
 
 class BackgroundServer:
@@ -171,11 +202,12 @@ class BackgroundServer:
     (port 0 = any free port; `overrides` change a server option, e.g. a short channel_timeout for one test)."""
 
     def __init__(self, wsgi: Callable[..., Iterable[bytes]], host: str = "127.0.0.1", port: int = 0, threads: int = SERVER_THREADS,
-                 **overrides: Any):
+                 request_deadline: float = REQUEST_DEADLINE, **overrides: Any):
         from waitress.server import create_server
 
         self.options = {**server_options(threads=threads), **overrides}
         self._server = create_server(wsgi, host=host, port=port, **self.options)
+        enforce_request_deadline(self._server, request_deadline)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="waitress", daemon=True)
         self.url = f"http://{host}:{self._server.effective_port}"

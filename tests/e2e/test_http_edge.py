@@ -177,6 +177,39 @@ def test_an_idle_connection_is_closed_by_the_server_within_its_timeout(bot: Runn
     assert 1.5 < waited < 2 + cleanup + 1.0
 
 
+def test_a_request_trickled_in_a_byte_at_a_time_is_cut_off_at_the_deadline(bot: RunningBot, slack: SlackSender, fake: FakeSlack) -> None:
+    """Slowloris: each byte restarts waitress's idle timer, so the deadline on a whole request must end it;
+    meanwhile the server keeps answering Slack."""
+    from app import REQUEST_DEADLINE
+
+    trickling = [socket.create_connection(address(bot), timeout=5) for _ in range(150)]
+    try:
+        for sock in trickling:
+            sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")
+        started, cut = time.perf_counter(), set()
+        while len(cut) < len(trickling) and time.perf_counter() - started < REQUEST_DEADLINE + 4:
+            if time.perf_counter() - started < 1.0:
+                reply = slack.slash_command("U0AGENT", "help")
+                assert reply.status == 200 and reply.elapsed < 3.0
+            for n, sock in enumerate(trickling):
+                if n in cut:
+                    continue
+                try:
+                    sock.sendall(b"X")  # one more header byte
+                except OSError:
+                    cut.add(n)
+                    continue
+                if _closed(sock):
+                    cut.add(n)
+            time.sleep(0.5)
+        waited = time.perf_counter() - started
+    finally:
+        for sock in trickling:
+            sock.close()
+    print(f"\n150 trickling connections cut off after {waited:.1f} s (deadline {REQUEST_DEADLINE} s)")
+    assert len(cut) == len(trickling) and REQUEST_DEADLINE - 1 < waited < REQUEST_DEADLINE + 4
+
+
 def test_the_production_idle_timeout_is_short() -> None:
     options = server_options()
     assert options["channel_timeout"] + options["cleanup_interval"] <= 15
