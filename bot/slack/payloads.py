@@ -82,9 +82,13 @@ def _ticket_number(value: Any, what: str) -> int:
     return value
 
 
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # "a\u202egpj.exe" shows as "aexe.jpg"
+
+
 def printable(text: str) -> str:
-    """Text without control characters (tab and newline kept) or lone surrogates, for echoing back."""
-    return "".join(c for c in text if c in "\t\n" or unicodedata.category(c) not in ("Cc", "Cs"))
+    """Text without control characters (tab and newline kept), lone surrogates or bidi overrides, for
+    names and echoes whose look must be what they are."""
+    return "".join(c for c in text if c in "\t\n" or (unicodedata.category(c) not in ("Cc", "Cs") and c not in _BIDI_CONTROLS))
 
 
 def slack_hosted(url: Any, extra_hosts: tuple[str, ...] = ()) -> bool:

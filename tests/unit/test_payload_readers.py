@@ -157,3 +157,10 @@ def test_read_home_opened_names_a_valid_user_or_refuses(event: dict[str, Any]) -
 def test_only_slacks_own_hosts_are_believed_for_file_links(url: Any, trusted: bool) -> None:
     assert slack_hosted(url) is trusted
     assert slack_hosted("http://127.0.0.1:4000/files/F1", ("127.0.0.1",))
+
+
+def test_file_names_lose_controls_and_direction_overrides() -> None:
+    view = {"state": {"values": {"attachments": {"value": {"type": "file_input", "files": [
+        {"id": "F0LOG1", "name": "report\u202egpj.exe\x00"}]}}}}}
+    (attachment,) = read_intake(view).attachments
+    assert attachment.name == "reportgpj.exe"
