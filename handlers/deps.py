@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.rendering import Renderer
 from bot.services.context import ServiceContext
 from bot.slack.gate import response_url_allowed
-from bot.slack.gateway import SlackError, SlackGateway, SlackRejected, TriggerExpired
+from bot.slack.gateway import SlackError, SlackGateway, TriggerExpired
 from bot.slack.payloads import PayloadInvalid
 
 
@@ -54,8 +54,5 @@ class Deps:
             raise PayloadInvalid("trigger_id is missing")  # Slack sends one with every command and click
         try:
             self.gateway.open_view(trigger, view)
-        except TriggerExpired:
-            self.tell(body, respond, self.reply("trigger_expired", command=self.settings.slash_command))
-        except SlackRejected as refused:  # e.g. a trigger Slack never minted: say so, no traceback
-            self.services.log.warning("views.open refused: %s", refused)
+        except TriggerExpired:  # expired, already used, or never minted by Slack
             self.tell(body, respond, self.reply("trigger_expired", command=self.settings.slash_command))

@@ -35,8 +35,7 @@ def prepare_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str) ->
 
 
 def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: ResolutionForm,
-                   source: Source = Source.MODAL, once: str | None = None,
-                    relay: bool = True) -> None:
+                   source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
     """Record resolution, root cause and lessons; critical tickets then wait for their post-mortem."""
     seen = authorize(ctx, ticket_id, actor_id, Act.RESOLVE)
     needs_postmortem = postmortem_required(ctx, seen)
@@ -73,8 +72,7 @@ def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: 
 
 
 def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, url: str,
-                        source: Source = Source.MODAL, once: str | None = None,
-                    relay: bool = True) -> None:
+                        source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
     """The post-mortem is written: link it and close the ticket."""
     seen = authorize(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM)
     target = transition(seen.status, Move.COMPLETE_POSTMORTEM)

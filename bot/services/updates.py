@@ -26,8 +26,7 @@ def prepare_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str
 
 
 def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: UpdateForm,
-                source: Source = Source.MODAL, once: str | None = None,
-                    relay: bool = True) -> None:
+                source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
     """Post in the thread and DM the reporter, escalators and subscribers; a promised time is kept.
     `once`: the modal's view id; a replayed submission posts nothing."""
     prepare_update(ctx, ticket_id, actor_id=actor_id)
@@ -55,8 +54,7 @@ def prepare_reassign(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> T
 
 
 def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assignee_id: str,
-                    source: Source = Source.MODAL, once: str | None = None,
-                    relay: bool = True) -> None:
+                    source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
     """A manager (or the level) hands the ticket to someone; they are told, and so is everyone on it."""
     seen = prepare_reassign(ctx, ticket_id, actor_id=actor_id)
     now = ctx.clock.now()
