@@ -30,6 +30,7 @@ from bot.policy import PolicyError, load_policy
 from bot.rendering import Renderer
 from bot.scheduler import make_scheduler
 from bot.services.context import ServiceContext
+from bot.services.outbox import relay_all
 from bot.services.sweep import sweep
 from bot.slack.gate import MAX_BODY, SlackGate
 from bot.slack.gateway import SlackGateway, make_client
@@ -46,6 +47,7 @@ CHANNEL_TIMEOUT = 10  # seconds an idle connection lives (default 120)
 CLEANUP_INTERVAL = 1  # seconds between waitress's sweeps for idle connections
 BACKLOG = 2048  # connections the kernel queues before waitress accepts them
 MAX_HEADER_BYTES = 32 * 1024  # all request headers together (default 256 KiB); Slack sends about 1 KiB
+RELAY_EVERY = timedelta(seconds=2)  # the outbox relay's own tick: it probes a backing-off Slack this often
 REQUEST_DEADLINE = 5  # seconds a client may take to send one whole request; Slack sends it at once
 
 
@@ -243,7 +245,11 @@ def main() -> int:
     except (ConfigError, StartupError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    scheduler = make_scheduler(settings.scheduler_interval, {"sweep": lambda: sweep(runtime.deps.services)})
+    ctx = runtime.deps.services
+    scheduler = make_scheduler({
+        "sweep": (settings.scheduler_interval, lambda: sweep(ctx)),  # timers, then the outbox
+        "relay": (min(settings.scheduler_interval, RELAY_EVERY), lambda: relay_all(ctx)),  # seconds after Slack recovers
+    })
     scheduler.start()
     try:
         (serve_socket_mode if settings.socket_mode else serve_http)(runtime)

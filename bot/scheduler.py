@@ -11,10 +11,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 log = logging.getLogger("bot.scheduler")
 
 
-def make_scheduler(interval: timedelta, jobs: dict[str, Callable[[], object]]) -> BackgroundScheduler:
-    """One in-memory scheduler running each job every `interval`; a slow run is never doubled up."""
+def make_scheduler(jobs: dict[str, tuple[timedelta, Callable[[], object]]]) -> BackgroundScheduler:
+    """One in-memory scheduler running each job every its own interval; a slow run is never doubled up."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-    for name, job in jobs.items():
+    for name, (interval, job) in jobs.items():
         scheduler.add_job(_logged(name, job), "interval", seconds=interval.total_seconds(), id=name, name=name)
     return scheduler
 

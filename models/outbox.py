@@ -19,7 +19,7 @@ from models.base import Base
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    DEAD = "dead"  # a permanent failure, or out of attempts: visible, never retried
+    DEAD = "dead"  # a permanent failure, or a day of failing: visible, never retried
 
 
 class OutboxMessage(Base):
@@ -35,6 +35,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]  # first transient failure of the current streak (None: not backing off)
     claimed_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -25,6 +27,7 @@ class ServiceContext:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # TIMEZONE: daily follow-ups are local
     relay_notifier: Notifier | None = None  # the outbox relay's (no SDK retries: it retries durably); default: notifier
     pace: timedelta = timedelta(0)  # at most one post per channel per `pace` from the relay (Slack: ~1/s)
+    jitter: Callable[[], float] = random.random  # 0..1, spreads retries so replicas don't retry in step
 
     @property
     def relay(self) -> Notifier:

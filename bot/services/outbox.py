@@ -2,8 +2,11 @@
 
 Each row has a unique `dedupe_key` (one row per notification, however often it is decided), is
 claimed with a lease (one replica sends it), and its outcome is recorded: HTTP 429 waits for
-Retry-After without counting as a failure; outages back off exponentially; refusals are dead letters,
-logged and on the ticket's timeline. Posts are paced per channel.
+Retry-After without counting as a failure; outages back off exponentially with jitter (seconds at
+first, minutes at most) for up to a day; refusals are dead letters, logged and on the ticket's
+timeline. While rows back off, the sweep probes with the oldest every few seconds, and the first
+success releases every backoff at once: what fell due goes out as soon as Slack answers again.
+Posts are paced per channel.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -28,8 +31,11 @@ from bot.services.tickets import BOT_ACTOR, TIMELINE_BATCH, card_of, entries, ge
 from models import OutboxMessage, OutboxStatus, TimelineEvent
 from models.timeline import Source
 
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=3))
-MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=2)  # the first retry comes after 1-2 s, then the wait doubles…
+RETRY_CAP = timedelta(minutes=5)  # …up to 2.5-5 min
+GIVE_UP_AFTER = timedelta(days=1)  # a message failing this long is a dead letter
+PROBE_EVERY = timedelta(seconds=2)  # while rows back off, the sweep tries one this often: is Slack back?
+RATE_LIMITED = "rate_limited: "  # last_error prefix of a row waiting for Retry-After (not released early)
 LEASE = timedelta(seconds=60)
 RECENT_ENTRIES = 8  # timeline entries in a handoff summary
 # Deliveries and subscription toggles: in the export, never crowding a handoff summary's latest entries.
@@ -91,8 +97,10 @@ def enqueue_notice(session: Session, *, key: str, ticket_id: int, notice: Notice
     enqueue(session, key=key, kind=NOTICE, ticket_id=ticket_id, now=now, payload=payload)
 
 
-def backoff(attempts: int) -> timedelta:
-    return BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+def backoff(attempts: int, jitter: float) -> timedelta:
+    """Capped exponential backoff with jitter: after failure n, between half and all of 2ⁿ s (capped)."""
+    ceiling = min(RETRY_CAP, FIRST_RETRY * 2 ** min(attempts - 1, 20))
+    return ceiling * (0.5 + 0.5 * min(max(jitter, 0.0), 1.0))
 
 
 class Pacer:
@@ -125,7 +133,32 @@ def relay_due(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 100, ti
     with ctx.sessions.begin() as session:
         ids = claim(session, OutboxMessage, due=due, order_by=OutboxMessage.id, now=now, lease_until=now + LEASE,
                     worker=worker, limit=limit)
+        if not ids and ticket_id is None:
+            ids = _claim_probe(session, now, worker)
     return sum(_send_one(ctx, message_id, worker) for message_id in ids)
+
+
+def _claim_probe(session: Session, now: datetime, worker: str) -> list[int]:
+    """Nothing is due, but Slack messages may be backing off: try the oldest early (at most every
+    PROBE_EVERY per row), so a recovery is noticed within seconds, not at the next backoff slot."""
+    waiting = ((OutboxMessage.status == OutboxStatus.PENDING.value) & OutboxMessage.failing_since.is_not(None)
+               & (OutboxMessage.next_attempt_at > now) & (OutboxMessage.kind != EMAIL)
+               & (OutboxMessage.last_attempt_at <= now - PROBE_EVERY)
+               & ~OutboxMessage.last_error.startswith(RATE_LIMITED))
+    return claim(session, OutboxMessage, due=waiting, order_by=OutboxMessage.next_attempt_at, now=now,
+                 lease_until=now + LEASE, worker=worker, limit=1)
+
+
+def _release_backoffs(session: Session, *, email: bool, now: datetime) -> None:
+    """The far side (Slack, or the SMTP server) answered: everything backing off for it is due now
+    (but what failed in the last PROBE_EVERY, so a row failing on its own is not retried after every
+    other row's success)."""
+    same_side = (OutboxMessage.kind == EMAIL) if email else (OutboxMessage.kind != EMAIL)
+    session.execute(update(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.failing_since.is_not(None),
+        OutboxMessage.next_attempt_at > now, OutboxMessage.last_attempt_at <= now - PROBE_EVERY, same_side,
+        ~OutboxMessage.last_error.startswith(RATE_LIMITED),
+    ).values(next_attempt_at=now))
 
 
 def _send_one(ctx: ServiceContext, message_id: int, worker: str) -> bool:
@@ -268,13 +301,15 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
     retry_after = getattr(error, "retry_after", None)
     with ctx.sessions.begin() as session:
         message = session.get_one(OutboxMessage, message_id)
-        message.claimed_until = None
+        message.claimed_until, message.last_attempt_at = None, now
         what = "handoff_email" if kind == EMAIL else payload.get("notice") or kind
         where = ", ".join(payload["to"]) if kind == EMAIL else (
             payload.get("user") or payload.get("owner") or payload.get("channel") or ("thread" if kind == NOTICE else "card"))
         if error is None:
             message.attempts = attempts + 1
             message.status, message.sent_at, message.last_error = OutboxStatus.SENT.value, now, None
+            message.failing_since = None
+            _release_backoffs(session, email=kind == EMAIL, now=now)
             if ticket_id is not None:
                 if kind == EMAIL:
                     record(session, ticket_id, "email_sent", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
@@ -288,12 +323,14 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
             return
         message.last_error = error.reason
         if retry_after is not None:  # rate limited: wait as told, not a failed attempt
+            message.last_error = RATE_LIMITED + error.reason
             message.next_attempt_at = now + timedelta(seconds=retry_after)
             return
         message.attempts = attempts + 1
-        dead = error.permanent or message.attempts >= MAX_ATTEMPTS
+        message.failing_since = message.failing_since or now
+        dead = error.permanent or now - message.failing_since >= GIVE_UP_AFTER
         message.status = OutboxStatus.DEAD.value if dead else OutboxStatus.PENDING.value
-        message.next_attempt_at = now + backoff(message.attempts)
+        message.next_attempt_at = now + backoff(message.attempts, ctx.jitter())
         if ticket_id is not None:
             record(session, ticket_id, "delivery_failed", actor=BOT_ACTOR, source=Source.SYSTEM, at=now, what=what,
                    where=where, reason=error.reason, attempt=message.attempts,

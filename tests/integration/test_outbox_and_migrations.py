@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from bot.db import make_sessions
 from bot.mail import SmtpMailer
 from tests.policies import open_seed_policy
 from bot.services.context import ServiceContext
-from bot.services.outbox import MAX_ATTEMPTS, enqueue_email, relay_due
+from bot.services.outbox import enqueue_email, relay_due
 from bot.services.ports import Email
 from models import Base, OutboxMessage
 from tests.integration.recording import RecordingNotifier
@@ -53,32 +54,37 @@ def test_an_e_mail_is_queued_once_per_key_and_sent_with_both_parts(engine: Engin
     assert mail.message["Subject"] == "[ESC-1] Escalated to L3: <b>x</b> Bcc: evil@example.com"
 
 
-def test_a_down_server_is_retried_with_backoff_until_it_answers(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
-    ctx = context(engine, clock, smtp)
+def test_a_down_server_is_retried_within_seconds_and_the_wait_doubles_up_to_a_cap(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
+    ctx = replace(context(engine, clock, smtp), jitter=lambda: 1.0)  # the longest wait of each step
     smtp.stop()
     queue(ctx)
-    assert relay_due(ctx) == 0
-    with ctx.sessions() as session:
-        message = session.scalars(select(OutboxMessage)).one()
-        assert (message.status, message.attempts) == ("pending", 1) and "unavailable" in message.last_error
-        assert message.next_attempt_at == clock.now() + timedelta(minutes=1)
+    waits = []
+    for _ in range(10):
+        assert relay_due(ctx) == 0
+        with ctx.sessions() as session:
+            message = session.scalars(select(OutboxMessage)).one()
+        assert message.status == "pending" and "unavailable" in (message.last_error or "")
+        waits.append((message.next_attempt_at - clock.now()).total_seconds())
+        clock.advance(message.next_attempt_at - clock.now())
+    assert waits == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
     smtp.start()
-    clock.advance(timedelta(seconds=59))
-    assert relay_due(ctx) == 0
-    clock.advance(timedelta(seconds=1))
     assert relay_due(ctx) == 1 and len(smtp.sink.wait(1)) == 1
 
 
-def test_a_message_that_keeps_failing_becomes_a_dead_letter(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
+def test_a_message_is_a_dead_letter_only_after_a_day_of_trying(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
     ctx = context(engine, clock, smtp)
     smtp.stop()
     queue(ctx)
-    for _ in range(MAX_ATTEMPTS):
+    started = clock.now()
+    while True:
         relay_due(ctx)
-        clock.advance(timedelta(hours=4))
-    with ctx.sessions() as session:
-        message = session.scalars(select(OutboxMessage)).one()
-    assert (message.status, message.attempts) == ("dead", MAX_ATTEMPTS)
+        with ctx.sessions() as session:
+            message = session.scalars(select(OutboxMessage)).one()
+        if message.status != "pending":
+            break
+        clock.advance(message.next_attempt_at - clock.now())
+    assert message.status == "dead" and timedelta(days=1) <= clock.now() - started < timedelta(days=1, minutes=6)
+    assert message.attempts > 280  # one try every 2.5-5 minutes, all day
 
 
 def test_without_smtp_the_e_mail_is_dead_at_once_and_says_why(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
