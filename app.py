@@ -31,7 +31,7 @@ from bot.rendering import Renderer
 from bot.scheduler import make_scheduler
 from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
-from bot.services.sweep import sweep
+from bot.services.sweep import release_dead_claims, sweep
 from bot.slack.gate import MAX_BODY, SlackGate
 from bot.slack.gateway import SlackGateway, make_client
 from bot.slack.notifier import SlackNotifier
@@ -133,6 +133,9 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
         raise StartupError(f"Configuration error: SLACK_BOT_TOKEN was refused by Slack at {settings.slack_api_url} ({exc})") from None
     deps = Deps(settings=settings, services=services, gateway=gateway, renderer=renderer)
     register_handlers(bolt, deps)
+    freed = release_dead_claims(services)
+    if freed:
+        log.info("released %d outbox/timer claims held by dead processes on this host", freed)
     return Runtime(settings=settings, engine=engine, bolt=bolt, deps=deps, listeners=listeners)
 
 

@@ -36,7 +36,7 @@ RETRY_CAP = timedelta(minutes=5)  # …up to 2.5-5 min
 GIVE_UP_AFTER = timedelta(days=1)  # a message failing this long is a dead letter
 PROBE_EVERY = timedelta(seconds=2)  # while rows back off, the sweep tries one this often: is Slack back?
 RATE_LIMITED = "rate_limited: "  # last_error prefix of a row waiting for Retry-After (not released early)
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=20)  # renewed as each row's send starts: a dead replica blocks a row this long at most
 RECENT_ENTRIES = 8  # timeline entries in a handoff summary
 # Deliveries and subscription toggles: in the export, never crowding a handoff summary's latest entries.
 QUIET_KINDS = ("notified", "card_posted", "notice_withheld", "subscribed", "unsubscribed")
@@ -162,9 +162,12 @@ def _release_backoffs(session: Session, *, email: bool, now: datetime) -> None:
 
 
 def _send_one(ctx: ServiceContext, message_id: int, worker: str) -> bool:
-    with ctx.sessions() as session:
-        message = session.get(OutboxMessage, message_id)
-        if message is None or message.status != OutboxStatus.PENDING.value or message.claimed_by != worker:
+    with ctx.sessions.begin() as session:  # the lease runs from this row's send, not from the batch's claim
+        renewed = session.execute(update(OutboxMessage).where(
+            OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.claimed_by == worker).values(claimed_until=ctx.clock.now() + LEASE)).rowcount
+        message = session.get(OutboxMessage, message_id) if renewed == 1 else None
+        if message is None:
             return False
         kind, payload, ticket_id, attempts = message.kind, dict(message.payload), message.ticket_id, message.attempts
     error: DeliveryFailed | MailFailed | None = None

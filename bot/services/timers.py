@@ -25,7 +25,7 @@ from bot.services.tickets import BOT_ACTOR, note, response_due
 from models import Ticket, Timer, TimerKind, TimerStatus
 from models.timeline import Source
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=20)  # a batch fires in well under a second; a dead replica blocks its timers this long
 LATE = timedelta(minutes=2)  # fired this long after its due time: marked delayed
 LEVEL_TIMERS = (TimerKind.RESPONSE_BREACH, TimerKind.PREBREACH, TimerKind.SLA_UNRESOLVED, TimerKind.FOLLOWUP)
 LIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)

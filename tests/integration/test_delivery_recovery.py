@@ -113,3 +113,36 @@ def test_a_rate_limited_message_keeps_waiting_for_retry_after_even_when_slack_an
     with ctx.sessions() as session:
         row = session.get_one(OutboxMessage, waiting)
     assert row.status == "pending" and row.next_attempt_at == clock.now() + timedelta(seconds=27)
+
+
+def test_at_start_up_the_claims_of_dead_processes_on_this_host_are_released_at_once(
+    engine: Engine, clock: ManualClock
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from bot.services.claims import HOST
+    from bot.services.sweep import release_dead_claims
+    from models import Timer
+
+    slack = OutageSlack(clock=clock)
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=slack)
+    file(ctx, triggers=frozenset({"data_loss"}))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, alive = f"{HOST}:{int(gone.stdout)}", f"{HOST}:{os.getppid()}"
+    with ctx.sessions.begin() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        holders = [dead, alive, f"other-host:{int(gone.stdout)}"]
+        for n, row in enumerate(rows):
+            row.claimed_by, row.claimed_until = holders[n % 3], clock.now() + timedelta(seconds=20)
+        timer = session.scalars(select(Timer).order_by(Timer.id)).first()
+        timer.claimed_by, timer.claimed_until = dead, clock.now() + timedelta(seconds=20)
+    freed = release_dead_claims(ctx)
+    assert freed == len([r for n, r in enumerate(rows) if n % 3 == 0]) + 1
+    assert relay_all(ctx, worker="restarted") == freed - 1  # sent at once, not after the lease
+    with ctx.sessions() as session:
+        still = {r.claimed_by for r in session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending"))}
+        assert still == {alive, f"other-host:{int(gone.stdout)}"}  # a live process, another host: theirs
+        assert session.get_one(Timer, timer.id).claimed_by is None
+
