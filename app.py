@@ -6,6 +6,7 @@ Nothing else reads the environment or builds clients. `python app.py` runs the b
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import sys
 import threading
@@ -33,7 +34,8 @@ from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
 from bot.services.sweep import release_dead_claims, sweep
 from bot.slack.gate import MAX_BODY, SlackGate
-from bot.slack.gateway import SlackGateway, make_client
+from bot.readiness import Readiness
+from bot.slack.gateway import SlackError, SlackGateway, SlackRejected, make_client
 from bot.slack.notifier import SlackNotifier
 from handlers import register_handlers
 from handlers.deps import Deps
@@ -62,10 +64,12 @@ class Runtime:
     bolt: App
     deps: Deps
     listeners: ThreadPoolExecutor
+    readiness: Readiness
 
     @property
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
-        return http_app(self.bolt, signing_secret=self.settings.slack_signing_secret, api_url=self.settings.slack_api_url)
+        return http_app(self.bolt, signing_secret=self.settings.slack_signing_secret, api_url=self.settings.slack_api_url,
+                        ready=self.readiness.problems)
 
     def close(self) -> None:
         """Finish the work listeners started after their ack, then release the database."""
@@ -73,9 +77,10 @@ class Runtime:
         self.engine.dispose()
 
 
-def http_app(bolt: App, *, signing_secret: str | None, api_url: str,
-             now: Callable[[], float] = time.time) -> Callable[..., Iterable[bytes]]:
-    """WSGI: Slack posts to /slack/events (through the gate, then Bolt); /healthz answers load balancers."""
+def http_app(bolt: App, *, signing_secret: str | None, api_url: str, now: Callable[[], float] = time.time,
+             ready: Callable[[], list[str]] = list) -> Callable[..., Iterable[bytes]]:
+    """WSGI: Slack posts to /slack/events (through the gate, then Bolt); /healthz says the process is up;
+    /readyz says whether it is fit to serve (503 naming each failing check)."""
     events = SlackGate(SlackRequestHandler(bolt, path=EVENTS_PATH), signing_secret=signing_secret, api_url=api_url, now=now)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -83,6 +88,10 @@ def http_app(bolt: App, *, signing_secret: str | None, api_url: str,
         if path == "/healthz":
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"ok\n"]
+        if path == "/readyz":
+            problems = ready()
+            start_response("503 Service Unavailable" if problems else "200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return ["".join(f"{p}\n" for p in problems).encode() if problems else b"ready\n"]
         if path == EVENTS_PATH and method == "POST":
             return events(environ, start_response)
         if path == EVENTS_PATH:
@@ -126,6 +135,7 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
             client=client,
             signing_secret=settings.slack_signing_secret or "socket-mode",
             request_verification_enabled=not settings.socket_mode,
+            token_verification_enabled=False,  # start-up must not need Slack: main() checks the token, patiently
             process_before_response=False,
             listener_executor=listeners,
         )
@@ -136,7 +146,8 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
     freed = release_dead_claims(services)
     if freed:
         log.info("released %d outbox/timer claims held by dead processes on this host", freed)
-    return Runtime(settings=settings, engine=engine, bolt=bolt, deps=deps, listeners=listeners)
+    return Runtime(settings=settings, engine=engine, bolt=bolt, deps=deps, listeners=listeners,
+                   readiness=Readiness(services))
 
 
 def server_options(*, threads: int = SERVER_THREADS, fd_limit: int | None = None) -> dict[str, Any]:
@@ -240,6 +251,60 @@ def serve_socket_mode(runtime: Runtime) -> None:
     SocketModeHandler(runtime.bolt, runtime.settings.slack_app_token).start()
 
 
+TOKEN_REFUSED = frozenset({"invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_authed"})
+SLACK_RETRY_CAP = 30.0  # seconds between start-up checks of an unreachable Slack, at most
+
+
+def check_slack(runtime: Runtime, *, sleep: Callable[[float], None] = time.sleep, attempts: int | None = None) -> None:
+    """auth.test until Slack answers, one log line per failed attempt and no traceback; /readyz says
+    "not ready" meanwhile. A refused token raises StartupError naming SLACK_BOT_TOKEN."""
+    url, wait, tried = runtime.settings.slack_api_url, 1.0, 0
+    probe = SlackGateway(make_client(runtime.settings.slack_bot_token, url, timeout=5, retries=False))  # one try each
+    while attempts is None or tried < attempts:
+        tried += 1
+        try:
+            identity = probe.whoami()
+        except SlackRejected as exc:
+            if exc.code in TOKEN_REFUSED:
+                raise StartupError(f"Configuration error: SLACK_BOT_TOKEN was refused by Slack at {url} ({exc.code})") from None
+            raise StartupError(f"Configuration error: Slack at {url} refused auth.test ({exc.code})") from None
+        except SlackError as exc:
+            runtime.readiness.slack_problem = f"not answering at {url} ({exc.code})"
+            if attempts is not None and tried >= attempts:
+                log.warning("Slack is not answering at %s (%s); serving anyway and trying again", url, exc.code)
+                return
+            log.warning("Slack is not answering at %s (%s); trying again in %.0f s", url, exc.code, wait)
+            sleep(wait)
+            wait = min(wait * 2, SLACK_RETRY_CAP)
+            continue
+        tell_bolt_who_we_are(runtime.bolt, identity)
+        runtime.readiness.slack_answered()
+        log.info("Slack answers at %s", url)
+        return
+
+
+def tell_bolt_who_we_are(bolt: App, identity: Any) -> None:
+    """Bolt would call auth.test itself, at construction (so start-up would need Slack) or lazily on a
+    request (without the token, in 1.30); it gets the answer check_slack already has instead."""
+    from slack_bolt.middleware.authorization.single_team_authorization import SingleTeamAuthorization
+
+    for middleware in bolt._middleware_list:  # noqa: SLF001 - Bolt offers no setter for this
+        if isinstance(middleware, SingleTeamAuthorization):
+            middleware.auth_test_result = identity
+
+
+def watch_slack(runtime: Runtime) -> None:
+    """check_slack on a thread while the HTTP listener answers; a token refused later ends the process."""
+    def run() -> None:
+        try:
+            check_slack(runtime)
+        except StartupError as exc:
+            print(exc, file=sys.stderr, flush=True)
+            os._exit(2)  # the main thread is serving HTTP; nothing is half-done before Slack first answers
+
+    threading.Thread(target=run, name="slack-check", daemon=True).start()
+
+
 def main() -> int:
     try:
         settings = load_settings()
@@ -248,9 +313,23 @@ def main() -> int:
     except (ConfigError, StartupError) as exc:
         print(exc, file=sys.stderr)
         return 2
+    try:
+        check_slack(runtime, attempts=None if settings.socket_mode else 1)  # Socket Mode can't serve without Slack
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        runtime.close()
+        return 2
+    if not runtime.readiness.slack.is_set():
+        watch_slack(runtime)
     ctx = runtime.deps.services
+    runtime.readiness.sweep_interval = settings.scheduler_interval
+
+    def swept() -> None:
+        sweep(ctx)
+        runtime.readiness.swept()
+
     scheduler = make_scheduler({
-        "sweep": (settings.scheduler_interval, lambda: sweep(ctx)),  # timers, then the outbox
+        "sweep": (settings.scheduler_interval, swept),  # timers, then the outbox
         "relay": (min(settings.scheduler_interval, RELAY_EVERY), lambda: relay_all(ctx)),  # seconds after Slack recovers
     })
     scheduler.start()

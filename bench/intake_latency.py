@@ -55,7 +55,7 @@ if str(ROOT) not in sys.path:
 from slack_bolt import App  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
-from app import BackgroundServer, build, http_app  # noqa: E402
+from app import BackgroundServer, build, check_slack, http_app  # noqa: E402
 from bot.policy import load_policy  # noqa: E402
 from bot.slack.blocks import new_escalation_modal  # noqa: E402
 from fakeslack import Call, FakeSlack, Reply, SlackSender  # noqa: E402
@@ -173,6 +173,7 @@ class Served:
 def serve_bot(fake: FakeSlack, database_url: str, policy_file: Path) -> Served:
     """The real bot, wired by app.build() exactly as `python app.py` wires it."""
     runtime = build(settings_for(fake, database_url, policy_file))
+    check_slack(runtime, attempts=1)
     server = BackgroundServer(runtime.wsgi, threads=SERVER_THREADS).start()
     return Served("bot", server, runtime.close)
 

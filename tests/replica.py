@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import build  # noqa: E402
+from app import build, check_slack  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.services.claims import claim  # noqa: E402
 from bot.services.outbox import LEASE as OUTBOX_LEASE  # noqa: E402
@@ -46,6 +46,7 @@ def main() -> None:
     from datetime import timedelta
 
     runtime = build(settings, clock=FileClock(Path(clock_file)), pace=timedelta(0))
+    check_slack(runtime, attempts=1)
     ctx = runtime.deps.services
     print(json.dumps({"ready": worker}), flush=True)
     for line in sys.stdin:

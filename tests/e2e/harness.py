@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app import BackgroundServer, Runtime, build
+from app import BackgroundServer, Runtime, build, check_slack
 from bot.clock import ManualClock
 from bot.config import Settings
 from models import Ticket, TimelineEvent
@@ -64,6 +64,7 @@ class RunningBot:
 
 def start_bot(settings: Settings, clock: ManualClock | None = None) -> RunningBot:
     runtime = build(settings, clock=clock, pace=timedelta(0))  # tests don't wait a second per channel
+    check_slack(runtime, attempts=1)  # as main() does: auth.test, which Bolt then reuses
     return RunningBot(runtime=runtime, server=BackgroundServer(runtime.wsgi, threads=8).start())
 
 

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app import Runtime, build
+from app import Runtime, build, check_slack
 from bot.policy import load_policy
 from bot.slack.blocks import escalate_modal, new_escalation_modal, postmortem_modal, reassign_modal, resolve_modal, update_modal
 from bot.slack.ids import INPUT_ACTION, Action, Callback
@@ -83,6 +83,7 @@ def fuzzed(tmp_path: Path) -> Iterator[Fuzzed]:
     fake = start_fake_slack()
     policy_file = write_policy(tmp_path)
     runtime = build(settings_for(fake, f"sqlite:///{tmp_path / 'fuzz.db'}", policy_file), pace=timedelta(0))
+    check_slack(runtime, attempts=1)
     policy = load_policy(policy_file)
     levels = [lv.key for lv in policy.levels]
     views = {

@@ -10,7 +10,7 @@ import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy import select
 
-from app import Runtime, build
+from app import Runtime, build, check_slack
 from fakeslack import FakeSlack, SocketSender
 from models import Ticket
 from tests.e2e.harness import GOOD_FORM, settings_for, write_policy
@@ -29,6 +29,7 @@ def socket_bot(fake: FakeSlack, database_url: str, tmp_path: Path, monkeypatch: 
         monkeypatch.delenv(name, raising=False)
     settings = settings_for(fake, database_url, write_policy(tmp_path), slack_app_token=fake.app_token, slack_signing_secret=None)
     runtime = build(settings)
+    check_slack(runtime, attempts=1)
     # The handler's WebClient is the app's own (base_url = settings.slack_api_url), so apps.connections.open reaches the fake.
     handler = SocketModeHandler(runtime.bolt, settings.slack_app_token)
     handler.connect()

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -57,8 +58,9 @@ def test_a_token_slack_refuses_is_named_at_start_up(tmp_path: Path) -> None:
         result = run_app(tmp_path, {"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake.api_url})
     finally:
         fake.stop()
-    assert result.returncode == 2
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("Configuration error: SLACK_BOT_TOKEN was refused by Slack")
+    assert "(invalid_auth)" in result.stderr.strip().splitlines()[-1]
 
 
 def _free_port() -> int:
@@ -95,3 +97,55 @@ def test_the_run_command_migrates_and_serves_slack_events_over_http(tmp_path: Pa
         output = process.communicate(timeout=10)[0]
         fake.stop()
     assert "waitress" in output.lower() or "listening on" in output
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_with_slack_down_the_bot_serves_says_not_ready_and_is_ready_once_slack_answers(tmp_path: Path) -> None:
+    fake = start_fake_slack()
+    fake.outage(503)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "POLICY_"))}
+    env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
+               POLICY_FILE=str(write_policy(tmp_path)), HOST="127.0.0.1", PORT=str(port))
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while _safe_get(base + "/healthz")[0] != 200:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "never answered /healthz"
+            time.sleep(0.1)
+        status, body = _get(base + "/readyz")
+        assert status == 503 and "slack: not answering" in body, body
+        time.sleep(2.5)  # a few attempts, one log line each
+        fake.end_outage()
+        deadline = time.monotonic() + 20
+        while (answer := _get(base + "/readyz"))[0] != 200:
+            assert time.monotonic() < deadline, f"never ready: {answer}"
+            time.sleep(0.2)
+        assert answer[1] == "ready\n"
+        reply = SlackSender(base + "/slack/events", SIGNING_SECRET, fake).slash_command("U0AGENT", "")
+        assert reply.status == 200
+        fake.wait_for("views.open", timeout=10)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+        fake.stop()
+    assert "Traceback" not in output, output
+    attempts = [line for line in output.splitlines() if "Slack is not answering at" in line]
+    assert len(attempts) >= 2 and "Slack answers at" in output, output
+
+
+def _safe_get(url: str) -> tuple[int, str]:
+    try:
+        return _get(url)
+    except OSError:
+        return 0, ""

@@ -146,3 +146,21 @@ def test_at_start_up_the_claims_of_dead_processes_on_this_host_are_released_at_o
         assert still == {alive, f"other-host:{int(gone.stdout)}"}  # a live process, another host: theirs
         assert session.get_one(Timer, timer.id).claimed_by is None
 
+
+
+def test_readiness_names_each_failing_check(engine: Engine, clock: ManualClock) -> None:
+    from bot.readiness import OUTBOX_LAG_LIMIT, Readiness
+
+    ticks = [0.0]
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=OutageSlack(clock=clock))
+    ready = Readiness(ctx, sweep_interval=timedelta(seconds=10), monotonic=lambda: ticks[0])
+    assert ready.problems() == ["slack: Slack has not answered auth.test yet"]
+    ready.slack_answered()
+    assert ready.problems() == []
+    file(ctx)  # its messages are due now and nobody relays them
+    clock.advance(OUTBOX_LAG_LIMIT + timedelta(seconds=1))
+    ticks[0] = 31.0  # three sweep intervals without a sweep
+    assert ready.problems() == ["outbox: a message has waited 121 s past its time", "sweep: no run in the last 30 s"]
+    ready.swept()
+    relay_all(ctx, worker="w1")
+    assert ready.problems() == []
