@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeslack import SlackSender
+from fakeslack import FakeSlack, SlackSender
 from tests.e2e.harness import SIGNING_SECRET, start_fake_slack, write_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,14 +69,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_the_run_command_migrates_and_serves_slack_events_over_http(tmp_path: Path) -> None:
-    fake = start_fake_slack()
+def launch(tmp_path: Path, fake: FakeSlack) -> tuple[subprocess.Popen[str], int]:
+    """`python app.py` in HTTP mode against the fake Slack, as an operator starts it; returns it and its port."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "POLICY_"))}
     env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
                POLICY_FILE=str(write_policy(tmp_path)), HOST="127.0.0.1", PORT=str(port))
     process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, port
+
+
+def test_the_run_command_migrates_and_serves_slack_events_over_http(tmp_path: Path) -> None:
+    fake = start_fake_slack()
+    process, port = launch(tmp_path, fake)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -110,12 +116,7 @@ def _get(url: str) -> tuple[int, str]:
 def test_with_slack_down_the_bot_serves_says_not_ready_and_is_ready_once_slack_answers(tmp_path: Path) -> None:
     fake = start_fake_slack()
     fake.outage(503)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "POLICY_"))}
-    env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
-               POLICY_FILE=str(write_policy(tmp_path)), HOST="127.0.0.1", PORT=str(port))
-    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, port = launch(tmp_path, fake)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
