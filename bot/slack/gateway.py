@@ -92,11 +92,16 @@ class SlackGateway:
             raise SlackUnavailable(method, type(exc).__name__) from None
 
     def whoami(self) -> Any:
-        """auth.test's response (the bot's ids); SlackRejected when the token is refused, SlackUnavailable
-        when Slack can't be reached."""
-        found: list[Any] = []
-        self._call("auth.test", lambda: found.append(self.client.auth_test()) or found[0])
-        return found[0]
+        """auth.test's whole response (the bot's ids, and the scopes header Bolt reads); SlackRejected when
+        the token is refused, SlackUnavailable when Slack can't be reached."""
+        answered: list[Any] = []
+
+        def send() -> Any:
+            answered.append(self.client.auth_test())
+            return answered[0]
+
+        self._call("auth.test", send)
+        return answered[0]
 
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
         data = self._call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
