@@ -27,7 +27,8 @@ class ServiceContext:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # TIMEZONE: daily follow-ups are local
     relay_notifier: Notifier | None = None  # the outbox relay's (no SDK retries: it retries durably); default: notifier
     pace: timedelta = timedelta(0)  # at most one post per channel per `pace` from the relay (Slack: ~1/s)
-    jitter: Callable[[], float] = random.random  # 0..1, spreads retries so replicas don't retry in step
+    # 0..1, spreads retries so replicas don't retry in step (its own generator: the global one is everyone's)
+    jitter: Callable[[], float] = field(default_factory=lambda: random.Random().random)
 
     @property
     def relay(self) -> Notifier:
