@@ -19,15 +19,15 @@ from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, insert, update
 from sqlalchemy.orm import Session
 
 from bot.services.claims import WORKER, claim
 from bot.services.context import ServiceContext
 from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, TicketCard
-from bot.services.tickets import BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, may_view, record
+from bot.services.tickets import (
+    BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, may_view, record, upsert_insert,
+)
 from models import OutboxMessage, OutboxStatus, TimelineEvent
 from models.timeline import Source
 
@@ -63,8 +63,7 @@ def enqueue(session: Session, *, key: str, kind: str, ticket_id: int | None, pay
 
 def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+        session.execute(upsert_insert(session)(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
 @contextmanager
@@ -141,11 +140,7 @@ def relay_due(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 100, ti
 def _claim_probe(session: Session, now: datetime, worker: str) -> list[int]:
     """Nothing is due, but Slack messages may be backing off: try the oldest early (at most every
     PROBE_EVERY per row), so a recovery is noticed within seconds, not at the next backoff slot."""
-    waiting = ((OutboxMessage.status == OutboxStatus.PENDING.value) & OutboxMessage.failing_since.is_not(None)
-               & (OutboxMessage.next_attempt_at > now) & (OutboxMessage.kind != EMAIL)
-               & (OutboxMessage.last_attempt_at <= now - PROBE_EVERY)
-               & ~OutboxMessage.last_error.startswith(RATE_LIMITED))
-    return claim(session, OutboxMessage, due=waiting, order_by=OutboxMessage.next_attempt_at, now=now,
+    return claim(session, OutboxMessage, due=_backing_off(now) & (OutboxMessage.kind != EMAIL), order_by=OutboxMessage.next_attempt_at, now=now,
                  lease_until=now + LEASE, worker=worker, limit=1)
 
 
@@ -154,11 +149,14 @@ def _release_backoffs(session: Session, *, email: bool, now: datetime) -> None:
     (but what failed in the last PROBE_EVERY, so a row failing on its own is not retried after every
     other row's success)."""
     same_side = (OutboxMessage.kind == EMAIL) if email else (OutboxMessage.kind != EMAIL)
-    session.execute(update(OutboxMessage).where(
-        OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.failing_since.is_not(None),
-        OutboxMessage.next_attempt_at > now, OutboxMessage.last_attempt_at <= now - PROBE_EVERY, same_side,
-        ~OutboxMessage.last_error.startswith(RATE_LIMITED),
-    ).values(next_attempt_at=now))
+    session.execute(update(OutboxMessage).where(_backing_off(now), same_side).values(next_attempt_at=now))
+
+
+def _backing_off(now: datetime) -> ColumnElement[bool]:
+    """Pending rows waiting out a failure's backoff (not a Retry-After), last tried PROBE_EVERY or more ago."""
+    return ((OutboxMessage.status == OutboxStatus.PENDING.value) & OutboxMessage.failing_since.is_not(None)
+            & (OutboxMessage.next_attempt_at > now) & (OutboxMessage.last_attempt_at <= now - PROBE_EVERY)
+            & ~OutboxMessage.last_error.startswith(RATE_LIMITED))
 
 
 def _send_one(ctx: ServiceContext, message_id: int, worker: str) -> bool:

@@ -59,14 +59,18 @@ def note(session: Session, ticket_id: int, kind: str, *, actor: str, source: Sou
         session.add(TimelineEvent(**row))
 
 
+def upsert_insert(session: Session) -> Any:
+    """The dialect's `insert` (PostgreSQL or SQLite), the one that offers ON CONFLICT DO NOTHING."""
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def first_time(session: Session, key: str | None, ticket_id: int, kind: str, at: datetime) -> bool:
     """Claim a request for this transaction: False when it was already applied (a replay, or Slack's
     retry). `key` is a modal's view id or a click's; INSERT … ON CONFLICT DO NOTHING, so of two at
     once exactly one wins."""
     if key is None:
         return True
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    claimed = session.scalar(insert(AppliedRequest).values(key=key, ticket_id=ticket_id, kind=kind, applied_at=at)
+    claimed = session.scalar(upsert_insert(session)(AppliedRequest).values(key=key, ticket_id=ticket_id, kind=kind, applied_at=at)
                              .on_conflict_do_nothing(index_elements=["key"]).returning(AppliedRequest.key))
     return claimed is not None
 
