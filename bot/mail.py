@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import socket
 from email.message import EmailMessage
@@ -21,7 +22,11 @@ class SmtpMailer:
         message["From"] = self.sender
         message["To"] = ", ".join(email.to)
         message["Subject"] = " ".join(email.subject.split())  # no header injection through CR/LF
-        message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or "localhost")
+        domain = self.sender.rpartition("@")[2] or "localhost"
+        if email.message_key:  # the same mail, however often it is sent: receivers dedupe by Message-ID
+            message["Message-ID"] = f"<{hashlib.sha256(email.message_key.encode()).hexdigest()[:32]}.escalation@{domain}>"
+        else:
+            message["Message-ID"] = make_msgid(domain=domain)
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         return message

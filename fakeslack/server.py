@@ -126,6 +126,15 @@ class _Delay:
 
 
 @dataclass
+class _LostAnswer:
+    """An answer lost by FakeSlack.lose_answer(): the call takes effect, then the connection drops
+    (`late` None) or the answer comes `late` seconds after it (past the client's timeout)."""
+
+    late: float | None
+    remaining: int
+
+
+@dataclass
 class _PendingAck:
     """A Socket Mode envelope sent by socket_send() and the app's ack, once it arrives."""
 
@@ -160,6 +169,7 @@ class _Reply:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    lost: _LostAnswer | None = None  # the effect happened; the answer is dropped or sent late
 
     @classmethod
     def json(
@@ -201,6 +211,11 @@ class _HTTPHandler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in the fake: answer 500 and make the test fail loudly
             self.server.fake.add_violation(f"fakeslack internal error on {self.path}: {exc!r}")
             reply = _Reply.text(HTTPStatus.INTERNAL_SERVER_ERROR, f"fakeslack internal error: {exc!r}")
+        if reply.lost is not None and reply.lost.late is None:
+            self.close_connection = True  # the call took effect; its answer never comes
+            return
+        if reply.lost is not None and reply.lost.late is not None:
+            time.sleep(reply.lost.late)
         self.write(reply)
 
     def write(self, reply: _Reply) -> None:
@@ -278,6 +293,7 @@ class FakeSlack:
         self._failures: dict[str, list[_Failure]] = {}
         self._outage: int | None = None
         self._delays: dict[str, _Delay] = {}
+        self._lost: dict[str, _LostAnswer] = {}
         # Socket Mode: URLs issued by apps.connections.open, open connections, envelopes awaiting an ack.
         self._socket_urls: dict[str, float] = {}
         self._sockets: list[websocket.WebSocket] = []
@@ -290,6 +306,10 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
+            "conversations.join": self._conversations_join,
+            "conversations.list": self._conversations_list,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "views.open": self._views_open,
@@ -364,14 +384,17 @@ class FakeSlack:
     # Workspace set-up
     # ---------------------------------------------------------------------------------------
 
-    def add_channel(self, name: str, id: str | None = None, is_private: bool = False) -> str:  # noqa: A002
-        """Create a channel (public C... or private G... id generated when None); return its id."""
+    def add_channel(self, name: str, id: str | None = None, is_private: bool = False,  # noqa: A002
+                    bot_member: bool = True) -> str:
+        """Create a channel (public C... or private G... id generated when None); return its id.
+        `bot_member` False: the bot may post there (chat:write.public) but not read it until it joins."""
         name = name.lstrip("#")
         with self._lock:
             channel_id = id or self._new_id("G" if is_private else "C")
             self._channels[channel_id] = {
                 "id": channel_id, "name": name, "is_private": is_private, "is_im": False,
                 "is_channel": not is_private, "is_group": is_private, "created": int(self.clock()),
+                "bot_member": bot_member,
             }
             return channel_id
 
@@ -446,6 +469,17 @@ class FakeSlack:
         with self._lock:
             self._delays[method] = _Delay(float(seconds), times)
 
+    def lose_answer(self, method: str, *, times: int = 1, late: float | None = None) -> None:
+        """The next `times` valid calls of `method` take effect, but their answer is lost: the
+        connection closes without one (`late` None), or it comes `late` seconds later — after the
+        client has given up. What Slack did is then only visible by reading the channel."""
+        if method not in methods():
+            raise ValueError(f"unknown Slack method: {method}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._lost[method] = _LostAnswer(late, times)
+
     def outage(self, status: int = 503) -> None:
         """Every valid Web API call answers `status` (a 5xx) until end_outage(): Slack is down."""
         if status < 500:
@@ -458,9 +492,10 @@ class FakeSlack:
             self._outage = None
 
     def clear_failures(self) -> None:
-        """Drop failures queued with fail()."""
+        """Drop failures queued with fail() and answers to lose queued with lose_answer()."""
         with self._lock:
             self._failures.clear()
+            self._lost.clear()
 
     def clear_delays(self) -> None:
         """Answer every method without delay again."""
@@ -484,6 +519,7 @@ class FakeSlack:
             self._uploads.clear()
             self._failures.clear()
             self._delays.clear()
+            self._lost.clear()
             self._outage = None
 
     # ---------------------------------------------------------------------------------------
@@ -537,6 +573,11 @@ class FakeSlack:
             if channel_id is None:
                 raise KeyError(f"no such channel: {channel}")
             return [self._public_message(m) for m in self._messages.get(channel_id, [])]
+
+    def all_messages(self) -> list[dict[str, Any]]:
+        """Every message in every channel and IM (replies included), each with its "channel"."""
+        with self._lock:
+            return [self._public_message(m) for messages in self._messages.values() for m in messages]
 
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         """Replies in the thread whose parent has timestamp `ts`."""
@@ -853,10 +894,23 @@ class FakeSlack:
             seconds = self._next_delay(method)
             failure = self._next_failure(method)
             if not seconds:
-                return self._record(method, params, failure if failure is not None else self._answer(method, params), at, wall)
+                reply = self._record(method, params, failure if failure is not None else self._answer(method, params), at, wall)
+                return self._lose(method, reply) if failure is None else reply
         time.sleep(seconds)  # without the lock: other calls are served meanwhile
         with self._lock:
-            return self._record(method, params, failure if failure is not None else self._answer(method, params), at, wall)
+            reply = self._record(method, params, failure if failure is not None else self._answer(method, params), at, wall)
+            return self._lose(method, reply) if failure is None else reply
+
+    def _lose(self, method: str, reply: _Reply) -> _Reply:
+        """Mark a reply lost when lose_answer() says so (the call was recorded and took effect)."""
+        lost = self._lost.get(method)
+        if lost is None:
+            return reply
+        lost.remaining -= 1
+        if lost.remaining <= 0:
+            del self._lost[method]
+        reply.lost = lost
+        return reply
 
     def _record(self, method: str, params: Params, reply: _Reply, at: float, wall: float) -> _Reply:
         """Append the Call for an answered request and return the reply."""
@@ -1209,6 +1263,87 @@ class FakeSlack:
             return {"channel": {"id": channel_id, "is_im": True, "user": channel["user"],
                                 "created": channel["created"], "is_open": True}}
         return {"channel": {"id": channel_id}}
+
+    def _history_page(self, messages: list[dict[str, Any]], params: Params, *, newest_first: bool) -> dict[str, Any]:
+        """One page of messages between `oldest` and `latest` (exclusive unless `inclusive`), with
+        metadata only when `include_all_metadata` is true; a cursor is the offset of the next page."""
+        oldest = float(_as_str(params.get("oldest")) or 0)
+        latest = float(_as_str(params.get("latest")) or "inf")
+        inclusive = _truthy(params.get("inclusive"))
+        limit = min(max(_as_int(params.get("limit")) or 100, 1), 999)
+        cursor = _as_str(params.get("cursor")) or ""
+        if cursor and not cursor.isdigit():
+            raise ApiError("invalid_cursor")
+        start = int(cursor or 0)
+
+        def within(ts: str) -> bool:
+            t = float(ts)
+            return (oldest <= t <= latest) if inclusive else (oldest < t < latest)
+
+        chosen = [m for m in messages if within(m["ts"])]
+        chosen.sort(key=lambda m: float(m["ts"]), reverse=newest_first)
+        page = chosen[start:start + limit]
+        shaped = []
+        for message in page:
+            api = self._api_message(message)
+            if not _truthy(params.get("include_all_metadata")):
+                api.pop("metadata", None)
+            shaped.append(api)
+        more = start + limit < len(chosen)
+        return {"messages": shaped, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _readable_channel(self, params: Params) -> str:
+        """A channel the bot may read: a member of it (an IM always), else not_in_channel."""
+        channel_id = self._channel_param(params, ids_only=True)
+        if not self._channels[channel_id].get("is_im") and not self._channels[channel_id].get("bot_member", True):
+            raise ApiError("not_in_channel")
+        return channel_id
+
+    def _conversations_history(self, params: Params) -> dict[str, Any]:
+        """conversations.history: a channel's top-level messages (thread replies stay in their thread), newest first."""
+        channel_id = self._readable_channel(params)
+        top = [m for m in self._messages.get(channel_id, []) if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
+        return self._history_page(top, params, newest_first=True)
+
+    def _conversations_replies(self, params: Params) -> dict[str, Any]:
+        """conversations.replies: a thread's parent and replies, oldest first."""
+        channel_id = self._readable_channel(params)
+        ts = _as_str(params.get("ts")) or ""
+        if self._find_message(channel_id, ts) is None:
+            raise ApiError("thread_not_found")
+        thread = [m for m in self._messages.get(channel_id, []) if m["ts"] == ts or m.get("thread_ts") == ts]
+        return self._history_page(thread, params, newest_first=False)
+
+    def _conversations_list(self, params: Params) -> dict[str, Any]:
+        """conversations.list: public channels, and the private ones the bot is in (by `types`), a page at a time."""
+        types = {t.strip() for t in (_as_str(params.get("types")) or "public_channel").split(",") if t.strip()}
+        unknown = types - {"public_channel", "private_channel", "im", "mpim"}
+        if unknown:
+            raise ApiError("invalid_types")
+        limit = min(max(_as_int(params.get("limit")) or 100, 1), 1000)
+        cursor = _as_str(params.get("cursor")) or ""
+        if cursor and not cursor.isdigit():
+            raise ApiError("invalid_cursor")
+        start = int(cursor or 0)
+        chosen = [c for c in self._channels.values() if (
+            ("im" in types and c.get("is_im"))
+            or ("public_channel" in types and not c.get("is_im") and not c["is_private"])
+            or ("private_channel" in types and c["is_private"] and not c.get("is_im") and c.get("bot_member", True)))]
+        page = chosen[start:start + limit]
+        more = start + limit < len(chosen)
+        return {"channels": [{k: v for k, v in c.items() if k != "bot_member"} | {"is_member": c.get("bot_member", True)}
+                             for c in page],
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _conversations_join(self, params: Params) -> dict[str, Any]:
+        """conversations.join: the bot joins a public channel (private ones need an invitation)."""
+        channel_id = self._channel_param(params, ids_only=True)
+        channel = self._channels[channel_id]
+        if channel.get("is_im") or channel.get("is_private"):
+            raise ApiError("method_not_supported_for_channel_type")
+        channel["bot_member"] = True
+        return {"channel": {k: v for k, v in channel.items() if k != "bot_member"}}
 
     def _users_info(self, params: Params) -> dict[str, Any]:
         """users.info: one member's profile."""

@@ -70,12 +70,23 @@ EXTRA_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
         "chat.postMessage": frozenset({"metadata", "markdown_text"}),
         "chat.update": frozenset({"metadata", "markdown_text"}),
         "chat.postEphemeral": frozenset({"metadata", "markdown_text"}),
+        # Message metadata is returned by the history methods only when asked for (2022).
+        "conversations.history": frozenset({"include_all_metadata"}),
+        "conversations.replies": frozenset({"include_all_metadata"}),
         # `interactivity_pointer` is the newer alias of `trigger_id`; slack_sdk's views_open/push
         # accept either one.
         "views.open": frozenset({"interactivity_pointer"}),
         "views.push": frozenset({"interactivity_pointer"}),
         # Needed by org-wide (Enterprise Grid) installs; slack_sdk sends it when given.
         "usergroups.users.list": frozenset({"team_id"}),
+    }
+)
+
+# Scopes of granular bot tokens the spec does not list (it names the classic user scope only).
+EXTRA_SCOPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        # docs.slack.dev/reference/methods/conversations.join: bot tokens need channels:join.
+        "conversations.join": ("channels:join",),
     }
 )
 
@@ -102,7 +113,7 @@ def _load(path: Path) -> dict[str, MethodSpec]:
         required = {p["name"] for p in parameters if p.get("required")}
         required -= RELAXED_REQUIRED.get(name, frozenset())
         security = operation.get("security") or [{}]
-        scopes = tuple(security[0].get("slackAuth", ()))
+        scopes = tuple(security[0].get("slackAuth", ())) + EXTRA_SCOPES.get(name, ())
         catalogue[name] = MethodSpec(name, frozenset(params), frozenset(required), scopes)
     for name, extra in EXTRA_METHODS.items():
         catalogue.setdefault(name, extra)

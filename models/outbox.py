@@ -37,6 +37,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]  # first transient failure of the current streak (None: not backing off)
+    # Set as a send starts, cleared when its outcome is known: a row claimed with it set (its sender died,
+    # or Slack's answer never came) may already be in Slack and is looked up before it is sent again.
+    in_doubt_since: Mapped[datetime | None]
     claimed_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]

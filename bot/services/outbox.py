@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.claims import WORKER, claim
 from bot.services.context import ServiceContext
-from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, TicketCard
+from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, Once, TicketCard
 from bot.services.tickets import (
     BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, may_view, record, upsert_insert,
 )
@@ -160,28 +160,37 @@ def _backing_off(now: datetime) -> ColumnElement[bool]:
 
 
 def _send_one(ctx: ServiceContext, message_id: int, worker: str) -> bool:
+    """Send one claimed row. Its outcome is unknown from the moment the send starts (committed first):
+    a row found that way later — its sender died, or Slack's answer never came — is looked up in
+    Slack before it is sent again, so a message Slack accepted is not posted twice."""
+    now = ctx.clock.now()
     with ctx.sessions.begin() as session:  # the lease runs from this row's send, not from the batch's claim
+        message = session.get(OutboxMessage, message_id)
+        doubt = message.in_doubt_since if message is not None else None
         renewed = session.execute(update(OutboxMessage).where(
             OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING.value,
-            OutboxMessage.claimed_by == worker).values(claimed_until=ctx.clock.now() + LEASE)).rowcount
-        message = session.get(OutboxMessage, message_id) if renewed == 1 else None
-        if message is None:
+            OutboxMessage.claimed_by == worker).values(claimed_until=now + LEASE, in_doubt_since=doubt or now)).rowcount
+        if message is None or renewed != 1:
             return False
         kind, payload, ticket_id, attempts = message.kind, dict(message.payload), message.ticket_id, message.attempts
+        once = Once(message.dedupe_key, doubt)
     error: DeliveryFailed | MailFailed | None = None
     withheld: str | None = None
     try:
-        withheld = SENDERS[kind](ctx, payload, ticket_id)
+        withheld = SENDERS[kind](ctx, payload, ticket_id, once)
     except (DeliveryFailed, MailFailed) as exc:
         error = exc
     _settle(ctx, message_id, kind, payload, ticket_id, attempts, error, withheld=withheld)
     return error is None and withheld is None
 
 
-def _send_email(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+def _send_email(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+    """SMTP can't be asked what it got: a resent mail keeps the first one's Message-ID (from the key), so mail
+    systems that dedupe by Message-ID show it once."""
     if ctx.mailer is None:
         raise MailFailed("SMTP_HOST is not set; e-mail is switched off", permanent=True)
-    ctx.mailer.send(Email(to=tuple(payload["to"]), subject=payload["subject"], text=payload["text"], html=payload["html"]))
+    ctx.mailer.send(Email(to=tuple(payload["to"]), subject=payload["subject"], text=payload["text"], html=payload["html"],
+                          message_key=once.key))
 
 
 def _current_card(ctx: ServiceContext, ticket_id: int | None, *, handoff: bool = False) -> TicketCard:
@@ -200,12 +209,12 @@ def _current_card(ctx: ServiceContext, ticket_id: int | None, *, handoff: bool =
     return card
 
 
-def _send_card_post(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+def _send_card_post(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
     """Post the card; remember where it is; have the previous card (if any) point to it."""
     card = _current_card(ctx, ticket_id, handoff=True)
     card = replace(card, card=None, card_link=None)
     PACER.wait(card.level.channel, ctx.pace)
-    posted = ctx.relay.post_card(card)
+    posted = ctx.relay.post_card(card, once=once)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         ticket = get_ticket(session, card.id, for_update=True)
@@ -217,13 +226,13 @@ def _send_card_post(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int
                     payload={"previous": payload["previous"], "to": [posted.channel, posted.ts], "level": card.level.title})
 
 
-def _send_card_update(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+def _send_card_update(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
     card = _current_card(ctx, ticket_id)
     if card.card is not None:  # not posted yet: the post will show the current state anyway
         ctx.relay.update_card(card)
 
 
-def _send_card_moved(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+def _send_card_moved(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
     """The card the ticket left: history now, linking to the new one, without buttons."""
     card = _current_card(ctx, ticket_id)
     new = MessageRef(*payload["to"])
@@ -235,16 +244,17 @@ def _send_card_moved(ctx: ServiceContext, payload: dict[str, Any], ticket_id: in
                                   moved_to_level=payload["level"]))
 
 
-def _send_postmortem_draft(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+def _send_postmortem_draft(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
     card = _current_card(ctx, ticket_id)
     with ctx.sessions() as session:
         full = entries(session, card.id)
     draft = ctx.renderer.render_email("postmortem.md.j2", t=card, entries=full, policy=ctx.policy)
     ctx.relay.upload(payload["owner"], filename=f"{card.ref}-postmortem.md", content=draft.encode(),
-                     title=f"{card.ref} post-mortem draft", comment=f"Post-mortem draft for {card.ref}, built from its timeline.")
+                     title=f"{card.ref} post-mortem draft", comment=f"Post-mortem draft for {card.ref}, built from its timeline.",
+                     once=once)
 
 
-def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> str | None:
+def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
     """Render with the ticket as it is now, then deliver through the relay's notifier (or say why not)."""
     if payload.get("reader_check") and payload.get("user") and not may_view(ctx, ticket_id or 0, payload["user"]):
         return "may no longer view the ticket"
@@ -259,11 +269,11 @@ def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | 
         channel = payload.get("channel")
     delivery = Delivery(Notice(payload["notice"]), user=payload.get("user"), thread=thread, channel=channel, extra=extra)
     PACER.wait(delivery.user or (thread.channel if thread else channel) or "", ctx.pace)
-    notifier.deliver(delivery, card)
+    notifier.deliver(delivery, card, once=once)
     return None
 
 
-def _send_expand_group(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+def _send_expand_group(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
     """A notice for a user group: one DM per member, each its own outbox row (sent once each)."""
     members = ctx.relay.members_of(payload["group"])
     now = ctx.clock.now()
@@ -303,6 +313,8 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
     with ctx.sessions.begin() as session:
         message = session.get_one(OutboxMessage, message_id)
         message.claimed_until, message.last_attempt_at = None, now
+        # Still in doubt only when the far side may have acted on it (a timeout, a dropped answer, a 5xx).
+        message.in_doubt_since = message.in_doubt_since if getattr(error, "maybe_done", False) else None
         what = "handoff_email" if kind == EMAIL else payload.get("notice") or kind
         where = ", ".join(payload["to"]) if kind == EMAIL else (
             payload.get("user") or payload.get("owner") or payload.get("channel") or ("thread" if kind == NOTICE else "card"))

@@ -16,12 +16,23 @@ class DeliveryFailed(Exception):
     """Raised by a Notifier when Slack (or e-mail) refused or could not be reached.
 
     `permanent`: retrying can't help (channel_not_found, invalid_auth…); `retry_after`: Slack asked
-    us to wait that many seconds (HTTP 429), which is not a failure of the message.
+    us to wait that many seconds (HTTP 429), which is not a failure of the message; `maybe_done`: the
+    request may have taken effect (a timeout, a dropped connection, a 5xx), so look before sending again.
     """
 
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None,
+                 maybe_done: bool = False):
         super().__init__(reason)
-        self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
+        self.reason, self.permanent, self.retry_after, self.maybe_done = reason, permanent, retry_after, maybe_done
+
+
+@dataclass(frozen=True)
+class Once:
+    """What makes a post exactly-once: the outbox key it carries (as Slack message metadata), and,
+    when an earlier send's outcome is unknown, since when — the notifier then looks for it first."""
+
+    key: str
+    in_doubt_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -146,21 +157,26 @@ class Delivery:
 
 
 class Notifier(Protocol):
-    """How services tell people things. Called only after the transaction commits."""
+    """How services tell people things. Called only after the transaction commits.
 
-    def post_card(self, card: TicketCard) -> MessageRef: ...
+    Posting methods take `once`: the post carries its key, and is looked up before it is sent again
+    when an earlier attempt's outcome is unknown (then the earlier message is returned, not a copy)."""
+
+    def post_card(self, card: TicketCard, *, once: Once | None = None) -> MessageRef: ...
 
     def update_card(self, card: TicketCard) -> None: ...
 
     def permalink(self, ref: MessageRef) -> str | None: ...
 
-    def deliver(self, delivery: Delivery, card: TicketCard) -> MessageRef | None: ...
+    def deliver(self, delivery: Delivery, card: TicketCard, *, once: Once | None = None) -> MessageRef | None: ...
 
     def members_of(self, group_id: str) -> frozenset[str]: ...
 
-    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str) -> None: ...
+    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str,
+               once: Once | None = None) -> None: ...
 
-    def post_systemic_notice(self, notice: "SystemicNotice", existing: MessageRef | None) -> MessageRef: ...
+    def post_systemic_notice(self, notice: "SystemicNotice", existing: MessageRef | None, *,
+                             once: Once | None = None) -> MessageRef: ...
 
 
 @dataclass(frozen=True)
@@ -179,6 +195,7 @@ class Email:
     subject: str
     text: str
     html: str
+    message_key: str | None = None  # the outbox key: a stable Message-ID, so a resent copy is the same mail
 
 
 class MailFailed(Exception):

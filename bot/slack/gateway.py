@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
+import socket
 import threading
 import time
+import urllib.error
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -15,6 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 log = logging.getLogger("bot.slack")
 
 GROUP_CACHE_SECONDS = 300
+METADATA_EVENT = "escalation_bot_outbox"  # Slack message metadata event_type; its payload carries the outbox key
+LOOKUP_PAGES = 5  # at most this many history pages (200 messages each) are read to find an in-doubt post
 
 
 class SlackError(Exception):
@@ -26,7 +31,14 @@ class SlackError(Exception):
 
 
 class SlackUnavailable(SlackError):
-    """Slack could not be reached or kept failing (network, 5xx, rate limited past our retries)."""
+    """Slack could not be reached or kept failing (network, 5xx, rate limited past our retries).
+
+    `maybe_done`: the request may have reached Slack and taken effect (a timeout, a dropped connection
+    or a 5xx); False when it surely did not (429, connection refused, name not resolved)."""
+
+    def __init__(self, method: str, code: str, *, retry_after: float | None = None, maybe_done: bool = False):
+        super().__init__(method, code, retry_after=retry_after)
+        self.maybe_done = maybe_done
 
 
 class SlackRejected(SlackError):
@@ -57,6 +69,30 @@ def make_client(token: str, base_url: str, *, timeout: int = 10, retries: bool =
     return client
 
 
+def _never_sent(exc: BaseException) -> bool:
+    """A transport error that shows the request never reached Slack (refused, or the name did not resolve)."""
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return isinstance(reason, (ConnectionRefusedError, socket.gaierror))
+
+
+def _is_id(channel: str) -> bool:
+    """A Slack ID (C…, G…, D…, U…, W…) rather than a #name."""
+    return bool(re.fullmatch(r"[CGDUW][A-Z0-9]{2,}", channel))
+
+
+def _name(channel: str) -> str:
+    return channel.removeprefix("#")
+
+
+def _metadata(key: str | None) -> dict[str, Any] | None:
+    return {"event_type": METADATA_EVENT, "event_payload": {"outbox_key": key}} if key else None
+
+
+def _carries(message: dict[str, Any], key: str) -> bool:
+    metadata = message.get("metadata") or {}
+    return metadata.get("event_type") == METADATA_EVENT and (metadata.get("event_payload") or {}).get("outbox_key") == key
+
+
 def _retry_after(headers: Any) -> float | None:
     """Slack's Retry-After header (seconds), whatever the header dict's case."""
     for key, value in dict(headers or {}).items():
@@ -74,6 +110,7 @@ class SlackGateway:
         self.client = client
         self._monotonic = monotonic
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._channel_ids: dict[str, str] = {}  # "#name" → channel ID, learnt from posts and conversations.list
         self._lock = threading.Lock()
 
     def _call(self, method: str, send: Callable[[], Any]) -> dict[str, Any]:
@@ -84,12 +121,13 @@ class SlackGateway:
         except SlackApiError as exc:
             code = str(exc.response.get("error") or f"http_{exc.response.status_code}")
             if exc.response.status_code == 429 or exc.response.status_code >= 500:
-                raise SlackUnavailable(method, code, retry_after=_retry_after(exc.response.headers)) from None
+                raise SlackUnavailable(method, code, retry_after=_retry_after(exc.response.headers),
+                                       maybe_done=exc.response.status_code >= 500) from None
             if code in {"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"}:
                 raise TriggerExpired(method, code) from None
             raise SlackRejected(method, code) from None
         except (SlackClientError, OSError) as exc:
-            raise SlackUnavailable(method, type(exc).__name__) from None
+            raise SlackUnavailable(method, type(exc).__name__, maybe_done=not _never_sent(exc)) from None
 
     def whoami(self) -> Any:
         """auth.test's whole response (the bot's ids, and the scopes header Bolt reads); SlackRejected when
@@ -107,14 +145,79 @@ class SlackGateway:
         data = self._call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
         return str(data["view"]["id"])
 
-    def post(self, channel: str, *, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None) -> Posted:
+    def post(self, channel: str, *, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
+             key: str | None = None) -> Posted:
+        """Post a message; `key` goes with it as message metadata, so `find_posted` can find it later."""
         data = self._call("chat.postMessage", lambda: self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False))
+            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
+            metadata=_metadata(key)))
+        if not _is_id(channel):
+            self._channel_ids[_name(channel)] = str(data["channel"])
         return Posted(channel=str(data["channel"]), ts=str(data["ts"]))
 
-    def dm(self, user_id: str, *, text: str, blocks: list[dict[str, Any]] | None = None) -> Posted:
+    def dm(self, user_id: str, *, text: str, blocks: list[dict[str, Any]] | None = None, key: str | None = None) -> Posted:
         """Posting to a user ID lands in the bot's DM with that person."""
-        return self.post(user_id, text=text, blocks=blocks)
+        return self.post(user_id, text=text, blocks=blocks, key=key)
+
+    def find_posted(self, channel: str, key: str, *, since: float, thread_ts: str | None = None) -> Posted | None:
+        """The bot's message carrying `key`, posted since `since` (epoch seconds) in a channel, a user's
+        DM (given the user ID) or a thread; None when it is not there."""
+        channel = self._readable(channel)
+        found = self._search(channel, since=since, thread_ts=thread_ts, match=lambda m: _carries(m, key))
+        return Posted(channel=channel, ts=str(found["ts"])) if found else None
+
+    def find_upload(self, channel: str, title: str, *, since: float) -> bool:
+        """Whether a file titled `title` was shared since `since` in a channel or a user's DM."""
+        channel = self._readable(channel)
+        return self._search(channel, since=since, thread_ts=None, match=lambda m: any(
+            (f or {}).get("title") == title for f in m.get("files") or [])) is not None
+
+    def _readable(self, channel: str) -> str:
+        """The channel ID the history methods need: a user's DM, or a #name looked up (once) in conversations.list."""
+        if channel[:1] in "UW" and _is_id(channel):
+            return self.open_dm(channel)
+        if _is_id(channel):
+            return channel
+        name = _name(channel)
+        if name not in self._channel_ids:
+            cursor = None
+            while True:
+                data = self._call("conversations.list", lambda: self.client.conversations_list(
+                    types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor))
+                for found in data.get("channels") or []:
+                    self._channel_ids.setdefault(str(found.get("name")), str(found.get("id")))
+                cursor = (data.get("response_metadata") or {}).get("next_cursor")
+                if name in self._channel_ids or not cursor:
+                    break
+        if name not in self._channel_ids:
+            raise SlackRejected("conversations.list", "channel_not_found")
+        return self._channel_ids[name]
+
+    def _search(self, channel: str, *, since: float, thread_ts: str | None,
+                match: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """Read the channel's (or thread's) messages since `since`, a page at a time, for the first match.
+        A public channel the bot posted to without joining (chat:write.public) is joined to be read."""
+        cursor, joined = None, False
+        for _ in range(LOOKUP_PAGES):
+            args = dict(channel=channel, oldest=f"{since:.6f}", limit=200, include_all_metadata=True, cursor=cursor)
+            try:
+                if thread_ts:
+                    data = self._call("conversations.replies", lambda: self.client.conversations_replies(ts=thread_ts, **args))
+                else:
+                    data = self._call("conversations.history", lambda: self.client.conversations_history(**args))
+            except SlackRejected as exc:
+                if exc.code != "not_in_channel" or joined:
+                    raise
+                self._call("conversations.join", lambda: self.client.conversations_join(channel=channel))
+                joined = True
+                continue
+            for message in data.get("messages") or []:
+                if match(message):
+                    return dict(message)
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not data.get("has_more") or not cursor:
+                return None
+        return None
 
     def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
         self._call("chat.update", lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))

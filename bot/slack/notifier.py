@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from bot.rendering import Renderer
-from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Notice, SystemicNotice, TicketCard
-from bot.slack.ids import Action
-from bot.slack.blocks import card_buttons, fallback_text, notice_blocks, systemic_blocks, ticket_card_blocks
-from bot.slack.gateway import SlackError, SlackGateway, SlackUnavailable
+import logging
+from datetime import timedelta
+
 from bot.domain.policy import Policy
+from bot.rendering import Renderer
+from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Notice, Once, SystemicNotice, TicketCard
+from bot.slack.blocks import card_buttons, fallback_text, notice_blocks, systemic_blocks, ticket_card_blocks
+from bot.slack.gateway import Posted, SlackError, SlackGateway, SlackRejected, SlackUnavailable
+from bot.slack.ids import Action
+
+log = logging.getLogger("bot.slack")
+
+# An in-doubt post is looked for from this long before its first attempt (clocks of this host and Slack's differ).
+LOOKBACK = timedelta(minutes=2)
 
 
 # Buttons a notice carries, so the person can act from where they read it.
@@ -25,7 +33,8 @@ NOTICE_BUTTONS: dict[Notice, tuple[Action, ...]] = {
 
 def failed(exc: SlackError) -> DeliveryFailed:
     """A Slack error in delivery terms: rate limits and outages are transient, refusals permanent."""
-    return DeliveryFailed(exc.code, permanent=not isinstance(exc, SlackUnavailable), retry_after=exc.retry_after)
+    return DeliveryFailed(exc.code, permanent=not isinstance(exc, SlackUnavailable), retry_after=exc.retry_after,
+                          maybe_done=getattr(exc, "maybe_done", False))
 
 
 class SlackNotifier:
@@ -41,10 +50,29 @@ class SlackNotifier:
                                     ticket_id=card.id, buttons=buttons)
         return fallback_text(parts["fallback"]), blocks
 
-    def post_card(self, card: TicketCard) -> MessageRef:
+    def _post(self, channel: str, *, text: str, blocks: list[dict], thread_ts: str | None = None,
+              once: Once | None = None) -> Posted:
+        """Post once: with the outbox key as metadata, and, when an earlier attempt may have landed,
+        only after looking for it (then that message is the answer). A lookup Slack refuses (a private
+        channel the bot can't read, a missing history scope) is logged and the post is sent: a possible
+        second copy is better than a lost page."""
+        if once is not None and once.in_doubt_since is not None:
+            since = (once.in_doubt_since - LOOKBACK).timestamp()
+            try:
+                found = self.gateway.find_posted(channel, once.key, since=since, thread_ts=thread_ts)
+            except SlackRejected as exc:
+                log.warning("could not look for in-doubt post %s in %s (%s); sending it", once.key, channel, exc.code)
+                found = None
+            if found is not None:
+                log.info("in-doubt post %s was already in Slack (%s %s); not sent again", once.key, found.channel, found.ts)
+                return found
+        return self.gateway.post(channel, text=text, blocks=blocks, thread_ts=thread_ts,
+                                 key=once.key if once is not None else None)
+
+    def post_card(self, card: TicketCard, *, once: Once | None = None) -> MessageRef:
         text, blocks = self.card_message(card)
         try:
-            posted = self.gateway.post(card.level.channel, text=text, blocks=blocks)
+            posted = self._post(card.level.channel, text=text, blocks=blocks, once=once)
         except SlackError as exc:
             raise failed(exc) from None
         return MessageRef(posted.channel, posted.ts)
@@ -69,7 +97,7 @@ class SlackNotifier:
                 raise failed(exc) from None
         return self._permalinks[ref]
 
-    def deliver(self, delivery: Delivery, card: TicketCard) -> MessageRef | None:
+    def deliver(self, delivery: Delivery, card: TicketCard, *, once: Once | None = None) -> MessageRef | None:
         extra: dict[str, str | None] = dict(delivery.extra)
         if "contact" in extra:
             contact = self.policy.contact(str(extra["contact"]))
@@ -83,26 +111,34 @@ class SlackNotifier:
             link=card.card_link if delivery.user else None,
         )
         try:
-            if delivery.user:
-                posted = self.gateway.dm(delivery.user, text=fallback_text(text), blocks=blocks)
+            if delivery.user:  # a user ID: the bot's DM with that person
+                posted = self._post(delivery.user, text=fallback_text(text), blocks=blocks, once=once)
             elif delivery.thread:
-                posted = self.gateway.post(delivery.thread.channel, text=fallback_text(text), blocks=blocks, thread_ts=delivery.thread.ts)
+                posted = self._post(delivery.thread.channel, text=fallback_text(text), blocks=blocks,
+                                    thread_ts=delivery.thread.ts, once=once)
             elif delivery.channel:
-                posted = self.gateway.post(delivery.channel, text=fallback_text(text), blocks=blocks)
+                posted = self._post(delivery.channel, text=fallback_text(text), blocks=blocks, once=once)
             else:
                 return None
         except SlackError as exc:
             raise failed(exc) from None
         return MessageRef(posted.channel, posted.ts)
 
-    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str) -> None:
+    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str,
+               once: Once | None = None) -> None:
+        """A file to a person's DM; in doubt, first looked for by its title (uploads carry no metadata)."""
         try:
-            self.gateway.upload(self.gateway.open_dm(user_id), filename=filename, content=content, title=title,
-                                comment=comment)
+            channel = self.gateway.open_dm(user_id)
+            if once is not None and once.in_doubt_since is not None and self.gateway.find_upload(
+                    channel, title, since=(once.in_doubt_since - LOOKBACK).timestamp()):
+                log.info("in-doubt upload %s was already in Slack; not sent again", once.key)
+                return
+            self.gateway.upload(channel, filename=filename, content=content, title=title, comment=comment)
         except SlackError as exc:
             raise failed(exc) from None
 
-    def post_systemic_notice(self, notice: SystemicNotice, existing: MessageRef | None) -> MessageRef:
+    def post_systemic_notice(self, notice: SystemicNotice, existing: MessageRef | None, *,
+                             once: Once | None = None) -> MessageRef:
         text = self.renderer.render("notices/systemic.md.j2", n=notice, last_level=self.policy.last_level)
         label = None if notice.escalated_by else f"Escalate all to {self.policy.last_level.key} as systemic"
         blocks = systemic_blocks(text, alert_id=notice.alert_id, escalate_label=label)
@@ -110,7 +146,7 @@ class SlackNotifier:
             if existing is not None:
                 self.gateway.update(existing.channel, existing.ts, text=fallback_text(text), blocks=blocks)
                 return existing
-            posted = self.gateway.post(notice.channel, text=fallback_text(text), blocks=blocks)
+            posted = self._post(notice.channel, text=fallback_text(text), blocks=blocks, once=once)
         except SlackError as exc:
             raise failed(exc) from None
         return MessageRef(posted.channel, posted.ts)

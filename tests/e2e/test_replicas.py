@@ -202,3 +202,20 @@ def test_after_a_stopped_period_a_restart_sends_one_catch_up_per_overdue_ticket(
     assert all(followups[t] == 1 for t in critical)  # six missed checks coalesce into one
     assert world.count("managers_notified") == {t: 1 for t in tickets}
     assert all(r.status == "sent" for r in world.outbox()) and world.posts() == len(world.posting_rows())
+
+
+def test_a_replica_killed_while_slack_holds_its_answer_leaves_no_second_copy(world: World) -> None:
+    from tests.e2e.test_exactly_once import copies
+
+    world.file_tickets(3)
+    world.fake.lose_answer("chat.postMessage", late=60)  # the first post lands; its answer is held back
+    doomed = world.replica("doomed")
+    doomed.send("sweep")
+    world.fake.wait_until(lambda: world.fake.all_messages(), message="the first post landed")
+    doomed.kill()  # SIGKILL while waiting for Slack's answer: the outcome is known only to Slack
+    survivor = world.replica("survivor")
+    world.tick(timedelta(minutes=1))  # past the dead replica's lease
+    survivor.ask("sweep")
+    posting = world.posting_rows()
+    assert all(r.status == "sent" for r in posting)
+    assert {r.dedupe_key for r in posting} == set(copies(world.fake)) and set(copies(world.fake).values()) == {1}

@@ -974,3 +974,62 @@ def test_socket_sender_sends_what_the_http_sender_sends_and_slack_applies_the_ac
         "events_api", False, 1, "timeout")
     assert event.payload["type"] == "event_callback" and event.payload["event_id"] == "Ev9"
     assert fake.violations == []
+
+
+def test_history_returns_top_level_messages_newest_first_with_metadata_only_when_asked(
+    fake: FakeSlack, client: WebClient, clock: Clock
+) -> None:
+    first = client.chat_postMessage(channel="C0ESC", text="one", metadata={"event_type": "t", "event_payload": {"k": "1"}})
+    clock.now += 10
+    client.chat_postMessage(channel="C0ESC", text="reply", thread_ts=first["ts"])
+    second = client.chat_postMessage(channel="C0ESC", text="two")
+    page = client.conversations_history(channel="C0ESC")
+    assert [m["text"] for m in page["messages"]] == ["two", "one"]
+    assert all("metadata" not in m for m in page["messages"])
+    with_meta = client.conversations_history(channel="C0ESC", include_all_metadata=True, oldest=str(float(first["ts"]) - 1))
+    assert with_meta["messages"][1]["metadata"] == {"event_type": "t", "event_payload": {"k": "1"}}
+    assert [m["ts"] for m in client.conversations_history(channel="C0ESC", oldest=first["ts"])["messages"]] == [second["ts"]]
+    paged = client.conversations_history(channel="C0ESC", limit=1)
+    assert paged["has_more"] and len(paged["messages"]) == 1
+    rest = client.conversations_history(channel="C0ESC", limit=1, cursor=paged["response_metadata"]["next_cursor"])
+    assert rest["messages"][0]["text"] == "one" and not rest["has_more"]
+    thread = client.conversations_replies(channel="C0ESC", ts=first["ts"], include_all_metadata=True)
+    assert [m["text"] for m in thread["messages"]] == ["one", "reply"]
+    assert not fake.violations
+
+
+def test_history_of_a_channel_the_bot_has_not_joined_is_refused_until_it_joins(fake: FakeSlack, client: WebClient) -> None:
+    channel = fake.add_channel("outside", bot_member=False)
+    client.chat_postMessage(channel=channel, text="posted with chat:write.public")
+    with pytest.raises(SlackApiError) as refused:
+        client.conversations_history(channel=channel)
+    assert refused.value.response["error"] == "not_in_channel"
+    client.conversations_join(channel=channel)
+    assert [m["text"] for m in client.conversations_history(channel=channel)["messages"]] == ["posted with chat:write.public"]
+    listed = client.conversations_list(types="public_channel,private_channel", limit=1)
+    names, cursor = [c["name"] for c in listed["channels"]], listed["response_metadata"]["next_cursor"]
+    while cursor:
+        more = client.conversations_list(types="public_channel,private_channel", limit=1, cursor=cursor)
+        names, cursor = names + [c["name"] for c in more["channels"]], more["response_metadata"]["next_cursor"]
+    assert "outside" in names
+    private = fake.add_channel("secret", is_private=True, bot_member=False)
+    assert "secret" not in [c["name"] for c in client.conversations_list(types="private_channel")["channels"]]
+    with pytest.raises(SlackApiError) as cannot:
+        client.conversations_join(channel=private)
+    assert cannot.value.response["error"] == "method_not_supported_for_channel_type"
+
+
+def test_a_lost_answer_takes_effect_but_the_client_sees_a_dropped_connection_or_a_timeout(fake: FakeSlack) -> None:
+    client = WebClient(token=TOKEN, base_url=fake.api_url, timeout=1)
+    client.retry_handlers = []  # slack_sdk retries a dropped connection by default: that is how posts double
+    fake.lose_answer("chat.postMessage")
+    with pytest.raises(Exception) as dropped:
+        client.chat_postMessage(channel="C0ESC", text="dropped")
+    assert not isinstance(dropped.value, SlackApiError)
+    fake.lose_answer("chat.postMessage", late=2)
+    started = time.monotonic()
+    with pytest.raises(Exception) as late:
+        client.chat_postMessage(channel="C0ESC", text="late")
+    assert not isinstance(late.value, SlackApiError) and time.monotonic() - started < 1.9
+    assert [m["text"] for m in fake.messages("C0ESC")] == ["dropped", "late"]
+    assert client.chat_postMessage(channel="C0ESC", text="answered")["ok"]

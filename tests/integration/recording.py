@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import count
 
-from bot.services.ports import Delivery, DeliveryFailed, MessageRef, SystemicNotice, TicketCard
+from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Once, SystemicNotice, TicketCard
 
 
 @dataclass
@@ -19,7 +19,7 @@ class RecordingNotifier:
     failing: set[str] = field(default_factory=set)  # "card", "update", "deliver", "upload"
     _ts: "count[int]" = field(default_factory=lambda: count(1))
 
-    def post_card(self, card: TicketCard) -> MessageRef:
+    def post_card(self, card: TicketCard, *, once: Once | None = None) -> MessageRef:
         if "card" in self.failing:
             raise DeliveryFailed("channel_not_found")
         self.cards.append(card)
@@ -33,7 +33,7 @@ class RecordingNotifier:
     def permalink(self, ref: MessageRef) -> str | None:
         return f"https://slack.example/archives/{ref.channel}/p{ref.ts.replace('.', '')}"
 
-    def deliver(self, delivery: Delivery, card: TicketCard) -> MessageRef | None:
+    def deliver(self, delivery: Delivery, card: TicketCard, *, once: Once | None = None) -> MessageRef | None:
         if "deliver" in self.failing:
             raise DeliveryFailed("ratelimited")
         self.deliveries.append((delivery, card))
@@ -42,12 +42,12 @@ class RecordingNotifier:
     def members_of(self, group_id: str) -> frozenset[str]:
         return self.groups.get(group_id, frozenset())
 
-    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str) -> None:
+    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str, once: Once | None = None) -> None:
         if "upload" in self.failing:
             raise DeliveryFailed("upload_failed")
         self.uploads.append((user_id, filename, content))
 
-    def post_systemic_notice(self, notice: SystemicNotice, existing: MessageRef | None) -> MessageRef:
+    def post_systemic_notice(self, notice: SystemicNotice, existing: MessageRef | None, *, once: Once | None = None) -> MessageRef:
         self.systemic.append((notice, existing))
         return existing or MessageRef("C0LAST", f"300.{next(self._ts):06d}")
 

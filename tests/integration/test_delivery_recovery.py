@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.db import make_sessions
 from bot.services.context import ServiceContext
 from bot.services.outbox import PROBE_EVERY, RETRY_CAP, relay_all
-from bot.services.ports import Delivery, DeliveryFailed, MessageRef, TicketCard
+from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Once, TicketCard
 from bot.services.sweep import sweep
 from models import OutboxMessage
 from tests.integration.recording import RecordingNotifier
@@ -42,17 +42,17 @@ class OutageSlack(RecordingNotifier):
         assert self.clock is not None
         self.arrived.append(self.clock.now())
 
-    def post_card(self, card: TicketCard) -> MessageRef:
+    def post_card(self, card: TicketCard, *, once: Once | None = None) -> MessageRef:
         self._gate()
-        return super().post_card(card)
+        return super().post_card(card, once=once)
 
     def update_card(self, card: TicketCard) -> None:
         self._gate()
         super().update_card(card)
 
-    def deliver(self, delivery: Delivery, card: TicketCard) -> MessageRef | None:
+    def deliver(self, delivery: Delivery, card: TicketCard, *, once: Once | None = None) -> MessageRef | None:
         self._gate()
-        return super().deliver(delivery, card)
+        return super().deliver(delivery, card, once=once)
 
 
 def pending(ctx: ServiceContext) -> int:

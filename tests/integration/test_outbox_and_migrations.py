@@ -54,6 +54,20 @@ def test_an_e_mail_is_queued_once_per_key_and_sent_with_both_parts(engine: Engin
     assert mail.message["Subject"] == "[ESC-1] Escalated to L3: <b>x</b> Bcc: evil@example.com"
 
 
+def test_a_resent_e_mail_keeps_the_message_id_its_key_gives_so_receivers_show_it_once(
+    engine: Engine, clock: ManualClock, smtp: SmtpServer
+) -> None:
+    ctx = context(engine, clock, smtp)
+    queue(ctx, key="handoff:1:2")
+    queue(ctx, key="handoff:1:3")
+    assert relay_due(ctx) == 2
+    first, second = (m.message["Message-ID"] for m in smtp.sink.wait(2))
+    assert first != second and first.endswith(".escalation@example.com>")
+    mailer = ctx.mailer
+    assert mailer.build(replace(EMAIL, message_key="handoff:1:2"))["Message-ID"] in (first, second)  # sent again: the same id
+    assert mailer.build(EMAIL)["Message-ID"] != mailer.build(EMAIL)["Message-ID"]  # no key: a fresh id each time
+
+
 def test_a_down_server_is_retried_within_seconds_and_the_wait_doubles_up_to_a_cap(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
     ctx = replace(context(engine, clock, smtp), jitter=lambda: 1.0)  # the longest wait of each step
     smtp.stop()

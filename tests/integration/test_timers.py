@@ -197,12 +197,12 @@ class FlakySlack(RecordingNotifier):
         super().__init__()
         self.script = script
 
-    def deliver(self, delivery, card):  # noqa: ANN001, ANN201
+    def deliver(self, delivery, card, *, once=None):  # noqa: ANN001, ANN201
         if delivery.notice.value == "breach" and self.script:
             problem = self.script.pop(0)
             if problem is not None:
                 raise problem
-        return super().deliver(delivery, card)
+        return super().deliver(delivery, card, once=once)
 
 
 def test_rate_limits_wait_without_counting_and_outages_back_off_until_delivered_once(engine: Engine, clock: ManualClock) -> None:
