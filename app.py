@@ -30,7 +30,7 @@ from bot.domain.policy import Policy
 from bot.policy import PolicyError, load_policy
 from bot.rendering import Renderer
 from bot.scheduler import make_scheduler
-from bot.services.context import ServiceContext
+from bot.services.context import Burst, ServiceContext
 from bot.services.outbox import relay_all
 from bot.services.sweep import release_dead_claims, sweep
 from bot.slack.gate import MAX_BODY, SlackGate
@@ -128,7 +128,9 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
                             username=settings.smtp_username, password=settings.smtp_password, starttls=settings.smtp_starttls)
     services = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock or SystemClock(),
                               notifier=SlackNotifier(gateway, renderer, policy), renderer=renderer, mailer=mailer,
-                              tz=settings.tz, relay_notifier=SlackNotifier(relay_gateway, renderer, policy), pace=pace)
+                              tz=settings.tz, relay_notifier=SlackNotifier(relay_gateway, renderer, policy), pace=pace,
+                              burst=Burst(settings.notice_burst_limit, settings.notice_burst_window)
+                              if settings.notice_burst_limit else None)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
     try:
         bolt = App(

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     timezone: str = "UTC"
     scheduler_interval: timedelta = timedelta(seconds=10)
+    notice_burst_limit: int = Field(default=5, ge=0, description="notices per recipient per window; 0 = no storm control")
+    notice_burst_window: timedelta = timedelta(minutes=1)
     slash_command: str = "/escalate"
     log_level: str = "INFO"
 
@@ -91,10 +93,17 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
         return value
 
-    @field_validator("scheduler_interval", mode="before")
+    @field_validator("scheduler_interval", "notice_burst_window", mode="before")
     @classmethod
     def _interval(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("notice_burst_window")
+    @classmethod
+    def _burst_window(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=10) <= value <= timedelta(hours=1):
+            raise ValueError("must be between 10s and 1h, such as 1m")
+        return value
 
     @field_validator("slash_command")
     @classmethod

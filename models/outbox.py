@@ -20,11 +20,14 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # a permanent failure, or a day of failing: visible, never retried
+    FOLDED = "folded"  # held back by storm control: goes out in the digest named by digest_key (then sent)
 
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),
+                      Index("ix_outbox_recipient_sent", "recipient", "sent_at"),
+                      Index("ix_outbox_digest", "digest_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -44,3 +47,5 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    recipient: Mapped[str | None] = mapped_column(String(64))  # the DM's user or the channel of a notice (storm control)
+    digest_key: Mapped[str | None] = mapped_column(String(200))  # a folded notice: the digest that carries it

@@ -17,6 +17,15 @@ from bot.services.ports import Mailer, Notifier
 
 
 @dataclass(frozen=True)
+class Burst:
+    """Storm control: at most `limit` notices per recipient (a DM's user, a channel) in `window`; the rest
+    go out as one digest per recipient per window, naming every ticket."""
+
+    limit: int = 5
+    window: timedelta = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
 class ServiceContext:
     sessions: sessionmaker[Session]
     policy: Policy
@@ -27,6 +36,7 @@ class ServiceContext:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # TIMEZONE: daily follow-ups are local
     relay_notifier: Notifier | None = None  # the outbox relay's (no SDK retries: it retries durably); default: notifier
     pace: timedelta = timedelta(0)  # at most one post per channel per `pace` from the relay (Slack: ~1/s)
+    burst: Burst | None = None  # storm control (NOTICE_BURST_LIMIT / NOTICE_BURST_WINDOW); None: off
     # 0..1, spreads retries so replicas don't retry in step (its own generator: the global one is everyone's)
     jitter: Callable[[], float] = field(default_factory=lambda: random.Random().random)
 

@@ -15,16 +15,18 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.services.claims import WORKER, claim
-from bot.services.context import ServiceContext
-from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, Once, TicketCard
+from bot.services.context import Burst, ServiceContext
+from bot.services.ports import (
+    Delivery, DeliveryFailed, Digest, DigestItem, Email, MailFailed, MessageRef, Notice, Once, TicketCard,
+)
 from bot.services.tickets import (
     BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, may_view, record, upsert_insert,
 )
@@ -39,7 +41,7 @@ RATE_LIMITED = "rate_limited: "  # last_error prefix of a row waiting for Retry-
 LEASE = timedelta(seconds=20)  # renewed as each row's send starts: a dead replica blocks a row this long at most
 RECENT_ENTRIES = 8  # timeline entries in a handoff summary
 # Deliveries and subscription toggles: in the export, never crowding a handoff summary's latest entries.
-QUIET_KINDS = ("notified", "card_posted", "notice_withheld", "subscribed", "unsubscribed")
+QUIET_KINDS = ("notified", "card_posted", "notice_withheld", "notice_folded", "subscribed", "unsubscribed")
 EMAIL = "email"
 NOTICE = "notice"
 
@@ -47,13 +49,14 @@ NOTICE = "notice"
 BATCH_KEY = "outbox_batch"
 
 
-def enqueue(session: Session, *, key: str, kind: str, ticket_id: int | None, payload: dict[str, Any], now: datetime) -> None:
+def enqueue(session: Session, *, key: str, kind: str, ticket_id: int | None, payload: dict[str, Any], now: datetime,
+            recipient: str | None = None, due: datetime | None = None) -> None:
     """Queue once per key, in the caller's transaction (INSERT … ON CONFLICT (dedupe_key) DO NOTHING).
 
     Inside `batched(session)` rows are collected and written by one multi-row INSERT at its end.
     """
-    row = {"dedupe_key": key, "kind": kind, "ticket_id": ticket_id, "payload": payload,
-           "status": OutboxStatus.PENDING.value, "attempts": 0, "next_attempt_at": now, "created_at": now}
+    row = {"dedupe_key": key, "kind": kind, "ticket_id": ticket_id, "payload": payload, "recipient": recipient,
+           "status": OutboxStatus.PENDING.value, "attempts": 0, "next_attempt_at": due or now, "created_at": now}
     pending = session.info.get(BATCH_KEY)
     if pending is not None:
         pending.append(row)
@@ -93,7 +96,8 @@ def enqueue_notice(session: Session, *, key: str, ticket_id: int, notice: Notice
     payload = {"notice": notice.value, "user": user, "channel": channel, "thread": thread, "extra": extra or {}}
     if reader_check:
         payload["reader_check"] = True
-    enqueue(session, key=key, kind=NOTICE, ticket_id=ticket_id, now=now, payload=payload)
+    enqueue(session, key=key, kind=NOTICE, ticket_id=ticket_id, now=now, payload=payload,
+            recipient=user or (None if thread else channel))  # a thread reply buries nobody: never folded
 
 
 def backoff(attempts: int, jitter: float) -> timedelta:
@@ -174,8 +178,10 @@ def _send_one(ctx: ServiceContext, message_id: int, worker: str) -> bool:
             return False
         kind, payload, ticket_id, attempts = message.kind, dict(message.payload), message.ticket_id, message.attempts
         once = Once(message.dedupe_key, doubt)
+        if message.recipient and kind == NOTICE:
+            payload["recipient"] = message.recipient
     error: DeliveryFailed | MailFailed | None = None
-    withheld: str | None = None
+    withheld: str | Fold | None = None
     try:
         withheld = SENDERS[kind](ctx, payload, ticket_id, once)
     except (DeliveryFailed, MailFailed) as exc:
@@ -254,10 +260,32 @@ def _send_postmortem_draft(ctx: ServiceContext, payload: dict[str, Any], ticket_
                      once=once)
 
 
-def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
-    """Render with the ticket as it is now, then deliver through the relay's notifier (or say why not)."""
+@dataclass(frozen=True)
+class Fold:
+    """A notice storm control holds back: it goes out in the digest for its recipient and window."""
+
+    recipient: str
+
+
+def _crowded(ctx: ServiceContext, recipient: str) -> bool:
+    """Has `recipient` had the burst limit of messages (notices and digests) within the window?"""
+    assert ctx.burst is not None
+    since = ctx.clock.now() - ctx.burst.window
+    with ctx.sessions() as session:
+        sent = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.recipient == recipient, OutboxMessage.sent_at >= since,
+            OutboxMessage.status == OutboxStatus.SENT.value, OutboxMessage.digest_key.is_(None)))
+    return (sent or 0) >= ctx.burst.limit
+
+
+def _send_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | Fold | None:
+    """Render with the ticket as it is now, then deliver through the relay's notifier (or say why not, or
+    fold it into the recipient's digest when a burst has already sent them the limit)."""
     if payload.get("reader_check") and payload.get("user") and not may_view(ctx, ticket_id or 0, payload["user"]):
         return "may no longer view the ticket"
+    recipient = payload.get("recipient")  # (one that may already be in Slack is not folded: it might show twice)
+    if ctx.burst is not None and recipient and once.in_doubt_since is None and _crowded(ctx, recipient):
+        return Fold(recipient)
     card = _current_card(ctx, ticket_id)
     extra = dict(payload.get("extra") or {})
     card = replace(card, actor=extra.get("actor"))
@@ -284,8 +312,68 @@ def _send_expand_group(ctx: ServiceContext, payload: dict[str, Any], ticket_id: 
                            notice=notice, now=now, user=user, extra=dict(payload.get("extra") or {}))
 
 
+def _send_digest(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
+    """The notices folded for one recipient in one window, in one message naming every ticket; then they
+    count as sent (each ticket's timeline says so). Nothing joins a digest once it has been tried, so a
+    retry (or an in-doubt lookup) shows the same list."""
+    with ctx.sessions() as session:
+        folded = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.digest_key == once.key, OutboxMessage.status == OutboxStatus.FOLDED.value)
+            .order_by(OutboxMessage.id)).all()
+        rows = [(row.id, row.ticket_id, Notice(row.payload["notice"])) for row in folded]
+        cards = {t: card_of(ctx.policy, get_ticket(session, t)) for t in {t for _, t, _ in rows if t is not None}}
+    if not rows:
+        return "nothing was folded into it"
+    items = []
+    for _, t, notice in rows:
+        card = cards[t] if t is not None else None
+        if card is None:
+            continue
+        link = None
+        if card.card is not None:
+            try:
+                link = ctx.relay.permalink(card.card)
+            except DeliveryFailed:
+                pass
+        items.append(DigestItem(ref=card.ref, title=card.title, severity=card.severity, notice=notice, card_link=link))
+    burst = ctx.burst or Burst()
+    digest = Digest(items=tuple(items), limit=burst.limit, window=burst.window, user=payload.get("user"),
+                    channel=payload.get("channel"))
+    PACER.wait(digest.user or digest.channel or "", ctx.pace)
+    ctx.relay.deliver_digest(digest, once=once)
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r for r, _, _ in rows]))
+                        .values(status=OutboxStatus.SENT.value, sent_at=now))
+        where = payload.get("user") or payload.get("channel")
+        for _, t, notice in rows:
+            if t is not None:
+                record(session, t, "notified", actor=BOT_ACTOR, source=Source.SYSTEM, at=now, notice=notice.value,
+                       to=where, digest=True)
+    return None
+
+
+def _fold(session: Session, ctx: ServiceContext, message: OutboxMessage, recipient: str, now: datetime) -> str:
+    """Put a held-back notice into its recipient's digest for this window (queued to go out when the window
+    ends), or the next window's when this one's has already been tried."""
+    burst = ctx.burst or Burst()
+    window = burst.window.total_seconds()
+    bucket = int(now.timestamp() // window)
+    payload = {"user": message.payload.get("user"), "channel": None if message.payload.get("user") else recipient}
+    for offset in range(3):
+        key = f"digest:{recipient}:{bucket + offset}"
+        due = datetime.fromtimestamp((bucket + offset + 1) * window, tz=now.tzinfo) + DIGEST_GRACE
+        enqueue(session, key=key, kind=DIGEST, ticket_id=None, payload=payload, now=now, recipient=recipient, due=due)
+        digest = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == key).with_for_update()).one()
+        if (digest.status == OutboxStatus.PENDING.value and digest.claimed_until is None and digest.attempts == 0
+                and digest.in_doubt_since is None):
+            return key
+    return key
+
+
+DIGEST_GRACE = timedelta(seconds=2)  # a digest goes out this long after its window ends (late folds still join)
 CARD_POST, CARD_UPDATE, CARD_MOVED, POSTMORTEM_DRAFT = "card_post", "card_update", "card_moved", "postmortem_draft"
-EXPAND_GROUP = "expand_group"
+EXPAND_GROUP, DIGEST = "expand_group", "digest"
 SENDERS = {
     EMAIL: _send_email,
     NOTICE: _send_notice,
@@ -294,6 +382,7 @@ SENDERS = {
     CARD_MOVED: _send_card_moved,
     POSTMORTEM_DRAFT: _send_postmortem_draft,
     EXPAND_GROUP: _send_expand_group,
+    DIGEST: _send_digest,
 }
 
 
@@ -307,7 +396,7 @@ def relay_all(ctx: ServiceContext, *, worker: str = WORKER, ticket_id: int | Non
 
 
 def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, Any], ticket_id: int | None,
-            attempts: int, error: DeliveryFailed | MailFailed | None, *, withheld: str | None = None) -> None:
+            attempts: int, error: DeliveryFailed | MailFailed | None, *, withheld: str | Fold | None = None) -> None:
     now = ctx.clock.now()
     retry_after = getattr(error, "retry_after", None)
     with ctx.sessions.begin() as session:
@@ -318,6 +407,13 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
         what = "handoff_email" if kind == EMAIL else payload.get("notice") or kind
         where = ", ".join(payload["to"]) if kind == EMAIL else (
             payload.get("user") or payload.get("owner") or payload.get("channel") or ("thread" if kind == NOTICE else "card"))
+        if isinstance(withheld, Fold):  # storm control: not sent now, carried by the digest
+            message.attempts, message.in_doubt_since = attempts, None
+            message.status, message.digest_key = OutboxStatus.FOLDED.value, _fold(session, ctx, message, withheld.recipient, now)
+            if ticket_id is not None:
+                record(session, ticket_id, "notice_folded", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
+                       notice=what, to=where, digest=message.digest_key)
+            return
         if error is None:
             message.attempts = attempts + 1
             message.status, message.sent_at, message.last_error = OutboxStatus.SENT.value, now, None
@@ -327,7 +423,7 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
                 if kind == EMAIL:
                     record(session, ticket_id, "email_sent", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                            to=list(payload["to"]), subject=payload["subject"], attempt=attempts + 1)
-                elif kind == NOTICE and withheld:
+                elif kind == NOTICE and isinstance(withheld, str):
                     record(session, ticket_id, "notice_withheld", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                            notice=what, to=where, reason=withheld)
                 elif kind == NOTICE:

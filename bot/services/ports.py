@@ -178,6 +178,8 @@ class Notifier(Protocol):
     def post_systemic_notice(self, notice: "SystemicNotice", existing: MessageRef | None, *,
                              once: Once | None = None) -> MessageRef: ...
 
+    def deliver_digest(self, digest: "Digest", *, once: Once | None = None) -> MessageRef: ...
+
 
 @dataclass(frozen=True)
 class SystemicNotice:
@@ -187,6 +189,28 @@ class SystemicNotice:
     tickets: tuple[tuple[str, str, str | None], ...]  # (ref, title, card link)
     window: timedelta
     escalated_by: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One notice folded into a digest: which ticket, and what it was about."""
+
+    ref: str
+    title: str
+    severity: Severity
+    notice: Notice
+    card_link: str | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The notices a burst held back from one recipient (a DM's `user`, or a `channel`), in one message."""
+
+    items: tuple[DigestItem, ...]
+    limit: int
+    window: timedelta
+    user: str | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from bot.slack.ids import (
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 MESSAGE_TEXT_LIMIT = 3000  # notification fallback text; Slack allows more but nobody reads it
+MESSAGE_BLOCKS = 50  # blocks in one message, at most
 TEXT_INPUT_LIMIT = 3000
 
 
@@ -321,6 +322,19 @@ def notice_blocks(text: str, *, ticket_id: int | None = None, buttons: tuple[Act
     if buttons_:
         blocks.append(ActionsBlock(elements=buttons_))
     return [block.to_dict() for block in blocks]
+
+
+def digest_blocks(text: str) -> list[dict[str, Any]]:
+    """A digest: its lines in as many sections as they need (each under Slack's 3000 characters), so
+    every ticket is named however long the burst was."""
+    sections, current = [], ""
+    for line in text.splitlines():
+        if current and len(current) + len(line) + 1 > SECTION_LIMIT:
+            sections.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    sections.append(current)
+    return [mrkdwn_section(part).to_dict() for part in sections[:MESSAGE_BLOCKS]]
 
 
 def fallback_text(text: str) -> str:

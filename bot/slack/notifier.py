@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from bot.domain.policy import Policy
 from bot.rendering import Renderer
-from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Notice, Once, SystemicNotice, TicketCard
-from bot.slack.blocks import card_buttons, fallback_text, notice_blocks, systemic_blocks, ticket_card_blocks
+from bot.services.ports import Delivery, DeliveryFailed, Digest, MessageRef, Notice, Once, SystemicNotice, TicketCard
+from bot.slack.blocks import card_buttons, digest_blocks, fallback_text, notice_blocks, systemic_blocks, ticket_card_blocks
 from bot.slack.gateway import Posted, SlackError, SlackGateway, SlackRejected, SlackUnavailable
 from bot.slack.ids import Action
 
@@ -147,6 +147,14 @@ class SlackNotifier:
                 self.gateway.update(existing.channel, existing.ts, text=fallback_text(text), blocks=blocks)
                 return existing
             posted = self._post(notice.channel, text=fallback_text(text), blocks=blocks, once=once)
+        except SlackError as exc:
+            raise failed(exc) from None
+        return MessageRef(posted.channel, posted.ts)
+
+    def deliver_digest(self, digest: Digest, *, once: Once | None = None) -> MessageRef:
+        text = self.renderer.render("notices/digest.md.j2", d=digest)
+        try:
+            posted = self._post(digest.user or digest.channel or "", text=fallback_text(text), blocks=digest_blocks(text), once=once)
         except SlackError as exc:
             raise failed(exc) from None
         return MessageRef(posted.channel, posted.ts)

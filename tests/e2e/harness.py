@@ -114,7 +114,8 @@ def file_ticket(slack: SlackSender, fake: FakeSlack, bot: RunningBot, *, reporte
 
     def announced() -> Ticket | None:
         rows = tickets(bot)
-        if len(rows) > before and rows[-1].card_ts and "notified" in timeline_kinds(bot, rows[-1].id):
+        kinds = timeline_kinds(bot, rows[-1].id) if len(rows) > before else []
+        if rows[-1:] and len(rows) > before and rows[-1].card_ts and ("notified" in kinds or "notice_folded" in kinds):
             return rows[-1]
         return None
 
@@ -175,11 +176,14 @@ def dms_to(fake: FakeSlack, user: str) -> list[dict[str, Any]]:
 
 
 def settle(bot: RunningBot, fake: FakeSlack) -> None:
-    """Wait until the outbox has nothing left to send (what the bot decided has reached fake Slack)."""
+    """Wait until the outbox has nothing left to send now (what the bot decided has reached fake Slack;
+    a storm-control digest waits for its window to end)."""
     from models import OutboxMessage
 
     def idle() -> bool:
-        with bot.runtime.deps.services.sessions() as session:
-            return session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")).first() is None
+        ctx = bot.runtime.deps.services
+        with ctx.sessions() as session:
+            return session.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= ctx.clock.now())).first() is None
 
     fake.wait_until(idle, message="outbox drained")

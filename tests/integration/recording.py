@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import count
 
-from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Once, SystemicNotice, TicketCard
+from bot.services.ports import Delivery, DeliveryFailed, Digest, MessageRef, Once, SystemicNotice, TicketCard
 
 
 @dataclass
@@ -16,6 +16,7 @@ class RecordingNotifier:
     groups: dict[str, frozenset[str]] = field(default_factory=dict)
     uploads: list[tuple[str, str, bytes]] = field(default_factory=list)
     systemic: list[tuple[SystemicNotice, MessageRef | None]] = field(default_factory=list)
+    digests: list[Digest] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)  # "card", "update", "deliver", "upload"
     _ts: "count[int]" = field(default_factory=lambda: count(1))
 
@@ -46,6 +47,10 @@ class RecordingNotifier:
         if "upload" in self.failing:
             raise DeliveryFailed("upload_failed")
         self.uploads.append((user_id, filename, content))
+
+    def deliver_digest(self, digest: Digest, *, once: Once | None = None) -> MessageRef:
+        self.digests.append(digest)
+        return MessageRef(digest.user or digest.channel or "", f"400.{next(self._ts):06d}")
 
     def post_systemic_notice(self, notice: SystemicNotice, existing: MessageRef | None, *, once: Once | None = None) -> MessageRef:
         self.systemic.append((notice, existing))

@@ -100,6 +100,7 @@ def test_settings_defaults_match_the_product_table() -> None:
     assert settings.policy_file == "policy.yaml" and settings.port == 3000 and settings.host == "0.0.0.0"
     assert settings.slash_command == "/escalate" and settings.timezone == "UTC"
     assert settings.scheduler_interval.total_seconds() == 10 and not settings.socket_mode and not settings.email_enabled
+    assert (settings.notice_burst_limit, settings.notice_burst_window.total_seconds()) == (5, 60)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +115,9 @@ def test_settings_defaults_match_the_product_table() -> None:
         ({"scheduler_interval": "soon"}, "SCHEDULER_INTERVAL"),
         ({"database_url": "mysql://x"}, "DATABASE_URL must be a sqlite"),
         ({"slash_command": "escalate"}, "SLASH_COMMAND must look like /escalate"),
+        ({"notice_burst_limit": "-1"}, "NOTICE_BURST_LIMIT"),
+        ({"notice_burst_window": "1s"}, "NOTICE_BURST_WINDOW must be between 10s and 1h"),
+        ({"notice_burst_window": "often"}, "NOTICE_BURST_WINDOW"),
     ],
 )
 def test_a_bad_setting_stops_start_up_with_one_line_naming_it(overrides: dict, expected: str) -> None:
