@@ -274,8 +274,25 @@ def _send_expand_group(ctx: ServiceContext, payload: dict[str, Any], ticket_id: 
                            notice=notice, now=now, user=user, extra=dict(payload.get("extra") or {}))
 
 
+# Senders that belong to a use case live with it (systemic issues); those modules
+# queue through this one, so they are imported when a row is sent, not when this module loads.
+
+def _send_systemic_check(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+    """Run the systemic-issue check of a filed ticket (idempotent: a retried row changes nothing more)."""
+    from bot.services.systemic import check_systemic
+
+    check_systemic(ctx, ticket_id or 0)
+
+
+def _send_systemic_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+    from bot.services.systemic import send_systemic_notice
+
+    send_systemic_notice(ctx, payload, ticket_id)
+
+
 CARD_POST, CARD_UPDATE, CARD_MOVED, POSTMORTEM_DRAFT = "card_post", "card_update", "card_moved", "postmortem_draft"
 EXPAND_GROUP = "expand_group"
+SYSTEMIC_CHECK, SYSTEMIC_NOTICE = "systemic_check", "systemic_notice"
 SENDERS = {
     EMAIL: _send_email,
     NOTICE: _send_notice,
@@ -284,6 +301,8 @@ SENDERS = {
     CARD_MOVED: _send_card_moved,
     POSTMORTEM_DRAFT: _send_postmortem_draft,
     EXPAND_GROUP: _send_expand_group,
+    SYSTEMIC_CHECK: _send_systemic_check,
+    SYSTEMIC_NOTICE: _send_systemic_notice,
 }
 
 

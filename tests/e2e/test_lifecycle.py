@@ -357,6 +357,10 @@ def test_three_tickets_in_one_category_within_the_window_raise_one_systemic_noti
     slack.block_action("U0L3ENG", action_id="systemic_escalate", value="1", channel_id=notice["channel"], message_ts=notice["ts"])
     fake.wait_until(lambda: all(t.level_key == "L3" for t in tickets(bot)), message="all escalated", timeout=15)
     assert all("escalated" in timeline_kinds(bot, t.id) for t in tickets(bot))
+    refreshed = fake.wait_until(lambda: (m := fake.message(notice["channel"], notice["ts"])) and "by <@U0L3ENG>" in text_of(m) and m,
+                                message="the notice says who escalated")
+    assert "systemic_escalate" not in json.dumps(refreshed["blocks"])  # the button is gone
+    assert len([m for m in fake.messages("#support-l3") if "Possible systemic issue" in text_of(m)]) == 1
     with bot.runtime.deps.services.sessions() as session:
         from models import TimelineEvent
 
