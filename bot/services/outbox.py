@@ -274,7 +274,7 @@ def _send_expand_group(ctx: ServiceContext, payload: dict[str, Any], ticket_id: 
                            notice=notice, now=now, user=user, extra=dict(payload.get("extra") or {}))
 
 
-# Senders that belong to a use case live with it (systemic issues); those modules
+# Senders that belong to a use case live with it (systemic issues, the timeline export); those modules
 # queue through this one, so they are imported when a row is sent, not when this module loads.
 
 def _send_systemic_check(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
@@ -290,9 +290,15 @@ def _send_systemic_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_i
     send_systemic_notice(ctx, payload, ticket_id)
 
 
+def _send_timeline_export(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None) -> None:
+    from bot.services.queries import send_timeline_export
+
+    send_timeline_export(ctx, payload, ticket_id)
+
+
 CARD_POST, CARD_UPDATE, CARD_MOVED, POSTMORTEM_DRAFT = "card_post", "card_update", "card_moved", "postmortem_draft"
 EXPAND_GROUP = "expand_group"
-SYSTEMIC_CHECK, SYSTEMIC_NOTICE = "systemic_check", "systemic_notice"
+SYSTEMIC_CHECK, SYSTEMIC_NOTICE, TIMELINE_EXPORT = "systemic_check", "systemic_notice", "timeline_export"
 SENDERS = {
     EMAIL: _send_email,
     NOTICE: _send_notice,
@@ -303,6 +309,7 @@ SENDERS = {
     EXPAND_GROUP: _send_expand_group,
     SYSTEMIC_CHECK: _send_systemic_check,
     SYSTEMIC_NOTICE: _send_systemic_notice,
+    TIMELINE_EXPORT: _send_timeline_export,
 }
 
 

@@ -1,5 +1,5 @@
-"""Every effect after an ack is durable: the systemic-issue check and notice go through the outbox,
-so a crash right after the ack or a Slack outage loses none of them.
+"""Every effect after an ack is durable: the systemic-issue check and notice and the timeline export
+go through the outbox, so a crash right after the ack or a Slack outage loses none of them.
 
 The real bot (a `python app.py` process for the crash, in-process otherwise) against fake Slack,
 with signed requests and a real database.
@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -137,3 +138,34 @@ def test_with_slack_down_when_the_threshold_is_met_the_notice_arrives_once_slack
     with bot.runtime.deps.services.sessions() as session:
         rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind.in_(["systemic_check", "systemic_notice"]))).all()
     assert {r.status for r in rows} == {"sent"}
+
+
+def test_an_export_asked_for_while_slack_is_down_arrives_once_after_recovery(
+    bot: RunningBot, slack: SlackSender, fake: FakeSlack, clock: ManualClock
+) -> None:
+    file_ticket(slack, fake, bot)
+    fake.outage(503)
+    body = urllib.parse.urlencode(slack._command_fields("U0AGENT", "export ESC-1", command="/escalate",
+                                                        channel_id="C0GENERAL", user_name=None))
+    assert slack.post(body).status == 200
+    fake.wait_until(lambda: "delivery_failed" in timeline_kinds(bot, 1), message="the upload tried")
+    assert fake.files == {} and timeline_kinds(bot, 1).count("timeline_exported") == 1
+    clock.advance(timedelta(minutes=30))  # what happens meanwhile is not in the export
+    after_outage(bot, fake, clock)
+    assert slack.post(body).status == 200  # Slack re-sends the command: nothing more
+    after_outage(bot, fake, clock)
+    files = sorted(fake.files.values(), key=lambda f: f["title"])
+    assert [f["title"].rsplit(".", 1)[1] for f in files] == ["csv", "json"]  # exactly one of each
+    assert all(f["channel_id"] == fake.channel("U0AGENT")["id"] for f in files)
+    assert b"delivery_failed" not in files[0]["content"]  # the timeline as it was when asked
+    assert timeline_kinds(bot, 1).count("timeline_exported") == 1
+
+
+def test_the_export_files_are_named_per_request(bot: RunningBot, slack: SlackSender, fake: FakeSlack,
+                                                 clock: ManualClock) -> None:
+    """Two exports of one ticket, even in the same second: four distinct titles (a look-up by title finds one)."""
+    file_ticket(slack, fake, bot)
+    slack.slash_command("U0AGENT", "export ESC-1")
+    slack.slash_command("U0AGENT", "export ESC-1")
+    fake.wait_until(lambda: len(fake.files) == 4, message="two exports")
+    assert len({f["title"] for f in fake.files.values()}) == 4
