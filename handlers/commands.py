@@ -7,6 +7,7 @@ from typing import Any, Callable
 from slack_bolt import Ack, App, Respond
 
 from bot.rendering import escape_mrkdwn
+from bot.services.outbox import relay_all
 from bot.services.queries import export_timeline, my_tickets, ticket_status
 from bot.slack.blocks import new_escalation_modal, text_blocks
 from bot.slack.payloads import CommandKind, read_command
@@ -43,6 +44,7 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
             ack()
             if export_timeline(ctx, request.ticket_id, actor_id=request.user_id, once=request.command_key):
                 respond(text=deps.reply("exported", ref=f"ESC-{request.ticket_id}"), response_type="ephemeral")
+                relay_all(ctx, ticket_id=request.ticket_id)  # queued with the request; sent now, or after an outage
         elif request.kind is CommandKind.LIST:
             ack()
             mine, queues = my_tickets(ctx, actor_id=request.user_id)

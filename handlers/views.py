@@ -15,7 +15,6 @@ from bot.services.escalate import escalate_ticket, prepare_escalation
 from bot.services.intake import announce_ticket, open_ticket
 from bot.services.outbox import relay_all
 from bot.services.resolve import complete_postmortem, prepare_postmortem, prepare_resolution, resolve_ticket
-from bot.services.systemic import check_systemic
 from bot.services.updates import post_update, prepare_reassign, prepare_update, reassign_ticket
 from bot.slack.blocks import form_errors
 from bot.slack.ids import Callback, EscalateBlock, PostmortemBlock, ReassignBlock, ResolveBlock, UpdateBlock
@@ -43,7 +42,6 @@ def register(app: App, deps: Deps) -> None:
         ack()
         if filed.created:
             announce_ticket(ctx, filed.ticket_id)
-            check_systemic(ctx, filed.ticket_id)
 
     def ticket_modal(check: Callable[[TicketSubmission], Callable[[], None]]) -> Callable[..., None]:
         """The shape every lifecycle modal shares: `check` authorises and validates and returns the move;

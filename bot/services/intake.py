@@ -18,6 +18,7 @@ from bot.services.announce import queue_card, queue_notice, queue_people
 from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
 from bot.services.ports import Notice
+from bot.services.systemic import queue_systemic_check
 from bot.services.tickets import BOT_ACTOR, record, response_due
 from models import Ticket, TimelineEvent
 from models.timeline import Source
@@ -75,6 +76,7 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
                             response_due_at=ticket.response_due_at.isoformat())
             timers.on_level_entered(ctx, session, ticket, now)
             _announcements(ctx, session, ticket, routed, now, decision.triggers)
+            queue_systemic_check(session, ticket.id, now)
         return Filed(ticket.id, created=True)
     except IntegrityError:
         if intake_key is None:
@@ -85,7 +87,8 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
 
 
 def announce_ticket(ctx: ServiceContext, ticket_id: int) -> None:
-    """Contact the level now: relay what filing the ticket queued (card, confirmation, pages, alerts)."""
+    """Contact the level now: relay what filing the ticket queued (card, confirmation, pages, alerts,
+    the systemic-issue check and the notice it may queue)."""
     relay_all(ctx, ticket_id=ticket_id)
 
 

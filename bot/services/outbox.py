@@ -372,8 +372,31 @@ def _fold(session: Session, ctx: ServiceContext, message: OutboxMessage, recipie
 
 
 DIGEST_GRACE = timedelta(seconds=2)  # a digest goes out this long after its window ends (late folds still join)
+# Senders that belong to a use case live with it (systemic issues, the timeline export); those modules
+# queue through this one, so they are imported when a row is sent, not when this module loads.
+
+def _send_systemic_check(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+    """Run the systemic-issue check of a filed ticket (idempotent: a retried row changes nothing more)."""
+    from bot.services.systemic import check_systemic
+
+    check_systemic(ctx, ticket_id or 0)
+
+
+def _send_systemic_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+    from bot.services.systemic import send_systemic_notice
+
+    send_systemic_notice(ctx, payload, ticket_id, once)
+
+
+def _send_timeline_export(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+    from bot.services.queries import send_timeline_export
+
+    send_timeline_export(ctx, payload, ticket_id, once)
+
+
 CARD_POST, CARD_UPDATE, CARD_MOVED, POSTMORTEM_DRAFT = "card_post", "card_update", "card_moved", "postmortem_draft"
 EXPAND_GROUP, DIGEST = "expand_group", "digest"
+SYSTEMIC_CHECK, SYSTEMIC_NOTICE, TIMELINE_EXPORT = "systemic_check", "systemic_notice", "timeline_export"
 SENDERS = {
     EMAIL: _send_email,
     NOTICE: _send_notice,
@@ -383,6 +406,9 @@ SENDERS = {
     POSTMORTEM_DRAFT: _send_postmortem_draft,
     EXPAND_GROUP: _send_expand_group,
     DIGEST: _send_digest,
+    SYSTEMIC_CHECK: _send_systemic_check,
+    SYSTEMIC_NOTICE: _send_systemic_notice,
+    TIMELINE_EXPORT: _send_timeline_export,
 }
 
 
@@ -418,7 +444,8 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
             message.attempts = attempts + 1
             message.status, message.sent_at, message.last_error = OutboxStatus.SENT.value, now, None
             message.failing_since = None
-            _release_backoffs(session, email=kind == EMAIL, now=now)
+            if kind != SYSTEMIC_CHECK and withheld is None:  # only an answer from the far side says it is back
+                _release_backoffs(session, email=kind == EMAIL, now=now)
             if ticket_id is not None:
                 if kind == EMAIL:
                     record(session, ticket_id, "email_sent", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,

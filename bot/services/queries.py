@@ -6,20 +6,22 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from bot.domain.permissions import Act
 from bot.domain.tickets import TicketStatus, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.delivery import safely
-from bot.services.ports import DeliveryFailed, Entry, TicketCard
+from bot.services.outbox import TIMELINE_EXPORT, enqueue
+from bot.services.ports import Entry, Once, TicketCard
 from bot.services.tickets import answers_for, authorize, card_of, entries, first_time, get_ticket, record
-from models import Participant, ParticipantRole, Ticket
+from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
 OPEN_STATES = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED, TicketStatus.POSTMORTEM_DUE)
 EXPORT_COLUMNS = ("ticket", "at_utc", "actor", "event", "source", "details")
+EXPORT_FORMATS = ("csv", "json")  # one outbox row (one upload) each: a retry never re-sends the other
 
 
 @dataclass(frozen=True)
@@ -54,27 +56,38 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
 
 
 def export_timeline(ctx: ServiceContext, ticket_id: int, *, actor_id: str, once: str | None = None) -> bool:
-    """Upload the chronological log as CSV and JSON to the actor by DM (Slack's external upload flow).
-    `once` names the command: a re-sent copy uploads nothing and answers False."""
-    view = ticket_status(ctx, ticket_id, actor_id=actor_id)
+    """Queue the chronological log, as it is now, for upload as CSV and JSON to the actor by DM; the
+    outbox sends it (retried through a Slack outage) and the caller relays it after replying.
+    `once` names the command: a re-sent copy queues nothing and answers False."""
+    authorize(ctx, ticket_id, actor_id, Act.VIEW)
+    now = ctx.clock.now()
     with ctx.sessions.begin() as session:
-        if not first_time(session, once, ticket_id, "export", ctx.clock.now()):
+        if not first_time(session, once, ticket_id, "export", now):
             return False
-    rows = export_rows(ticket_id, view.entries)
-    ref = view.card.ref
-    as_json = json.dumps({"ticket": ref, "title": view.card.title, "events": rows}, ensure_ascii=False, indent=2).encode()
-    sent = 0
-    for filename, content in ((f"{ref}-timeline.csv", to_csv(rows)), (f"{ref}-timeline.json", as_json)):
-        done = safely(ctx, ticket_id, "export", lambda f=filename, c=content: ctx.notifier.upload(
-            actor_id, filename=f, content=c, title=f, comment=f"Timeline of {ref} ({len(rows)} events)") or True,
-            where=actor_id)
-        sent += bool(done)
-    with ctx.sessions.begin() as session:
-        record(session, ticket_id, "timeline_exported", actor=actor_id, source=Source.COMMAND, at=ctx.clock.now(),
-               events=len(rows), files=sent)
-    if sent < 2:
-        raise DeliveryFailed("upload_failed")
+        shown = session.scalar(select(func.count(TimelineEvent.id)).where(TimelineEvent.ticket_id == ticket_id)) or 0
+        event = record(session, ticket_id, "timeline_exported", actor=actor_id, source=Source.COMMAND, at=now, events=shown)
+        for fmt in EXPORT_FORMATS:
+            # A name per request (its time and its event), so a later look-up by title finds this upload only.
+            name = f"{ticket_ref(ticket_id)}-timeline-{now:%Y%m%d-%H%M%S}-{event.id}.{fmt}"
+            enqueue(session, key=f"{TIMELINE_EXPORT}:{once or event.id}:{fmt}", kind=TIMELINE_EXPORT, ticket_id=ticket_id,
+                    now=now, payload={"user": actor_id, "format": fmt, "filename": name, "before": event.id,
+                                      "as_of": now.isoformat()})
     return True
+
+
+def send_timeline_export(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+    """The outbox sender: build the file from the timeline as it was when asked, and upload it by DM."""
+    with ctx.sessions() as session:
+        ticket = get_ticket(session, ticket_id or 0)
+        ref, title = ticket_ref(ticket.id), ticket.title
+        rows = export_rows(ticket.id, entries(session, ticket.id, before=payload["before"]))
+    if payload["format"] == "csv":
+        content = to_csv(rows)
+    else:
+        content = json.dumps({"ticket": ref, "title": title, "as_of": payload["as_of"], "events": rows},
+                             ensure_ascii=False, indent=2).encode()
+    ctx.relay.upload(payload["user"], filename=payload["filename"], content=content, title=payload["filename"],
+                     comment=f"Timeline of {ref} ({len(rows)} events, as of {payload['as_of']})", once=once)
 
 
 def my_tickets(ctx: ServiceContext, *, actor_id: str, limit: int = 25) -> tuple[list[TicketCard], dict[str, list[TicketCard]]]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import zlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from bot.domain.lifecycle import EscalationForm
 from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
-from bot.domain.tickets import DomainError, TicketStatus
+from bot.domain.tickets import DomainError, TicketStatus, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.delivery import safely
 from bot.services.escalate import escalate_ticket
-from bot.services.ports import MessageRef, SystemicNotice
+from bot.services.outbox import SYSTEMIC_CHECK, SYSTEMIC_NOTICE, enqueue, relay_all
+from bot.services.ports import DeliveryFailed, MessageRef, Once, SystemicNotice
 from bot.services.tickets import BOT_ACTOR, answers_for, get_ticket, record
 from models import SystemicAlert, Ticket
 from models.timeline import Source
@@ -19,20 +24,31 @@ SYSTEMIC_REASON = "systemic"
 LIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
 
 
+def queue_systemic_check(session: Session, ticket_id: int, now: datetime) -> None:
+    """Decided with the ticket, in its transaction: the check runs when the outbox relays this row
+    (right after the ack, or after a restart), so a crash after the ack can't lose it."""
+    enqueue(session, key=f"{SYSTEMIC_CHECK}:{ticket_id}", kind=SYSTEMIC_CHECK, ticket_id=ticket_id, payload={}, now=now)
+
+
 def check_systemic(ctx: ServiceContext, ticket_id: int) -> int | None:
-    """After a ticket is filed: join the category's live alert, or raise one when the threshold is met."""
+    """After a ticket is filed: join the category's live alert, or raise one when the threshold is met;
+    the notice (posted or refreshed) is queued in the same transaction. Idempotent: a second run for
+    the same ticket changes nothing and queues nothing."""
     rule = ctx.policy.systemic
     with ctx.sessions.begin() as session:
         ticket = get_ticket(session, ticket_id)
         now = ticket.created_at
-        alert = session.scalars(
-            select(SystemicAlert).where(SystemicAlert.category == ticket.category, SystemicAlert.window_ends_at >= now,
-                                        SystemicAlert.escalated_at.is_(None)).order_by(SystemicAlert.id.desc()).with_for_update()
-        ).first()
+        _serialise_category(session, ticket.category)
+        alerts = session.scalars(
+            select(SystemicAlert).where(SystemicAlert.category == ticket.category, SystemicAlert.window_ends_at >= now)
+            .order_by(SystemicAlert.id.desc()).with_for_update()
+        ).all()
+        if member_of := next((a for a in alerts if ticket_id in a.ticket_ids), None):
+            return member_of.id  # checked before (a retried row, a replay): already counted
+        alert = next((a for a in alerts if a.escalated_at is None), None)
         if alert is not None:
-            if ticket_id in alert.ticket_ids:
-                return alert.id
             alert.ticket_ids = [*alert.ticket_ids, ticket_id]
+            raised = False
         else:
             recent = session.scalars(
                 select(Ticket.id).where(Ticket.category == ticket.category, Ticket.created_at >= now - rule.window,
@@ -47,30 +63,56 @@ def check_systemic(ctx: ServiceContext, ticket_id: int) -> int | None:
             for member in recent:
                 record(session, member, "systemic_flagged", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                        alert=alert.id, category=ticket.category, tickets=list(recent))
-        alert_id = alert.id
-    _publish(ctx, alert_id)
-    return alert_id
+            raised = True
+        _queue_notice(ctx, session, alert, ticket_id, ctx.clock.now(), change=str(len(alert.ticket_ids)), post=raised)
+        return alert.id
 
 
-def _publish(ctx: ServiceContext, alert_id: int) -> None:
-    """Post (or refresh) the one notice in the last level's channel."""
+def _serialise_category(session: Session, category: str) -> None:
+    """Two tickets of one category checked at once must not raise two alerts: on PostgreSQL a
+    transaction-scoped advisory lock per category (SQLite serialises writers by itself)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(category.encode())})
+
+
+def _queue_notice(ctx: ServiceContext, session: Session, alert: SystemicAlert, ticket_id: int, now: datetime, *,
+                  change: str, post: bool = False) -> None:
+    """One row per change of the alert (a new member, the escalation), rendered when sent. Only the
+    row that raised the alert posts the notice; every other one refreshes it, so two rows relayed at
+    once never post two notices."""
+    enqueue(session, key=f"{SYSTEMIC_NOTICE}:{alert.id}:{change}", kind=SYSTEMIC_NOTICE, ticket_id=ticket_id, now=now,
+            payload={"alert": alert.id, "post": post, "channel": ctx.policy.last_level.channel})
+
+
+def send_systemic_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+    """The outbox sender: post the notice (or update it in place once it exists) as the alert is now."""
+    alert_id = payload["alert"]
     with ctx.sessions() as session:
         alert = session.get_one(SystemicAlert, alert_id)
         tickets = session.scalars(select(Ticket).where(Ticket.id.in_(alert.ticket_ids)).order_by(Ticket.id)).all()
         existing = MessageRef(alert.notice_channel, alert.notice_ts) if alert.notice_channel and alert.notice_ts else None
-        links = []
-        for t in tickets:
-            ref = MessageRef(t.card_channel, t.card_ts) if t.card_channel and t.card_ts else None
-            link = safely(ctx, t.id, "permalink", lambda r=ref: ctx.notifier.permalink(r), record_failure=False) if ref else None
-            links.append((f"ESC-{t.id}", t.title, link))
-        notice = SystemicNotice(alert_id=alert.id, category=alert.category, channel=ctx.policy.last_level.channel,
-                                tickets=tuple(links), window=ctx.policy.systemic.window, escalated_by=alert.escalated_by)
-    posted = safely(ctx, tickets[0].id, "systemic_notice", lambda: ctx.notifier.post_systemic_notice(notice, existing),
-                    where=notice.channel)
-    if posted is not None and existing is None:
+        cards = [(t.id, t.title, MessageRef(t.card_channel, t.card_ts) if t.card_channel and t.card_ts else None)
+                 for t in tickets]
+        category, escalated_by = alert.category, alert.escalated_by
+    if existing is None and not payload.get("post"):
+        raise DeliveryFailed("systemic notice not posted yet")  # the raising row posts it; retried after that
+    links = tuple((ticket_ref(i), title, _permalink(ctx, ref)) for i, title, ref in cards)
+    notice = SystemicNotice(alert_id=alert_id, category=category, channel=ctx.policy.last_level.channel, tickets=links,
+                            window=ctx.policy.systemic.window, escalated_by=escalated_by)
+    posted = ctx.relay.post_systemic_notice(notice, existing, once=once)
+    if existing is None:
         with ctx.sessions.begin() as session:
-            alert = session.get_one(SystemicAlert, alert_id)
+            alert = session.get_one(SystemicAlert, alert_id, with_for_update=True)
             alert.notice_channel, alert.notice_ts = posted.channel, posted.ts
+
+
+def _permalink(ctx: ServiceContext, ref: MessageRef | None) -> str | None:
+    if ref is None:
+        return None
+    try:
+        return ctx.relay.permalink(ref)
+    except DeliveryFailed:
+        return None  # the notice without a link is better than no notice
 
 
 def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> list[int]:
@@ -90,6 +132,7 @@ def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> l
         ids = list(alert.ticket_ids)
         tickets = session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
         todo = [(t.id, t.business_impact, t.troubleshooting) for t in tickets if t.status in LIVE and t.level_key != last.key]
+        _queue_notice(ctx, session, alert, ids[0], now, change="escalated")  # with the flag: the button goes, whatever happens next
     refs = ", ".join(f"ESC-{i}" for i in ids)
     reason = next((r.key for r in ctx.policy.reasons if r.key == SYSTEMIC_REASON), ctx.policy.reasons[0].key)
     escalated = []
@@ -101,5 +144,5 @@ def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> l
             escalated.append(ticket_id)
         except DomainError as exc:
             ctx.log.info("systemic escalation skipped ESC-%s: %s", ticket_id, exc)
-    _publish(ctx, alert_id)
+    relay_all(ctx, ticket_id=ids[0])  # the notice's row, if no escalation above relayed it
     return escalated

@@ -144,9 +144,11 @@ def card_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> 
     )
 
 
-def entries(session: Session, ticket_id: int, *, last: int | None = None, skip: tuple[str, ...] = ()) -> tuple[Entry, ...]:
-    """The timeline in order, as plain entries (optionally without some kinds, or only the last few)."""
-    events = [e for e in timeline(session, ticket_id) if e.kind not in skip]
+def entries(session: Session, ticket_id: int, *, last: int | None = None, skip: tuple[str, ...] = (),
+            before: int | None = None) -> tuple[Entry, ...]:
+    """The timeline in order, as plain entries (optionally without some kinds, only the last few, or
+    only the events recorded before the one with id `before`)."""
+    events = [e for e in timeline(session, ticket_id) if e.kind not in skip and (before is None or e.id < before)]
     if last is not None:
         events = events[-last:]
     return tuple(Entry(e.at, e.actor_id, e.kind, e.source, dict(e.details)) for e in events)

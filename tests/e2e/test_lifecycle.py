@@ -300,15 +300,27 @@ def test_status_shows_the_card_and_the_chronological_log(bot: RunningBot, slack:
     assert "filed the ticket" in lines[0] and "routed to L2" in lines[1] and "acknowledged for L2" in lines[-1]
 
 
-def test_the_timeline_exports_as_csv_and_json_by_dm(bot: RunningBot, slack: SlackSender, fake: FakeSlack) -> None:
+def exported_event(bot: RunningBot) -> int:
+    with bot.runtime.deps.services.sessions() as session:
+        from models import TimelineEvent
+
+        return session.scalars(select(TimelineEvent.id).where(TimelineEvent.kind == "timeline_exported")).one()
+
+
+def test_the_timeline_exports_as_csv_and_json_by_dm(bot: RunningBot, slack: SlackSender, fake: FakeSlack,
+                                                    clock: ManualClock) -> None:
     file_ticket(slack, fake, bot)
     slack.slash_command("U0AGENT", "export ESC-1")
     fake.wait_until(lambda: len(fake.files) >= 2, message="two files uploaded")
-    files = {f["title"]: f for f in fake.files.values()}
-    rows = list(csv.DictReader(io.StringIO(files["ESC-1-timeline.csv"]["content"].decode())))
+    assert "on its way to your DMs" in fake.responses[-1]["body"]["text"]  # not "sent": the outbox sends it
+    files = {f["title"].rsplit(".", 1)[1]: f for f in fake.files.values()}
+    requested = clock.now().strftime("%Y%m%d-%H%M%S")
+    assert {f["title"] for f in files.values()} == {f"ESC-1-timeline-{requested}-{exported_event(bot)}.{ext}" for ext in ("csv", "json")}
+    rows = list(csv.DictReader(io.StringIO(files["csv"]["content"].decode())))
     assert [r["event"] for r in rows][:3] == ["created", "routed", "card_posted"]
     assert set(rows[0]) == {"ticket", "at_utc", "actor", "event", "source", "details"} and rows[0]["actor"] == "U0AGENT"
-    exported = json.loads(files["ESC-1-timeline.json"]["content"])
+    assert "timeline_exported" not in [r["event"] for r in rows]  # the timeline as it was when asked
+    exported = json.loads(files["json"]["content"])
     assert exported["ticket"] == "ESC-1" and exported["events"][0]["source"] == "modal"
     dm = fake.channel("U0AGENT")
     assert all(f["channel_id"] == dm["id"] for f in files.values())
@@ -357,6 +369,10 @@ def test_three_tickets_in_one_category_within_the_window_raise_one_systemic_noti
     slack.block_action("U0L3ENG", action_id="systemic_escalate", value="1", channel_id=notice["channel"], message_ts=notice["ts"])
     fake.wait_until(lambda: all(t.level_key == "L3" for t in tickets(bot)), message="all escalated", timeout=15)
     assert all("escalated" in timeline_kinds(bot, t.id) for t in tickets(bot))
+    refreshed = fake.wait_until(lambda: (m := fake.message(notice["channel"], notice["ts"])) and "by <@U0L3ENG>" in text_of(m) and m,
+                                message="the notice says who escalated")
+    assert "systemic_escalate" not in json.dumps(refreshed["blocks"])  # the button is gone
+    assert len([m for m in fake.messages("#support-l3") if "Possible systemic issue" in text_of(m)]) == 1
     with bot.runtime.deps.services.sessions() as session:
         from models import TimelineEvent
 

@@ -180,26 +180,71 @@ def test_the_timeline_is_append_only(ctx: ServiceContext) -> None:
 
 def test_a_systemic_notice_needs_three_tickets_in_the_window_and_is_raised_once(ctx: ServiceContext, clock: ManualClock,
                                                                                 notifier: RecordingNotifier) -> None:
-    from bot.services.systemic import check_systemic
-
     vpn = replace(FORM, category="VPN connection troubleshooting")
     first = open_ticket(ctx, vpn, reporter_id="U0A", intake_key=None).ticket_id
+    announce_ticket(ctx, first)
     clock.advance(timedelta(minutes=61))  # the first falls out of the 60-minute window
     ids = [first]
     for _ in range(3):
         clock.advance(timedelta(minutes=5))
         ids.append(open_ticket(ctx, vpn, reporter_id="U0A", intake_key=None).ticket_id)
-        check_systemic(ctx, ids[-1])
+        announce_ticket(ctx, ids[-1])  # the check was queued with the ticket; it runs when relayed
     other = open_ticket(ctx, replace(FORM, category="Email and calendar problems"), reporter_id="U0A", intake_key=None).ticket_id
-    assert check_systemic(ctx, other) is None
+    announce_ticket(ctx, other)
+    assert "systemic_flagged" not in events(ctx, other)
     assert len(notifier.systemic) == 1
     notice, existing = notifier.systemic[0]
     assert [ref for ref, _, _ in notice.tickets] == [f"ESC-{i}" for i in ids[1:]] and existing is None
+    assert all(link for _, _, link in notice.tickets)  # the cards were posted first: the notice links to them
     clock.advance(timedelta(minutes=5))
     late = open_ticket(ctx, vpn, reporter_id="U0A", intake_key=None).ticket_id
-    check_systemic(ctx, late)
+    announce_ticket(ctx, late)
     notice, existing = notifier.systemic[-1]
-    assert existing is not None and notice.tickets[-1][0] == f"ESC-{late}"  # joins and refreshes the same notice
+    assert len(notifier.systemic) == 2 and existing is not None and notice.tickets[-1][0] == f"ESC-{late}"  # refreshed in place
+
+
+def test_the_systemic_check_run_twice_adds_the_ticket_once_and_flags_once(ctx: ServiceContext, clock: ManualClock,
+                                                                          notifier: RecordingNotifier) -> None:
+    from bot.services.outbox import relay_all
+    from bot.services.systemic import check_systemic
+    from models import OutboxMessage, SystemicAlert
+
+    vpn = replace(FORM, category="VPN connection troubleshooting")
+    ids = []
+    for _ in range(4):
+        clock.advance(timedelta(minutes=1))
+        ids.append(open_ticket(ctx, vpn, reporter_id="U0A", intake_key=None).ticket_id)
+    for ticket_id in (*ids, *ids):  # every check twice (a retried row, two replicas): nothing more happens
+        assert check_systemic(ctx, ticket_id) in (None, 1)
+    relay_all(ctx)  # the intake's own check rows too: they find every ticket counted already
+    with ctx.sessions() as session:
+        alerts = session.scalars(select(SystemicAlert)).all()
+        keys = session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "systemic_notice")).all()
+    assert [a.ticket_ids for a in alerts] == [ids]
+    assert sorted(keys) == ["systemic_notice:1:3", "systemic_notice:1:4"]
+    assert [events(ctx, i).count("systemic_flagged") for i in ids] == [1, 1, 1, 0]
+    assert len([e for n, e in notifier.systemic if e is None]) == 1  # one post, then updates
+
+
+def test_a_refresh_of_a_systemic_notice_not_posted_yet_waits_for_the_post(ctx: ServiceContext, clock: ManualClock,
+                                                                          notifier: RecordingNotifier) -> None:
+    """Two rows for one alert relayed at once never post two notices: only the raising row posts."""
+    from bot.services.outbox import SENDERS, SYSTEMIC_NOTICE
+    from bot.services.ports import DeliveryFailed, Once
+    from bot.services.systemic import check_systemic
+
+    vpn = replace(FORM, category="VPN connection troubleshooting")
+    ids = [open_ticket(ctx, vpn, reporter_id="U0A", intake_key=None).ticket_id for _ in range(4)]
+    for ticket_id in ids:
+        check_systemic(ctx, ticket_id)
+    with pytest.raises(DeliveryFailed, match="not posted yet"):  # the 4th ticket's refresh, sent before the post
+        SENDERS[SYSTEMIC_NOTICE](ctx, {"alert": 1, "post": False}, ids[-1], Once("refresh"))
+    assert notifier.systemic == []
+    SENDERS[SYSTEMIC_NOTICE](ctx, {"alert": 1, "post": True}, ids[2], Once("post"))
+    SENDERS[SYSTEMIC_NOTICE](ctx, {"alert": 1, "post": True}, ids[2], Once("post"))  # the post row again (a retry): an update
+    SENDERS[SYSTEMIC_NOTICE](ctx, {"alert": 1, "post": False}, ids[-1], Once("refresh"))
+    assert [existing is None for _, existing in notifier.systemic] == [True, False, False]
+    assert len(notifier.systemic[-1][0].tickets) == 4
 
 
 def test_an_action_relays_its_own_tickets_messages_and_leaves_any_backlog_to_the_sweep(ctx: ServiceContext,
