@@ -22,6 +22,7 @@ from slack_bolt.error import BoltError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import logs, metrics
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessions, migrate
@@ -31,11 +32,13 @@ from bot.policy import PolicyError, load_policy
 from bot.rendering import Renderer
 from bot.scheduler import make_scheduler
 from bot.services.context import Burst, ServiceContext
+from bot.services.health import state
 from bot.services.outbox import relay_all
 from bot.services.sweep import release_dead_claims, sweep
 from bot.slack.gate import MAX_BODY, SlackGate
 from bot.readiness import Readiness
 from bot.slack.gateway import SlackError, SlackGateway, SlackRejected, make_client
+from bot.slack.metered import MeteredApp
 from bot.slack.notifier import SlackNotifier
 from handlers import register_handlers
 from handlers.deps import Deps
@@ -51,6 +54,8 @@ BACKLOG = 2048  # connections the kernel queues before waitress accepts them
 MAX_HEADER_BYTES = 32 * 1024  # all request headers together (default 256 KiB); Slack sends about 1 KiB
 RELAY_EVERY = timedelta(seconds=2)  # the outbox relay's own tick: it probes a backing-off Slack this often
 REQUEST_DEADLINE = 5  # seconds a client may take to send one whole request; Slack sends it at once
+METRICS_CONTENT_TYPE = metrics.CONTENT_TYPE
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client itself, at import: an environment variable, not a setting
 
 
 class StartupError(Exception):
@@ -65,11 +70,21 @@ class Runtime:
     deps: Deps
     listeners: ThreadPoolExecutor
     readiness: Readiness
+    multiprocess_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR: /metrics merges every process's files
 
     @property
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
         return http_app(self.bolt, signing_secret=self.settings.slack_signing_secret, api_url=self.settings.slack_api_url,
-                        ready=self.readiness.problems)
+                        ready=self.readiness.problems, metrics=self.scrape)
+
+    @property
+    def ops_wsgi(self) -> Callable[..., Iterable[bytes]]:
+        """Socket Mode's side listener: /healthz, /readyz and /metrics, no Slack endpoint."""
+        return ops_app(ready=self.readiness.problems, metrics=self.scrape)
+
+    def scrape(self) -> bytes:
+        """One scrape: the instruments, and the database's state now."""
+        return metrics.scrape(metrics.StateCollector(lambda: state(self.deps.services)), multiprocess_dir=self.multiprocess_dir)
 
     def close(self) -> None:
         """Finish the work listeners started after their ack, then release the database."""
@@ -77,14 +92,12 @@ class Runtime:
         self.engine.dispose()
 
 
-def http_app(bolt: App, *, signing_secret: str | None, api_url: str, now: Callable[[], float] = time.time,
-             ready: Callable[[], list[str]] = list) -> Callable[..., Iterable[bytes]]:
-    """WSGI: Slack posts to /slack/events (through the gate, then Bolt); /healthz says the process is up;
-    /readyz says whether it is fit to serve (503 naming each failing check)."""
-    events = SlackGate(SlackRequestHandler(bolt, path=EVENTS_PATH), signing_secret=signing_secret, api_url=api_url, now=now)
+def ops_app(*, ready: Callable[[], list[str]] = list, metrics: Callable[[], bytes] | None = None) -> Callable[..., Iterable[bytes]]:
+    """WSGI for operators: /healthz says the process is up; /readyz says whether it is fit to serve
+    (503 naming each failing check); /metrics is Prometheus's text format."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        path = environ.get("PATH_INFO")
         if path == "/healthz":
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"ok\n"]
@@ -92,13 +105,29 @@ def http_app(bolt: App, *, signing_secret: str | None, api_url: str, now: Callab
             problems = ready()
             start_response("503 Service Unavailable" if problems else "200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return ["".join(f"{p}\n" for p in problems).encode() if problems else b"ready\n"]
+        if path == "/metrics" and metrics is not None:
+            start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE)])
+            return [metrics()]
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"Not Found\n"]
+
+    return application
+
+
+def http_app(bolt: App, *, signing_secret: str | None, api_url: str, now: Callable[[], float] = time.time,
+             ready: Callable[[], list[str]] = list, metrics: Callable[[], bytes] | None = None) -> Callable[..., Iterable[bytes]]:
+    """WSGI: Slack posts to /slack/events (through the gate, then Bolt); everything else is `ops_app`."""
+    events = SlackGate(SlackRequestHandler(bolt, path=EVENTS_PATH), signing_secret=signing_secret, api_url=api_url, now=now)
+    ops = ops_app(ready=ready, metrics=metrics)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == EVENTS_PATH and method == "POST":
             return events(environ, start_response)
         if path == EVENTS_PATH:
             start_response("405 Method Not Allowed", [("Content-Type", "text/plain; charset=utf-8"), ("Allow", "POST")])
             return [b"Method Not Allowed\n"]
-        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
-        return [b"Not Found\n"]
+        return ops(environ, start_response)
 
     return application
 
@@ -131,9 +160,12 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
                               tz=settings.tz, relay_notifier=SlackNotifier(relay_gateway, renderer, policy), pace=pace,
                               burst=Burst(settings.notice_burst_limit, settings.notice_burst_window)
                               if settings.notice_burst_limit else None)
-    listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
+    multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
+    if multiprocess_dir is not None and not os.path.isdir(multiprocess_dir):
+        raise StartupError(f"Configuration error: {MULTIPROC_ENV} {multiprocess_dir!r} is not a directory (create it, empty, before start-up)")
+    listeners = logs.ContextThreadPool(max_workers=16, thread_name_prefix="listener")
     try:
-        bolt = App(
+        bolt = MeteredApp(
             client=client,
             signing_secret=settings.slack_signing_secret or "socket-mode",
             request_verification_enabled=not settings.socket_mode,
@@ -149,7 +181,7 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
     if freed:
         log.info("released %d outbox/timer claims held by dead processes on this host", freed)
     return Runtime(settings=settings, engine=engine, bolt=bolt, deps=deps, listeners=listeners,
-                   readiness=Readiness(services))
+                   readiness=Readiness(services), multiprocess_dir=multiprocess_dir)
 
 
 def server_options(*, threads: int = SERVER_THREADS, fd_limit: int | None = None) -> dict[str, Any]:
@@ -216,8 +248,9 @@ def serve_http(runtime: Runtime) -> None:
 
 
 class BackgroundServer:
-    """waitress on a thread, stoppable, with the production settings: for tests, benchmarks and the sandbox
-    (port 0 = any free port; `overrides` change a server option, e.g. a short channel_timeout for one test)."""
+    """waitress on a thread, stoppable, with the production settings: Socket Mode's side listener, tests,
+    benchmarks and the sandbox (port 0 = any free port; `overrides` change a server option, e.g. a short
+    channel_timeout for one test)."""
 
     def __init__(self, wsgi: Callable[..., Iterable[bytes]], host: str = "127.0.0.1", port: int = 0, threads: int = SERVER_THREADS,
                  request_deadline: float = REQUEST_DEADLINE, **overrides: Any):
@@ -247,10 +280,16 @@ class BackgroundServer:
 
 
 def serve_socket_mode(runtime: Runtime) -> None:
+    """Socket Mode: Slack's requests come over the WebSocket; HOST:PORT serves only /healthz, /readyz and /metrics."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    side = BackgroundServer(runtime.ops_wsgi, host=runtime.settings.host, port=runtime.settings.port).start()
+    log.info("serving /healthz, /readyz and /metrics on %s", side.url)
     log.info("connecting to Slack in Socket Mode")
-    SocketModeHandler(runtime.bolt, runtime.settings.slack_app_token).start()
+    try:
+        SocketModeHandler(runtime.bolt, runtime.settings.slack_app_token).start()
+    finally:
+        side.stop()
 
 
 TOKEN_REFUSED = frozenset({"invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_authed"})
@@ -310,7 +349,7 @@ def watch_slack(runtime: Runtime) -> None:
 def main() -> int:
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logs.configure(settings.log_level, settings.log_format)
         runtime = build(settings)
     except (ConfigError, StartupError) as exc:
         print(exc, file=sys.stderr)

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     notice_burst_window: timedelta = timedelta(minutes=1)
     slash_command: str = "/escalate"
     log_level: str = "INFO"
+    log_format: str = Field(default="text", description="text (readable lines) or json (one object a line)")
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -119,6 +120,14 @@ class Settings(BaseSettings):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return upper
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        lower = value.lower()
+        if lower not in {"text", "json"}:
+            raise ValueError("must be text or json")
+        return lower
 
     @model_validator(mode="after")
     def _http_mode_needs_secret(self) -> "Settings":

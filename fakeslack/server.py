@@ -919,6 +919,7 @@ class FakeSlack:
         except ValueError:
             response = {"ok": False, "raw": reply.body.decode("utf-8", "replace")}
         self.calls.append(Call(method, params, int(reply.status), response, at, wall))
+        reply.headers.setdefault("x-slack-req-id", secrets.token_hex(16))  # as Slack tags every Web API answer
         return reply
 
     def _error_reply(self, method: str, exc: ApiError) -> _Reply:

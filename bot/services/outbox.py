@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.services.claims import WORKER, claim
 from bot.services.context import Burst, ServiceContext
 from bot.services.ports import (
@@ -444,6 +445,7 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
             message.attempts = attempts + 1
             message.status, message.sent_at, message.last_error = OutboxStatus.SENT.value, now, None
             message.failing_since = None
+            metrics.delivered(kind, now - message.created_at)
             if kind != SYSTEMIC_CHECK and withheld is None:  # only an answer from the far side says it is back
                 _release_backoffs(session, email=kind == EMAIL, now=now)
             if ticket_id is not None:
@@ -461,10 +463,12 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
         if retry_after is not None:  # rate limited: wait as told, not a failed attempt
             message.last_error = RATE_LIMITED + error.reason
             message.next_attempt_at = now + timedelta(seconds=retry_after)
+            metrics.rate_limited(error.reason)
             return
         message.attempts = attempts + 1
         message.failing_since = message.failing_since or now
         dead = error.permanent or now - message.failing_since >= GIVE_UP_AFTER
+        metrics.delivery_failed(error.reason, dead=dead)
         message.status = OutboxStatus.DEAD.value if dead else OutboxStatus.PENDING.value
         message.next_attempt_at = now + backoff(message.attempts, ctx.jitter())
         if ticket_id is not None:
@@ -473,6 +477,6 @@ def _settle(ctx: ServiceContext, message_id: int, kind: str, payload: dict[str, 
                    retry_at=None if dead else message.next_attempt_at.isoformat())
     (ctx.log.error if dead else ctx.log.warning)(
         "outbox %s (%s to %s) failed, attempt %s%s: %s", message_id, what, where, message.attempts,
-        ", dead letter" if dead else "", error.reason)
+        ", dead letter" if dead else "", error.reason, extra={"ticket_id": ticket_id})
 
 

@@ -15,11 +15,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
+from bot import metrics
+
 log = logging.getLogger("bot.slack")
 
 GROUP_CACHE_SECONDS = 300
 METADATA_EVENT = "escalation_bot_outbox"  # Slack message metadata event_type; its payload carries the outbox key
 LOOKUP_PAGES = 5  # at most this many history pages (200 messages each) are read to find an in-doubt post
+SLACK_CODE = re.compile(r"[a-z0-9_.]{1,64}")  # Slack's error codes: channel_not_found, ratelimited, …
 
 
 class SlackError(Exception):
@@ -93,16 +96,33 @@ def _carries(message: dict[str, Any], key: str) -> bool:
     return metadata.get("event_type") == METADATA_EVENT and (metadata.get("event_payload") or {}).get("outbox_key") == key
 
 
-def _retry_after(headers: Any) -> float | None:
-    """Slack's Retry-After header (seconds), whatever the header dict's case."""
+def _header(headers: Any, name: str) -> str | None:
+    """One response header, whatever the header dict's case (slack_sdk keeps a list per header)."""
     for key, value in dict(headers or {}).items():
-        if str(key).lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return max(float(raw), 0.0)
-            except (TypeError, ValueError):
-                return None
+        if str(key).lower() == name:
+            return str(value[0] if isinstance(value, list) and value else value)
     return None
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Slack's Retry-After header (seconds)."""
+    raw = _header(headers, "retry-after")
+    try:
+        return max(float(raw), 0.0) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _named(method: str, exc: SlackApiError) -> SlackError:
+    """Slack's answer as one of the named errors: unavailable (429, 5xx), an expired trigger, or a refusal."""
+    error = exc.response.get("error")  # slack_sdk puts its own sentence here when the body is not JSON (an HTML 503)
+    code = error if isinstance(error, str) and SLACK_CODE.fullmatch(error) else f"http_{exc.response.status_code}"
+    if exc.response.status_code == 429 or exc.response.status_code >= 500:
+        return SlackUnavailable(method, code, retry_after=_retry_after(exc.response.headers),
+                                maybe_done=exc.response.status_code >= 500)
+    if code in {"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"}:
+        return TriggerExpired(method, code)
+    return SlackRejected(method, code)
 
 
 class SlackGateway:
@@ -116,18 +136,18 @@ class SlackGateway:
     def _call(self, method: str, send: Callable[[], Any]) -> dict[str, Any]:
         """Run one slack_sdk call (it picks Slack's encoding per method) and name its failure."""
         try:
-            data = send().data
-            return dict(data) if isinstance(data, dict) else {}
+            response = send()
         except SlackApiError as exc:
-            code = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-            if exc.response.status_code == 429 or exc.response.status_code >= 500:
-                raise SlackUnavailable(method, code, retry_after=_retry_after(exc.response.headers),
-                                       maybe_done=exc.response.status_code >= 500) from None
-            if code in {"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"}:
-                raise TriggerExpired(method, code) from None
-            raise SlackRejected(method, code) from None
+            failure, headers = _named(method, exc), exc.response.headers
         except (SlackClientError, OSError) as exc:
-            raise SlackUnavailable(method, type(exc).__name__, maybe_done=not _never_sent(exc)) from None
+            failure, headers = SlackUnavailable(method, type(exc).__name__, maybe_done=not _never_sent(exc)), None
+        else:
+            log.debug("slack %s ok", method, extra={"slack_req_id": _header(getattr(response, "headers", None), "x-slack-req-id")})
+            data = response.data
+            return dict(data) if isinstance(data, dict) else {}
+        metrics.slack_api_error(method, failure.code)
+        log.info("slack %s failed: %s", method, failure.code, extra={"slack_req_id": _header(headers, "x-slack-req-id")})
+        raise failure
 
     def whoami(self) -> Any:
         """auth.test's whole response (the bot's ids, and the scopes header Bolt reads); SlackRejected when
