@@ -18,7 +18,7 @@ through `app.http_app`, so only the Bolt app differs:
               transport and the fake cost, not our builder), same signing secret,
               `process_before_response=False`.
 
-Each app gets 20 warm-up commands, then N sequential commands, then N commands from 10 concurrent
+Each app gets 20 warm-up commands, then N (400) sequential commands, then N commands from 10 concurrent
 workers (closed loop: a worker sends its next command once its modal has opened). The two apps take
 turns in ROUNDS rounds per mode (floor then bot, then bot then floor, ...), so load from anything else
 on the machine falls on both alike. Then the real bot
@@ -74,7 +74,7 @@ WAIT_SECONDS = 10.0          # bounded wait for a views.open / card post to reac
 SLOW_SLACK_SECONDS = 0.5
 SLACK_TRIGGER_WINDOW_MS = 3000.0
 TARGET_RATIO = 1.2           # bot p50 and p99 at most this times the floor's, sequential and concurrent
-ROUNDS = 4                   # turns per mode; each app gets commands/ROUNDS commands per turn
+ROUNDS = 10                  # turns per mode; each app gets commands/ROUNDS commands per turn
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,7 +370,7 @@ def run_submissions(bot: Served, fake: FakeSlack, watcher: CallWatcher, count: i
 # ---------------------------------------------------------------------------------------------
 
 def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (p99 of 200 samples is the 198th smallest)."""
+    """Nearest-rank percentile (p99 of 400 samples is the 396th smallest)."""
     if not values:
         return math.nan
     ordered = sorted(values)
@@ -480,16 +480,16 @@ def postgres_schema(url: str) -> tuple[str, Callable[[], None]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: 5 warm-up, 40 commands per phase, 10 submissions")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 5 warm-up, 40 commands per phase in 4 turns, 10 submissions")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="PostgreSQL URL (default: env BENCH_DATABASE_URL, else a temp SQLite file)")
-    parser.add_argument("--commands", type=int, help="commands per app and mode (default 200, quick 40)")
+    parser.add_argument("--commands", type=int, help="commands per app and mode (default 400, quick 40)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS.relative_to(ROOT)})")
     args = parser.parse_args(argv)
 
-    warmup, commands, submissions, slow_submissions = (5, 40, 10, 5) if args.quick else (20, 200, 50, 20)
+    warmup, commands, submissions, slow_submissions = (5, 40, 10, 5) if args.quick else (20, 400, 50, 20)
     commands = args.commands or commands
-    rounds = min(ROUNDS, commands)
+    rounds = min(4 if args.quick else ROUNDS, commands)
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     for noisy in ("bot", "slack_bolt", "slack_sdk", "waitress", "alembic"):
