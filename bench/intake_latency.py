@@ -213,6 +213,7 @@ class Phase:
     missing: int = 0                                        # no views.open within WAIT_SECONDS
     failed: int = 0                                         # non-200 reply or views.open not ok
     wall_s: float = 0.0
+    cpu_s: float = 0.0                                      # this process's CPU time (all threads) during the phase
     tcp: dict[str, int] = field(default_factory=dict)      # ListenOverflows / TCPSynRetrans during the phase
     gc: dict[str, float | int] = field(default_factory=dict)  # cyclic-GC pauses during the phase
 
@@ -293,7 +294,7 @@ def run_commands(app: Served, fake: FakeSlack, watcher: CallWatcher, count: int,
             if reply.status != 200 or not call.ok:
                 phase.failed += 1
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if workers == 1:
         for i in range(count):
             one(i)
@@ -301,6 +302,7 @@ def run_commands(app: Served, fake: FakeSlack, watcher: CallWatcher, count: int,
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"bench-{app.name}") as pool:
             list(pool.map(one, range(count)))
     phase.wall_s += time.perf_counter() - started
+    phase.cpu_s += time.process_time() - cpu_started
     after = tcp_counters()
     for name in after:
         phase.tcp[name] = phase.tcp.get(name, 0) + after[name] - before.get(name, 0)
@@ -404,7 +406,7 @@ def print_intake_table(rows: list[tuple[Phase, Phase]]) -> list[dict[str, Any]]:
     print()
     print("Intake: slash command request sent -> views.open reaches fake Slack (ms)")
     header = (f"{'':22} {'n':>4} {'p50':>7} {'p99':>7} {'max':>7} {'p50/floor':>10} {'p99/floor':>10} {'ack p50':>8} {'ack p99':>8}"
-              f" {'cmd/s':>6}")
+              f" {'cmd/s':>6} {'cpu/cmd':>8}")
     print(header)
     print("-" * len(header))
     figures = []
@@ -414,6 +416,7 @@ def print_intake_table(rows: list[tuple[Phase, Phase]]) -> list[dict[str, Any]]:
         ratio50 = p50 / floor_p50 if floor_p50 else math.nan
         ratio = p99 / floor_p99 if floor_p99 else math.nan
         rate = len(phase.open_ms) / phase.wall_s if phase.wall_s else math.nan
+        cpu_ms = phase.cpu_s * 1000 / len(phase.open_ms) if phase.open_ms else math.nan
         notes = []
         if phase.missing:
             notes.append(f"{phase.missing} views.open missing")
@@ -425,11 +428,11 @@ def print_intake_table(rows: list[tuple[Phase, Phase]]) -> list[dict[str, Any]]:
             notes.append(f"listen overflows {phase.tcp.get('ListenOverflows', 0)}, SYN retransmits {phase.tcp.get('TCPSynRetrans', 0)}")
         print(f"{phase.label:22} {len(phase.open_ms):>4} {fmt(p50):>7} {fmt(p99):>7} "
               f"{fmt(max(phase.open_ms, default=math.nan)):>7} {ratio50:>9.2f}x {ratio:>9.2f}x {fmt(percentile(phase.reply_ms, 50)):>8} "
-              f"{fmt(percentile(phase.reply_ms, 99)):>8} {rate:>6.0f}" + ("  " + "; ".join(notes) if notes else ""))
+              f"{fmt(percentile(phase.reply_ms, 99)):>8} {rate:>6.0f} {cpu_ms:>8.2f}" + ("  " + "; ".join(notes) if notes else ""))
         figures.append({
             "label": phase.label, "open": stats(phase.open_ms), "reply": stats(phase.reply_ms),
             "p50_over_floor_p50": finite(ratio50), "p99_over_floor_p99": finite(ratio), "missing_views_open": phase.missing, "failed": phase.failed,
-            "wall_s": round(phase.wall_s, 3), "commands_per_s": finite(rate), "tcp_counters_delta": phase.tcp, "gc": phase.gc,
+            "wall_s": round(phase.wall_s, 3), "commands_per_s": finite(rate), "cpu_ms_per_command": finite(cpu_ms), "tcp_counters_delta": phase.tcp, "gc": phase.gc,
             "open_samples_ms": [round(v, 3) for v in phase.open_ms],
         })
     return figures
