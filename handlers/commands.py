@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from bot.rendering import escape_mrkdwn
 from bot.services.outbox import relay_all
 from bot.services.queries import export_timeline, my_tickets, ticket_status
-from bot.slack.blocks import new_escalation_modal, text_blocks
+from bot.slack.blocks import text_blocks
 from bot.slack.payloads import CommandKind, read_command
 from handlers.deps import Deps
 from handlers.errors import guarded
@@ -28,7 +28,7 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
         request = read_command(body)
         if request.kind is CommandKind.NEW:
             ack()
-            deps.open_modal(body, respond, new_escalation_modal(ctx.policy, origin_channel=request.channel_id))
+            deps.open_modal(body, respond, deps.modal_cache.new_escalation(ctx.policy, origin_channel=request.channel_id))
         elif request.kind is CommandKind.ESCALATE and request.ticket_id is not None:
             ack()
             open_escalate_modal(deps, body, respond, request.ticket_id, request.user_id)

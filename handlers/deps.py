@@ -1,14 +1,15 @@
-"""What listeners are given: settings, the service context, the gateway and the renderer."""
+"""What listeners are given: settings, the service context, the gateway, the renderer and the modal cache."""
 
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from bot.config import Settings
 from bot.rendering import Renderer
 from bot.services.context import ServiceContext
+from bot.slack.blocks import ModalCache
 from bot.slack.gate import response_url_allowed
 from bot.slack.gateway import SlackError, SlackGateway, TriggerExpired
 from bot.slack.payloads import PayloadInvalid
@@ -20,6 +21,7 @@ class Deps:
     services: ServiceContext
     gateway: SlackGateway
     renderer: Renderer
+    modal_cache: ModalCache = field(default_factory=ModalCache)
 
     @property
     def own_hosts(self) -> tuple[str, ...]:

@@ -148,10 +148,33 @@ def new_escalation_modal(policy: Policy, *, origin_channel: str | None) -> dict[
         title=_plain("New escalation", 24),
         submit=_plain("File ticket", 24),
         close=_plain("Cancel", 24),
-        private_metadata=json.dumps({"channel": origin_channel}),
+        private_metadata=_origin_metadata(origin_channel),
         blocks=blocks,
     )
     return view.to_dict()
+
+
+def _origin_metadata(origin_channel: str | None) -> str:
+    """The New escalation modal's private_metadata: the channel the command came from."""
+    return json.dumps({"channel": origin_channel})
+
+
+class ModalCache:
+    """The New escalation modal built once per policy, since only its private_metadata differs per command
+    (building it from slack_sdk's models costs more than the rest of the command's path in the bot).
+
+    A different Policy object (another policy file, a reload) builds it afresh. The views handed out are
+    copies of the top level that share their blocks with the cached one: they are for sending, not changing."""
+
+    def __init__(self) -> None:
+        self._new_escalation: tuple[Policy, dict[str, Any]] | None = None
+
+    def new_escalation(self, policy: Policy, *, origin_channel: str | None) -> dict[str, Any]:
+        """What `new_escalation_modal(policy, origin_channel=...)` returns, without rebuilding it."""
+        built = self._new_escalation
+        if built is None or built[0] is not policy:
+            built = self._new_escalation = (policy, new_escalation_modal(policy, origin_channel=None))
+        return {**built[1], "private_metadata": _origin_metadata(origin_channel)}
 
 
 CARD_SECTIONS = ("summary", "moved", "handoff", "triggers", "impact", "description", "errors", "troubleshooting",
