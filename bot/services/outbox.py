@@ -321,16 +321,13 @@ def _send_digest(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | 
         folded = session.scalars(select(OutboxMessage).where(
             OutboxMessage.digest_key == once.key, OutboxMessage.status == OutboxStatus.FOLDED.value)
             .order_by(OutboxMessage.id)).all()
-        rows = [(row.id, row.ticket_id, Notice(row.payload["notice"])) for row in folded]
-        cards = {t: card_of(ctx.policy, get_ticket(session, t)) for t in {t for _, t, _ in rows if t is not None}}
+        rows = [(row.id, row.ticket_id or 0, Notice(row.payload["notice"])) for row in folded]  # notices have tickets
+        cards = {t: card_of(ctx.policy, get_ticket(session, t)) for t in {t for _, t, _ in rows}}
     if not rows:
         return "nothing was folded into it"
     items = []
     for _, t, notice in rows:
-        card = cards[t] if t is not None else None
-        if card is None:
-            continue
-        link = None
+        card, link = cards[t], None
         if card.card is not None:
             try:
                 link = ctx.relay.permalink(card.card)
@@ -348,9 +345,8 @@ def _send_digest(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | 
                         .values(status=OutboxStatus.SENT.value, sent_at=now))
         where = payload.get("user") or payload.get("channel")
         for _, t, notice in rows:
-            if t is not None:
-                record(session, t, "notified", actor=BOT_ACTOR, source=Source.SYSTEM, at=now, notice=notice.value,
-                       to=where, digest=True)
+            record(session, t, "notified", actor=BOT_ACTOR, source=Source.SYSTEM, at=now, notice=notice.value,
+                   to=where, digest=True)
     return None
 
 
@@ -373,6 +369,8 @@ def _fold(session: Session, ctx: ServiceContext, message: OutboxMessage, recipie
 
 
 DIGEST_GRACE = timedelta(seconds=2)  # a digest goes out this long after its window ends (late folds still join)
+
+
 # Senders that belong to a use case live with it (systemic issues, the timeline export); those modules
 # queue through this one, so they are imported when a row is sent, not when this module loads.
 
