@@ -24,6 +24,7 @@ Run from anywhere: `.venv/bin/python bench/delivery.py [--quick] [--seed N] [--d
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
 import os
@@ -225,6 +226,8 @@ class Run:
     calls: Counter[str] = field(default_factory=Counter)
     calls_failed: Counter[str] = field(default_factory=Counter)
     bot_log: list[str] = field(default_factory=list)  # the bot's ERROR lines and tracebacks
+    ticks: list[tuple[float, timedelta]] = field(default_factory=list)  # (time.time(), simulated time) of each step
+    call_times: list[tuple[timedelta, str, int]] = field(default_factory=list)  # (simulated time, method, status) per call
 
 
 def run_policy(policy: str, scenario: Scenario, plan: list[Action], database_url: str | None, workdir: Path,
@@ -277,6 +280,7 @@ def run_policy(policy: str, scenario: Scenario, plan: list[Action], database_url
             clock.set(DAY0 + elapsed)
             clock_file.write_text(clock.now().isoformat())
             run.steps += 1
+            run.ticks.append((time.time(), elapsed))
             if down_until is not None:
                 if elapsed < down_until:
                     continue  # the bot is down: nobody sweeps, people's clicks wait
@@ -331,10 +335,13 @@ def run_policy(policy: str, scenario: Scenario, plan: list[Action], database_url
         bot.stop()
     run.rows = outbox_rows(url)
     run.slack_keys = keys_in_slack(fake)
+    moments = [real for real, _ in run.ticks]
     for call in list(fake.calls):
         run.calls[call.method] += 1
         if not call.ok:
             run.calls_failed[f"{call.method} {call.status}"] += 1
+        tick = bisect.bisect_right(moments, call.wall) - 1  # the simulated time of the step it was made in
+        run.call_times.append((run.ticks[max(tick, 0)][1], call.method, call.status))
     fake.stop()
     run.bot_log = [line for line in log.read_text().splitlines() if line.startswith(("ERROR", "Traceback", "CRITICAL"))]
     run.wall_s = time.perf_counter() - started
@@ -414,9 +421,13 @@ def figures(run: Run, scenario: Scenario) -> dict[str, Any]:
         held = [r for r in due if r["created_at"] < end and (r["sent_at"] is None or r["sent_at"] > start)]
         fell_due = [r for r in held if r["created_at"] >= start]
         last = max((lag_from(end, r) for r in held), default=0.0)
+        during = Counter(m for t, m, _ in run.call_times if fault.at <= t < fault.at + fault.length)
+        after = Counter(m for t, m, _ in run.call_times if fault.at + fault.length <= t < fault.at + fault.length + WITHIN)
+        ticks = sum(1 for _, t in run.ticks if fault.at <= t < fault.at + fault.length)
         recoveries.append({"outage": f"{fault.length.total_seconds() / 60:g} min", "start": str(start), "end": str(end),
                            "rows_held": len(held), "rows_fell_due_during": len(fell_due),
-                           "lag_after_end_s": last})
+                           "lag_after_end_s": last, "ticks_during": ticks, "calls_during": dict(during),
+                           "calls_in_the_minute_after": dict(after)})
     worst = max(due, key=lag, default=None)
     worst_outside = max(outside, key=lag, default=None)
     lags_outside = sorted(lag(r) for r in outside)
@@ -493,6 +504,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
     for a, b in zip(new["recoveries"], old["recoveries"]):
         rows.append((f"lag after the {a['outage']} outage ends ({a['rows_held']} held)", duration(a["lag_after_end_s"]),
                      duration(b["lag_after_end_s"]), f"<= {TARGET_RECOVERY.total_seconds():g} s"))
+        rows.append(("  Slack calls during it (per 2 s tick)", _per_tick(a), _per_tick(b), ""))
+        rows.append((f"  history/replies lookups in the minute after", str(_lookups_in(a["calls_in_the_minute_after"])),
+                     str(_lookups_in(b["calls_in_the_minute_after"])), ""))
     rows += [
         ("worst lag", duration(new["worst_lag_s"]), duration(old["worst_lag_s"]), ""),
         ("worst lag outside outages", duration(new["worst_lag_outside_outages_s"]), duration(old["worst_lag_outside_outages_s"]), ""),
@@ -521,7 +535,16 @@ def _calls(f: dict[str, Any], method: str) -> str:
 
 
 def _lookups(f: dict[str, Any]) -> int:
-    return f["slack_calls"].get("conversations.history", 0) + f["slack_calls"].get("conversations.replies", 0)
+    return _lookups_in(f["slack_calls"])
+
+
+def _lookups_in(calls: dict[str, int]) -> int:
+    return calls.get("conversations.history", 0) + calls.get("conversations.replies", 0)
+
+
+def _per_tick(recovery: dict[str, Any]) -> str:
+    calls = sum(recovery["calls_during"].values())
+    return f"{calls} ({calls / recovery['ticks_during']:.2f})" if recovery["ticks_during"] else "-"
 
 
 def _status(f: dict[str, Any], status: int) -> int:
