@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import secrets
+import sys
 import threading
 import time
 import urllib.parse
@@ -237,6 +238,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # socketserver's default of 5 drops SYNs under bursts (a ~1 s stall each)
     fake: FakeSlack
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away before its answer (killed while Slack held it) is no error of the fake's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeSlack:
