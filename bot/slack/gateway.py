@@ -22,6 +22,10 @@ log = logging.getLogger("bot.slack")
 GROUP_CACHE_SECONDS = 300
 METADATA_EVENT = "escalation_bot_outbox"  # Slack message metadata event_type; its payload carries the outbox key
 LOOKUP_PAGES = 5  # at most this many history pages (200 messages each) are read to find an in-doubt post
+# A channel's history, once read for an in-doubt post, answers the other in-doubt posts to it for this long
+# (after an outage every held row is in doubt: one read per channel, not one per row, within Tier 3's ~50/min).
+# Any post whose outcome becomes unknown meanwhile drops what was read, so a read is never older than a doubt.
+READ_REUSE_SECONDS = 5.0
 SLACK_CODE = re.compile(r"[a-z0-9_.]{1,64}")  # Slack's error codes: channel_not_found, ratelimited, …
 
 
@@ -131,6 +135,8 @@ class SlackGateway:
         self._monotonic = monotonic
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._channel_ids: dict[str, str] = {}  # "#name" → channel ID, learnt from posts and conversations.list
+        self._dms: dict[str, str] = {}  # user ID → the bot's DM channel with them (it never changes)
+        self._reads: dict[tuple[str, str | None], tuple[float, float, list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 
     def _call(self, method: str, send: Callable[[], Any]) -> dict[str, Any]:
@@ -168,11 +174,15 @@ class SlackGateway:
     def post(self, channel: str, *, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
              key: str | None = None) -> Posted:
         """Post a message; `key` goes with it as message metadata, so `find_posted` can find it later."""
-        data = self._call("chat.postMessage", lambda: self.client.chat_postMessage(
+        data = self._doubtful(lambda: self._call("chat.postMessage", lambda: self.client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
-            metadata=_metadata(key)))
+            metadata=_metadata(key))))
         if not _is_id(channel):
             self._channel_ids[_name(channel)] = str(data["channel"])
+        with self._lock:  # a read of this channel kept for in-doubt lookups now holds this post too
+            read = self._reads.get((str(data["channel"]), thread_ts))
+            if read is not None:
+                read[2].append({"ts": str(data["ts"]), "metadata": _metadata(key)})
         return Posted(channel=str(data["channel"]), ts=str(data["ts"]))
 
     def dm(self, user_id: str, *, text: str, blocks: list[dict[str, Any]] | None = None, key: str | None = None) -> Posted:
@@ -213,10 +223,30 @@ class SlackGateway:
             raise SlackRejected("conversations.list", "channel_not_found")
         return self._channel_ids[name]
 
+    def _doubtful(self, send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run a call that posts; when its outcome is unknown, what was read of Slack's history is stale."""
+        try:
+            return send()
+        except SlackUnavailable as exc:
+            if exc.maybe_done:
+                with self._lock:
+                    self._reads.clear()
+            raise
+
     def _search(self, channel: str, *, since: float, thread_ts: str | None,
                 match: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
-        """Read the channel's (or thread's) messages since `since`, a page at a time, for the first match.
-        A public channel the bot posted to without joining (chat:write.public) is joined to be read."""
+        return next((dict(m) for m in self._read(channel, since=since, thread_ts=thread_ts) if match(m)), None)
+
+    def _read(self, channel: str, *, since: float, thread_ts: str | None) -> list[dict[str, Any]]:
+        """The channel's (or thread's) messages since `since`, a page at a time, or a read of them made
+        in the last few seconds. A public channel the bot posted to without joining (chat:write.public)
+        is joined to be read."""
+        now = self._monotonic()
+        with self._lock:
+            cached = self._reads.get((channel, thread_ts))
+        if cached is not None and now - cached[0] < READ_REUSE_SECONDS and cached[1] <= since:
+            return cached[2]
+        messages: list[dict[str, Any]] = []
         cursor, joined = None, False
         for _ in range(LOOKUP_PAGES):
             args = dict(channel=channel, oldest=f"{since:.6f}", limit=200, include_all_metadata=True, cursor=cursor)
@@ -231,13 +261,13 @@ class SlackGateway:
                 self._call("conversations.join", lambda: self.client.conversations_join(channel=channel))
                 joined = True
                 continue
-            for message in data.get("messages") or []:
-                if match(message):
-                    return dict(message)
+            messages += data.get("messages") or []
             cursor = (data.get("response_metadata") or {}).get("next_cursor")
             if not data.get("has_more") or not cursor:
-                return None
-        return None
+                break
+        with self._lock:
+            self._reads[(channel, thread_ts)] = (now, since, messages)
+        return messages
 
     def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
         self._call("chat.update", lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
@@ -253,13 +283,16 @@ class SlackGateway:
         self._call("views.publish", lambda: self.client.views_publish(user_id=user_id, view=view))
 
     def open_dm(self, user_id: str) -> str:
-        data = self._call("conversations.open", lambda: self.client.conversations_open(users=user_id))
-        return str(data["channel"]["id"])
+        """The bot's DM channel with a person (asked of Slack once per person)."""
+        if user_id not in self._dms:
+            data = self._call("conversations.open", lambda: self.client.conversations_open(users=user_id))
+            self._dms[user_id] = str(data["channel"]["id"])
+        return self._dms[user_id]
 
     def upload(self, channel: str, *, filename: str, content: bytes, title: str, comment: str | None = None) -> None:
         """Slack's external upload flow (files.getUploadURLExternal, upload, files.completeUploadExternal)."""
-        self._call("files.completeUploadExternal", lambda: self.client.files_upload_v2(
-            channel=channel, content=content, filename=filename, title=title, initial_comment=comment))
+        self._doubtful(lambda: self._call("files.completeUploadExternal", lambda: self.client.files_upload_v2(
+            channel=channel, content=content, filename=filename, title=title, initial_comment=comment)))
 
     def group_members(self, group_id: str) -> frozenset[str]:
         """Members of a user group, cached for a few minutes (permission checks ask often)."""

@@ -94,3 +94,29 @@ def test_an_upload_in_doubt_is_found_by_its_title_in_the_dm(fake: FakeSlack) -> 
     assert lost.value.maybe_done
     slack.upload("U0MANAGER", **upload, once=Once("postmortem_draft:42", in_doubt_since=started))
     assert [f["title"] for f in fake.files.values()] == ["ESC-42 post-mortem draft"]
+
+
+def test_after_an_outage_one_history_read_answers_every_in_doubt_post_to_a_channel(fake: FakeSlack) -> None:
+    slack, ticket = notifier(fake.api_url), card(level=POLICY.level("L3"))
+    started = now()
+    for n in range(5):  # five notices to the channel, each "in doubt" after a 5xx
+        fake.fail("chat.postMessage", status=503)
+        with pytest.raises(DeliveryFailed):
+            slack.deliver(Delivery(Notice.BREACH, channel="C0L3"), ticket, once=Once(f"breach:{n}"))
+    for n in range(5):
+        slack.deliver(Delivery(Notice.BREACH, channel="C0L3"), ticket, once=Once(f"breach:{n}", in_doubt_since=started))
+    assert len(fake.calls_to("conversations.history")) == 1  # not one per row: Tier 3 allows about 50 a minute
+    assert len(fake.messages("C0L3")) == 5
+    fake.lose_answer("chat.postMessage")  # a post whose outcome is unknown: what was read is stale now
+    with pytest.raises(DeliveryFailed):
+        slack.deliver(Delivery(Notice.BREACH, channel="C0L3"), ticket, once=Once("breach:5"))
+    slack.deliver(Delivery(Notice.BREACH, channel="C0L3"), ticket, once=Once("breach:5", in_doubt_since=started))
+    assert len(fake.calls_to("conversations.history")) == 2 and len(fake.messages("C0L3")) == 6
+
+
+def test_a_dm_channel_is_asked_of_slack_once_per_person(fake: FakeSlack) -> None:
+    slack, ticket = notifier(fake.api_url), card(level=POLICY.level("L3"))
+    for n in range(3):
+        slack.deliver(Delivery(Notice.BREACH_MANAGER, user="U0MANAGER"), ticket,
+                      once=Once(f"bm:{n}", in_doubt_since=now()))
+    assert len(fake.calls_to("conversations.open")) == 1 and len(fake.messages("U0MANAGER")) == 3
