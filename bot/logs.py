@@ -60,6 +60,9 @@ def configure(level: str, fmt: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # slack_sdk logs an ERROR line (with the body) for every failed request; the gateway and the outbox already
+    # say each failure once, named (`slack chat.postMessage failed: http_503`, the outbox's retry line).
+    logging.getLogger("slack_sdk.web.base_client").setLevel(logging.CRITICAL if level != "DEBUG" else logging.DEBUG)
 
 
 class ContextThreadPool(ThreadPoolExecutor):

@@ -78,3 +78,22 @@ def test_log_format_is_text_or_json_and_anything_else_names_the_setting() -> Non
     assert load_settings(**base, log_format="JSON").log_format == "json"
     with pytest.raises(ConfigError, match=r"^Configuration error: LOG_FORMAT must be text or json$"):
         load_settings(**base, log_format="yaml")
+
+
+def test_slack_sdk_s_own_error_line_per_failed_request_is_quiet_unless_debugging() -> None:
+    import logging
+
+    from bot.logs import configure
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        configure("INFO", "text")
+        assert not logging.getLogger("slack_sdk.web.base_client").isEnabledFor(logging.ERROR)
+        assert logging.getLogger("bot.slack").isEnabledFor(logging.INFO)  # our named line stays
+        configure("DEBUG", "text")
+        assert logging.getLogger("slack_sdk.web.base_client").isEnabledFor(logging.ERROR)
+    finally:
+        logging.getLogger("slack_sdk.web.base_client").setLevel(logging.NOTSET)
+        root.handlers[:] = handlers
+        root.setLevel(level)
