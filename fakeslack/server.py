@@ -580,6 +580,12 @@ class FakeSlack:
                 raise KeyError(f"no such channel: {channel}")
             return [self._public_message(m) for m in self._messages.get(channel_id, [])]
 
+    def delete_message(self, channel: str, ts: str) -> None:
+        """A person deletes a message (chat.update of it then answers message_not_found)."""
+        with self._lock:
+            channel_id = self._lookup_channel(channel) or ""
+            self._messages[channel_id] = [m for m in self._messages.get(channel_id, []) if m["ts"] != ts]
+
     def all_messages(self) -> list[dict[str, Any]]:
         """Every message in every channel and IM (replies included), each with its "channel"."""
         with self._lock:

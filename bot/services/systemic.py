@@ -22,6 +22,7 @@ from models.timeline import Source
 
 SYSTEMIC_REASON = "systemic"
 LIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
+GONE = ("message_not_found", "cant_update_message")  # someone deleted the notice: post a new one, don't give up
 
 
 def queue_systemic_check(session: Session, ticket_id: int, now: datetime) -> None:
@@ -99,7 +100,13 @@ def send_systemic_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id
     links = tuple((ticket_ref(i), title, _permalink(ctx, ref)) for i, title, ref in cards)
     notice = SystemicNotice(alert_id=alert_id, category=category, channel=ctx.policy.last_level.channel, tickets=links,
                             window=ctx.policy.systemic.window, escalated_by=escalated_by)
-    posted = ctx.relay.post_systemic_notice(notice, existing, once=once)
+    try:
+        posted = ctx.relay.post_systemic_notice(notice, existing, once=once)
+    except DeliveryFailed as exc:
+        if existing is None or exc.reason not in GONE:
+            raise
+        ctx.log.warning("systemic notice %s: its message is gone from Slack (%s); posting it again", alert_id, exc.reason)
+        existing, posted = None, ctx.relay.post_systemic_notice(notice, None, once=once)
     if existing is None:
         with ctx.sessions.begin() as session:
             alert = session.get_one(SystemicAlert, alert_id, with_for_update=True)

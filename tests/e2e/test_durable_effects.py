@@ -170,3 +170,22 @@ def test_the_export_files_are_named_per_request(bot: RunningBot, slack: SlackSen
     slack.slash_command("U0AGENT", "export ESC-1")
     fake.wait_until(lambda: len(fake.files) == 4, message="two exports")
     assert len({f["title"] for f in fake.files.values()}) == 4
+
+
+def test_a_systemic_notice_someone_deleted_is_posted_again_at_its_next_refresh(
+    bot: RunningBot, slack: SlackSender, fake: FakeSlack, clock: ManualClock
+) -> None:
+    for n in (1, 2, 3):
+        clock.advance(timedelta(minutes=5))
+        file_ticket(slack, fake, bot, title=f"VPN drops ({n})", **VPN)
+    (first,) = systemic_notices(fake)
+    fake.delete_message(first["channel"], first["ts"])
+    clock.advance(timedelta(minutes=5))
+    file_ticket(slack, fake, bot, title="VPN drops (4)", **VPN)  # the alert's refresh finds its message gone
+    settle(bot, fake)
+    (again,) = systemic_notices(fake)
+    assert all(f"ESC-{i}" in "\n".join(mrkdwn_texts(again["blocks"])) for i in (1, 2, 3, 4))
+    with bot.runtime.deps.services.sessions() as session:
+        alert = session.scalars(select(SystemicAlert)).one()
+        assert alert.notice_ts == again["ts"]
+        assert not session.scalars(select(OutboxMessage).where(OutboxMessage.status == "dead")).all()
