@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python app.py
 
+sandbox: $(STAMP)
+	$(BIN)/python app.py --sandbox
+
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

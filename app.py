@@ -346,7 +346,10 @@ def watch_slack(runtime: Runtime) -> None:
     threading.Thread(target=run, name="slack-check", daemon=True).start()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--sandbox"]:  # the composition root's one choice: the bot against fake Slack, in a browser
+        return run_sandbox(args[1:])
     try:
         settings = load_settings()
         logs.configure(settings.log_level, settings.log_format)
@@ -382,6 +385,20 @@ def main() -> int:
         scheduler.shutdown(wait=True)
         runtime.close()
     return 0
+
+
+def run_sandbox(args: list[str]) -> int:
+    """`python app.py --sandbox [--host H] [--port P]`: see sandbox/ (nothing of it is in the bot's own path)."""
+    import argparse
+
+    from sandbox.server import run
+
+    parser = argparse.ArgumentParser(prog="app.py --sandbox", description="The bot against a fake Slack, in a browser.")
+    parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=3333)
+    parser.add_argument("--timezone", default="UTC", help="the workspace's time zone (IANA name)")
+    options = parser.parse_args(args)
+    return run(host=options.host, port=options.port, tz=options.timezone)
 
 
 if __name__ == "__main__":

@@ -160,6 +160,9 @@ def describe_settings_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     name = "_".join(str(part) for part in first["loc"]).upper()
     message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing" and name == "SLACK_BOT_TOKEN":
+        return (f"Configuration error: {name} is required (set it in .env or the environment; see .env.example)."
+                " To try the bot without Slack, run `make sandbox`")
     if first["type"] == "missing":
         return f"Configuration error: {name} is required (set it in .env or the environment; see .env.example)"
     if not name:

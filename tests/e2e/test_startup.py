@@ -25,11 +25,12 @@ def run_app(cwd: Path, env: dict[str, str], timeout: float = 30) -> subprocess.C
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_without_a_dot_env_start_up_names_the_missing_setting(tmp_path: Path) -> None:
+def test_without_a_dot_env_start_up_names_the_missing_setting_and_the_sandbox(tmp_path: Path) -> None:
     result = run_app(tmp_path, {})
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "Configuration error: SLACK_BOT_TOKEN is required (set it in .env or the environment; see .env.example)"
+        "Configuration error: SLACK_BOT_TOKEN is required (set it in .env or the environment; see .env.example)."
+        " To try the bot without Slack, run `make sandbox`"
     )
 
 
