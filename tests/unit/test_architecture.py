@@ -98,3 +98,12 @@ def test_the_readmes_permission_table_is_the_one_the_code_enforces() -> None:
         if cells[0] in acts:
             documented[acts[cells[0]]] = frozenset(role for role, cell in zip(columns, cells[1:]) if cell == "✓")
     assert documented == dict(WHO_MAY)
+
+
+def test_nothing_the_bot_runs_imports_the_sandbox() -> None:
+    for package in ("bot", "handlers", "models", "fakeslack"):
+        assert offenders(package, ("sandbox",)) == [], package
+    tree = ast.parse((ROOT / "app.py").read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not any(name == "sandbox" or name.startswith("sandbox.") for name in imported)
