@@ -112,7 +112,7 @@ class Sandbox:
     def context(self, user: str) -> dict[str, Any]:
         people = {p.id: p.real_name for p in PEOPLE}
         channels = {c["id"]: c["name"] for c in self.fake.conversations() if not c.get("is_im")}
-        return {"users": people, "channels": channels, "tz": ZoneInfo(self.tz)}
+        return {"users": people, "channels": channels, "tz": ZoneInfo(self.tz), "now": self.clock.now()}
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
@@ -136,7 +136,7 @@ class Sandbox:
                 version = self.fake.wait_for_change(since, timeout=WAIT)
                 return _reply(start_response, "200 OK", "application/json", json.dumps({"version": version}).encode())
             if method == "GET" and path == "/sandbox.css":
-                return _reply(start_response, "200 OK", "text/css; charset=utf-8", render.CSS.encode())
+                return _reply(start_response, "200 OK", "text/css; charset=utf-8", render.CSS_PATH.read_bytes())
             if method == "POST" and path in ACTIONS:
                 answer = ACTIONS[path](self, user, form)
                 return _reply(start_response, "200 OK", "application/json", json.dumps(answer or {}).encode())
@@ -167,10 +167,11 @@ class Sandbox:
                 selected=selected, messages=top, replies=replies, render=render, ctx=ctx,
                 ephemerals=self.fake.ephemerals_for(selected, user) if selected and selected != "home" else [],
                 home=render.home(home, **ctx) if selected == "home" and home else None),
-            "thread": THREAD.render(parent=next((m for m in messages if m["ts"] == thread), None),
+            "thread": THREAD.render(channel=selected, parent=next((m for m in messages if m["ts"] == thread), None),
                                     replies=[m for m in messages if m.get("thread_ts") == thread and m["ts"] != thread],
                                     render=render, ctx=ctx) if thread else "",
             "modal": render.modal(view, errors=self.fake.view_errors(view["id"]), **ctx) if view else "",
+            "channel": selected,
             "view_id": view["id"] if view else "",
         }
 
@@ -187,15 +188,17 @@ def _command(box: Sandbox, user: str, form: dict[str, list[str]]) -> dict[str, A
 def _action(box: Sandbox, user: str, form: dict[str, list[str]]) -> dict[str, Any]:
     action_id, value, block_id = _one(form, "action_id") or "", _one(form, "value"), _one(form, "block_id")
     view_id, channel, ts = _one(form, "view_id"), _one(form, "channel"), _one(form, "ts")
-    if view_id == "home":
-        view = box.fake.home_view(user)
-        reply = box.slack.block_action(user, action_id=action_id, value=value, block_id=block_id, view=view)
-    elif view_id:
+    home = box.fake.home_view(user)
+    if view_id and view_id in box.fake.views:  # an element in an open modal
         reply = box.slack.block_action(user, action_id=action_id, value=value, block_id=block_id,
                                        view=box.fake.views[view_id])
-    else:
+    elif view_id and home is not None and home.get("id") == view_id:  # in the person's App Home
+        reply = box.slack.block_action(user, action_id=action_id, value=value, block_id=block_id, view=home)
+    elif channel and ts:
         reply = box.slack.block_action(user, action_id=action_id, value=value, block_id=block_id, channel_id=channel,
                                        message_ts=ts)
+    else:
+        raise ValueError("That button is no longer on screen.")
     return {"status": reply.status}
 
 
@@ -203,7 +206,8 @@ def _submit(box: Sandbox, user: str, form: dict[str, list[str]]) -> dict[str, An
     view = box.fake.views.get(_one(form, "view_id") or "")
     if view is None:
         raise ValueError("That modal is no longer open.")
-    values = render.form_values(view, form)
+    form = {k: v for k, v in form.items() if k not in ("as", "view_id")}
+    values = render.form_values(view, form, tz=ZoneInfo(box.tz))
     reply = box.slack.view_submission(user, view, values)
     return {"status": reply.status}
 
