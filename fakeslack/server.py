@@ -4,8 +4,8 @@
 JSON or multipart bodies, as slack_sdk sends them), plus the other Slack endpoints an app
 talks to: interaction ``response_url``s (``/response/<id>``), file upload URLs
 (``/upload/<file id>``) and Socket Mode WebSocket URLs (``/socket/<id>``, handed out by
-``apps.connections.open``; ``socket_send`` then delivers envelopes over them and waits for the
-app's ack). Method and parameter names are checked against Slack's OpenAPI spec
+``apps.connections.open`` and served on a second port by the ``websockets`` library's sync
+server; ``socket_send`` then delivers envelopes over them and waits for the app's ack). Method and parameter names are checked against Slack's OpenAPI spec
 (``fakeslack.spec``), Block Kit against Slack's limits (``fakeslack.blocks``). Every request is
 recorded as a ``Call``; every request refused because it is not valid Slack is also recorded in
 ``violations``, which tests assert stays empty. ``fail()`` and ``delay()`` inject errors and
@@ -36,7 +36,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fakeslack import websocket
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.sync.server import Server as WebSocketServer
+from websockets.sync.server import ServerConnection, serve
+
 from fakeslack.blocks import assign_ids, validate_blocks, validate_view
 from fakeslack.spec import methods
 
@@ -49,6 +55,9 @@ ACK_DEADLINE = 3.0  # seconds Slack waits for an app to acknowledge a request (H
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 # Envelope types Slack sends over Socket Mode, and whether the app may answer with a payload.
 SOCKET_TYPES = {"slash_commands": True, "interactive": True, "events_api": False}
+MAX_SOCKET_MESSAGE = 16 * 1024 * 1024  # bytes; far above anything Socket Mode carries
+# Close codes with which the WebSocket library fails a connection whose client broke RFC 6455.
+_CLIENT_FAULTS = frozenset({CloseCode.PROTOCOL_ERROR, CloseCode.INVALID_DATA, CloseCode.MESSAGE_TOO_BIG})
 
 Params = dict[str, Any]
 Handler = Callable[[Params], dict[str, Any]]
@@ -193,10 +202,7 @@ class _HTTPHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        """Serve a GET; a GET of a Socket Mode URL is a WebSocket opening handshake."""
-        if urllib.parse.urlsplit(self.path).path.startswith("/socket/"):
-            self.server.fake._serve_websocket(self)
-            return
+        """Serve a GET."""
         self._serve()
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
@@ -278,6 +284,8 @@ class FakeSlack:
         self._lock = threading.RLock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._ws_server: WebSocketServer | None = None
+        self._ws_thread: threading.Thread | None = None
         self._ids = itertools.count(1)
         self._last_ts_us = 0
         # Workspace directory: kept across reset().
@@ -302,7 +310,7 @@ class FakeSlack:
         self._lost: dict[str, _LostAnswer] = {}
         # Socket Mode: URLs issued by apps.connections.open, open connections, envelopes awaiting an ack.
         self._socket_urls: dict[str, float] = {}
-        self._sockets: list[websocket.WebSocket] = []
+        self._sockets: list[ServerConnection] = []
         self._acks: dict[str, _PendingAck] = {}
         self._handlers: dict[str, Handler] = {
             "apps.connections.open": self._apps_connections_open,
@@ -334,7 +342,7 @@ class FakeSlack:
     # ---------------------------------------------------------------------------------------
 
     def start(self) -> FakeSlack:
-        """Serve on 127.0.0.1 at a free port, in a daemon thread."""
+        """Serve HTTP on 127.0.0.1 at a free port and Socket Mode WebSockets at another, in daemon threads."""
         if self._server is not None:
             return self
         server = _Server(("127.0.0.1", 0), _HTTPHandler)
@@ -344,21 +352,30 @@ class FakeSlack:
             target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="fakeslack", daemon=True
         )
         self._thread.start()
+        # ping_interval is set per connection in the handshake, from socket_ping_interval at that time;
+        # a client that answers no ping is kept, as before; close_timeout bounds stop() on a mute client.
+        self._ws_server = serve(
+            self._serve_socket, "127.0.0.1", 0, process_request=self._socket_handshake,
+            process_response=self._socket_handshake_answered, ping_interval=None, ping_timeout=None,
+            close_timeout=1.0, max_size=MAX_SOCKET_MESSAGE,
+        )
+        self._ws_thread = threading.Thread(target=self._ws_server.serve_forever, name="fakeslack-ws", daemon=True)
+        self._ws_thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port; Socket Mode clients get a close frame (1001)."""
+        """Stop serving and release the ports; Socket Mode clients get a close frame (1001)."""
         server, thread = self._server, self._thread
-        self._server = self._thread = None
+        ws_server, ws_thread = self._ws_server, self._ws_thread
+        self._server = self._thread = self._ws_server = self._ws_thread = None
         if server is not None:
             server.shutdown()
             server.server_close()
-        with self._lock:
-            sockets = list(self._sockets)
-        for connection in sockets:
-            connection.close(websocket.CLOSE_GOING_AWAY, "fakeslack stopped")
-        if thread is not None:
-            thread.join(timeout=5)
+        if ws_server is not None:
+            ws_server.shutdown(code=CloseCode.GOING_AWAY, reason="fakeslack stopped")
+        for running in (thread, ws_thread):
+            if running is not None:
+                running.join(timeout=5)
 
     def __enter__(self) -> FakeSlack:
         """Start when used as a context manager."""
@@ -383,8 +400,11 @@ class FakeSlack:
 
     @property
     def ws_url(self) -> str:
-        """Base WebSocket URL of the running server, e.g. ws://127.0.0.1:PORT."""
-        return "ws" + self.url.removeprefix("http")
+        """Base URL of the Socket Mode WebSocket server, e.g. ws://127.0.0.1:PORT (its own port)."""
+        if self._ws_server is None:
+            raise RuntimeError("FakeSlack is not started")
+        host, port = self._ws_server.socket.getsockname()[:2]
+        return f"ws://{host}:{port}"
 
     # ---------------------------------------------------------------------------------------
     # Workspace set-up
@@ -634,7 +654,7 @@ class FakeSlack:
     def socket_connections(self) -> int:
         """How many Socket Mode connections are open."""
         with self._lock:
-            return sum(1 for connection in self._sockets if connection.open)
+            return sum(1 for connection in self._sockets if connection.state is State.OPEN)
 
     def wait_for_socket(self, timeout: float = 5.0) -> None:
         """Wait until a Socket Mode client is connected (and has been sent `hello`)."""
@@ -676,15 +696,15 @@ class FakeSlack:
         label = f"socket mode {type} {_envelope_label(type, payload)}".rstrip()
         pending = _PendingAck(type)
         with self._lock:
-            connection = next((c for c in reversed(self._sockets) if c.open), None)
+            connection = self._newest_socket()
             if connection is None:
                 raise AssertionError(f"{label}: no Socket Mode client is connected")
             self._acks[envelope_id] = pending
         started = time.perf_counter()
         try:
-            connection.send_text(json.dumps(envelope))
+            connection.send(json.dumps(envelope))
             acked = pending.done.wait(timeout)
-        except ConnectionError as exc:
+        except ConnectionClosed as exc:
             raise AssertionError(f"{label}: the connection closed while sending ({exc})") from None
         finally:
             with self._lock:
@@ -701,47 +721,46 @@ class FakeSlack:
     def socket_ping(self, timeout: float = 5.0) -> float:
         """Ping the newest Socket Mode connection; the seconds until its pong (AssertionError if none)."""
         with self._lock:
-            connection = next((c for c in reversed(self._sockets) if c.open), None)
+            connection = self._newest_socket()
         if connection is None:
             raise AssertionError("socket_ping: no Socket Mode client is connected")
         started = time.perf_counter()
         try:
             answered = connection.ping()
-        except ConnectionError as exc:
+        except ConnectionClosed as exc:
             raise AssertionError(f"socket_ping: the connection closed ({exc})") from None
         if not answered.wait(timeout):
             raise AssertionError(f"socket_ping: no pong within {timeout}s")
         return time.perf_counter() - started
 
-    def _serve_websocket(self, handler: _HTTPHandler) -> None:
-        """Accept a WebSocket on a URL from apps.connections.open, say hello, serve it until it ends."""
-        handler.close_connection = True
-        ticket = urllib.parse.urlsplit(handler.path).path.removeprefix("/socket/")
+    def _newest_socket(self) -> ServerConnection | None:
+        """The most recently opened Socket Mode connection that is still open (lock held)."""
+        return next((c for c in reversed(self._sockets) if c.state is State.OPEN), None)
+
+    def _socket_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse URLs apps.connections.open did not issue; let the library check the rest (RFC 6455)."""
+        ticket = urllib.parse.urlsplit(request.path).path.removeprefix("/socket/")
         with self._lock:
-            known = ticket in self._socket_urls
+            known = request.path.startswith("/socket/") and ticket in self._socket_urls
         if not known:
-            handler.write(_Reply.text(HTTPStatus.NOT_FOUND, "no such Socket Mode URL; ask apps.connections.open"))
-            return
-        problem = websocket.handshake_problem(handler.command, handler.request_version, handler.headers)
-        if problem is not None:
-            status, reason = problem
-            self.add_violation(f"socket mode handshake: {reason}")
-            reply = _Reply.text(status, reason)
-            if status == HTTPStatus.UPGRADE_REQUIRED:
-                reply.headers["Sec-WebSocket-Version"] = "13"
-            handler.write(reply)
-            return
-        handler.send_response(HTTPStatus.SWITCHING_PROTOCOLS)
-        handler.send_header("Upgrade", "websocket")
-        handler.send_header("Connection", "Upgrade")
-        handler.send_header("Sec-WebSocket-Accept", websocket.accept_key(handler.headers["Sec-WebSocket-Key"]))
-        handler.end_headers()
-        connection = websocket.WebSocket(
-            handler.connection, handler.rfile, on_text=self._on_socket_message, on_violation=self.add_violation,
-            ping_interval=self.socket_ping_interval, name=f"socket mode connection {ticket[:8]}",
-        )
+            return connection.respond(HTTPStatus.NOT_FOUND, "no such Socket Mode URL; ask apps.connections.open\n")
+        connection.ping_interval = self.socket_ping_interval  # keepalive starts after the handshake
+        return None
+
+    def _socket_handshake_answered(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> Response | None:
+        """Record a handshake on an issued URL that the library refused: no Slack client sends one."""
+        if response.status_code not in (HTTPStatus.SWITCHING_PROTOCOLS, HTTPStatus.NOT_FOUND):
+            problem = connection.protocol.handshake_exc
+            self.add_violation(f"socket mode handshake: {response.status_code} {problem or response.reason_phrase}")
+        return None
+
+    def _serve_socket(self, connection: ServerConnection) -> None:
+        """Say hello on an accepted Socket Mode connection, then read the app's acks until it ends."""
+        name = f"socket mode connection {connection.request.path.removeprefix('/socket/')[:8]}"
         with self._lock:
-            count = 1 + sum(1 for c in self._sockets if c.open)
+            count = 1 + sum(1 for c in self._sockets if c.state is State.OPEN)
         hello = {
             "type": "hello",
             "num_connections": count,
@@ -750,18 +769,28 @@ class FakeSlack:
             "connection_info": {"app_id": self.app_id},
         }
         try:
-            connection.send_text(json.dumps(hello))
-        except ConnectionError:
+            connection.send(json.dumps(hello))
+        except ConnectionClosed:
             return
         with self._lock:
             self._sockets.append(connection)
         try:
-            connection.run()
+            for message in connection:
+                if isinstance(message, bytes):
+                    self.add_violation(f"{name}: binary message; Socket Mode speaks JSON text only")
+                    connection.close(CloseCode.UNSUPPORTED_DATA, "JSON text only")
+                    return
+                self._on_socket_message(message)
+        except ConnectionClosed:
+            pass  # the client went away, or broke the protocol (below)
         finally:
             with self._lock:
                 self._sockets.remove(connection)
+            sent = connection.protocol.close_sent
+            if sent is not None and sent.code in _CLIENT_FAULTS and not connection.protocol.close_rcvd_then_sent:
+                self.add_violation(f"{name}: the client broke RFC 6455; closed with {sent.code} ({sent.reason})")
 
-    def _on_socket_message(self, connection: websocket.WebSocket, text: str) -> None:
+    def _on_socket_message(self, text: str) -> None:
         """A text message from a Socket Mode client: it must be the ack of an envelope we sent."""
         try:
             message = json.loads(text)

@@ -5,7 +5,6 @@ Mode against slack_sdk's builtin SocketModeClient."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
@@ -25,9 +24,11 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
+import websockets.exceptions
+import websockets.sync.client
 
 import fakeslack.server
-from fakeslack import FakeSlack, SlackSender, SocketSender, fill_state, methods, validate_blocks, validate_view, websocket
+from fakeslack import FakeSlack, SlackSender, SocketSender, fill_state, methods, validate_blocks, validate_view
 from fakeslack.spec import EXTRA_METHODS
 
 TOKEN = "xoxb-fake-token"
@@ -786,76 +787,72 @@ def test_apps_connections_open_takes_only_the_app_level_token(fake: FakeSlack) -
     assert fake.violations == []
 
 
-class RawSocket:
-    """A bare WebSocket client, for what slack_sdk never does: bad handshakes, unmasked frames, stray acks."""
-
-    def __init__(self, url: str, **headers: str) -> None:
-        parts = urllib.parse.urlsplit(url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=2)
-        self.key = base64.b64encode(os.urandom(16)).decode()
-        fields = {"Host": f"{parts.hostname}:{parts.port}", "Upgrade": "websocket", "Connection": "Upgrade",
-                  "Sec-WebSocket-Key": self.key, "Sec-WebSocket-Version": "13", **headers}
+def handshake(url: str, **headers: str) -> tuple[int, dict[str, str]]:
+    """Send a WebSocket opening handshake by hand (what slack_sdk never gets wrong); the status and headers."""
+    parts = urllib.parse.urlsplit(url)
+    fields = {"Host": f"{parts.hostname}:{parts.port}", "Upgrade": "websocket", "Connection": "Upgrade",
+              "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(), "Sec-WebSocket-Version": "13", **headers}
+    with socket.create_connection((parts.hostname, parts.port), timeout=2) as sock, sock.makefile("rb") as answer:
         request = f"GET {parts.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
-        self.sock.sendall(request.encode())
-        self.file = self.sock.makefile("rb")
-        self.status = int(self.file.readline().split()[1])
-        self.headers: dict[str, str] = {}
-        while (line := self.file.readline().decode().strip()):
+        sock.sendall(request.encode())
+        status = int(answer.readline().split()[1])
+        received: dict[str, str] = {}
+        while (line := answer.readline().decode().strip()):
             name, _, value = line.partition(":")
-            self.headers[name.lower()] = value.strip()
-
-    def send(self, opcode: int, payload: bytes, *, masked: bool = True) -> None:
-        self.sock.sendall(websocket.encode_frame(opcode, payload, mask=os.urandom(4) if masked else None))
-
-    def receive(self) -> websocket.Frame | None:
-        return websocket.read_frame(self.file.read)
-
-    def receive_json(self) -> Any:
-        frame = self.receive()
-        assert frame is not None and frame.opcode == websocket.OP_TEXT and not frame.masked
-        return json.loads(frame.payload)
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
+            received[name.lower()] = value.strip()
+    return status, received
 
 
 def socket_url(fake: FakeSlack) -> str:
     return WebClient(base_url=fake.api_url).apps_connections_open(app_token=fake.app_token)["url"]
 
 
-def test_the_websocket_handshake_is_checked_and_answered_like_rfc_6455(fake: FakeSlack) -> None:
-    fake.socket_ping_interval = None  # no pings from the fake between the frames this test reads
-    unknown = RawSocket(f"{fake.ws_url}/socket/not-issued")
-    old = RawSocket(socket_url(fake), **{"Sec-WebSocket-Version": "8"})
-    assert (unknown.status, old.status, old.headers["sec-websocket-version"]) == (404, 426, "13")
-    assert fake.violations == ["socket mode handshake: Sec-WebSocket-Version must be 13"]
+def test_websocket_handshakes_on_urls_not_issued_or_off_the_rfc_are_refused(fake: FakeSlack) -> None:
+    assert handshake(f"{fake.ws_url}/socket/not-issued")[0] == 404
+    assert fake.violations == []  # a stale URL is the app's bad luck, not a broken client
+    status, headers = handshake(socket_url(fake), **{"Sec-WebSocket-Version": "8"})
+    assert status == 400
+    assert fake.violations == ["socket mode handshake: 400 invalid Sec-WebSocket-Version header: 8"]
     fake.violations.clear()
+    status, headers = handshake(socket_url(fake))
+    assert status == 101 and headers["upgrade"] == "websocket" and fake.violations == []
+
+
+def test_a_socket_mode_connection_says_hello_answers_pings_and_reports_what_slack_would_refuse(fake: FakeSlack) -> None:
+    fake.socket_ping_interval = None  # no pings from the fake between the frames this test reads
     url = socket_url(fake)
-    good = RawSocket(url)
-    assert good.status == 101 and good.headers["upgrade"] == "websocket"
-    assert good.headers["sec-websocket-accept"] == base64.b64encode(
-        hashlib.sha1((good.key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
-    assert good.receive_json() == {
-        "type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKEAPP"},
-        "debug_info": {"host": "fakeslack-t0fake", "build_number": 1, "approximate_connection_time": 18060},
-    }
-    good.send(websocket.OP_PING, b"are you there")
-    pong = good.receive()
-    assert pong is not None and (pong.opcode, pong.payload) == (websocket.OP_PONG, b"are you there")
-    good.send(websocket.OP_TEXT, b'{"envelope_id": "never-sent"}')
-    good.send(websocket.OP_TEXT, b"not json")
-    good.send(websocket.OP_TEXT, b"{}", masked=False)
-    frame = good.receive()
-    assert frame is not None and (frame.opcode, frame.payload[:2]) == (websocket.OP_CLOSE, b"\x03\xea")  # 1002
+    with websockets.sync.client.connect(url, compression=None) as client:
+        assert json.loads(client.recv(timeout=2)) == {
+            "type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKEAPP"},
+            "debug_info": {"host": "fakeslack-t0fake", "build_number": 1, "approximate_connection_time": 18060},
+        }
+        assert fake.socket_connections == 1
+        assert client.ping(b"are you there").wait(2)
+        client.send('{"envelope_id": "never-sent"}')
+        client.send("not json")
+        client.ping().wait(2)  # the fake has read both messages
+        client.socket.sendall(b"\x81\x02{}")  # an unmasked text frame: clients must mask (RFC 6455 5.1)
+        with pytest.raises(websockets.exceptions.ConnectionClosedError) as closed:
+            client.recv(timeout=2)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1002
+    fake.wait_until(lambda: fake.socket_connections == 0, timeout=2)
+    ticket = url.rsplit("/", 1)[1][:8]
     assert fake.violations == [
         "socket mode: ack for an envelope that is not awaiting one (unknown, late or acked twice): never-sent",
         "socket mode: message is not an ack {envelope_id, payload?}: 'not json'",
-        f"socket mode connection {url.rsplit('/', 1)[1][:8]}: client frames must be masked (RFC 6455 5.1)",
+        f"socket mode connection {ticket}: the client broke RFC 6455; closed with 1002 (incorrect masking)",
     ]
     fake.violations.clear()
-    for raw in (unknown, old, good):
-        raw.close()
+    url = socket_url(fake)
+    with websockets.sync.client.connect(url, compression=None) as client:
+        client.recv(timeout=2)
+        client.send(b"{}")
+        with pytest.raises(websockets.exceptions.ConnectionClosedError) as binary:
+            client.recv(timeout=2)
+    assert binary.value.rcvd is not None and binary.value.rcvd.code == 1003
+    assert fake.violations == [
+        f"socket mode connection {url.rsplit('/', 1)[1][:8]}: binary message; Socket Mode speaks JSON text only"]
+    fake.violations.clear()
 
 
 def test_socket_send_needs_a_connected_client(fake: FakeSlack) -> None:
