@@ -826,6 +826,7 @@ def test_a_socket_mode_connection_says_hello_answers_pings_and_reports_what_slac
             "type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKEAPP"},
             "debug_info": {"host": "fakeslack-t0fake", "build_number": 1, "approximate_connection_time": 18060},
         }
+        fake.wait_for_socket(timeout=2)  # counted once hello is sent
         assert fake.socket_connections == 1
         assert client.ping(b"are you there").wait(2)
         client.send('{"envelope_id": "never-sent"}')
@@ -835,7 +836,7 @@ def test_a_socket_mode_connection_says_hello_answers_pings_and_reports_what_slac
         with pytest.raises(websockets.exceptions.ConnectionClosedError) as closed:
             client.recv(timeout=2)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1002
-    fake.wait_until(lambda: fake.socket_connections == 0, timeout=2)
+    fake.wait_until(lambda: len(fake.violations) == 3, timeout=2)  # the fake notes it as the connection ends
     ticket = url.rsplit("/", 1)[1][:8]
     assert fake.violations == [
         "socket mode: ack for an envelope that is not awaiting one (unknown, late or acked twice): never-sent",
@@ -850,6 +851,7 @@ def test_a_socket_mode_connection_says_hello_answers_pings_and_reports_what_slac
         with pytest.raises(websockets.exceptions.ConnectionClosedError) as binary:
             client.recv(timeout=2)
     assert binary.value.rcvd is not None and binary.value.rcvd.code == 1003
+    fake.wait_until(lambda: fake.violations, timeout=2)
     assert fake.violations == [
         f"socket mode connection {url.rsplit('/', 1)[1][:8]}: binary message; Socket Mode speaks JSON text only"]
     fake.violations.clear()
