@@ -720,6 +720,179 @@ def test_event_callbacks_carry_retry_headers(app: App, sender: SlackSender) -> N
 
 
 # ------------------------------------------------------------------------------------------
+# The workspace as a person sees it (what the sandbox UI reads)
+# ------------------------------------------------------------------------------------------
+
+
+def answer_json(app: App, body: dict[str, Any] | None) -> None:
+    """Make the stand-in app acknowledge with this JSON body (None: an empty 200)."""
+    app.answer = lambda request: (200, "application/json", json.dumps(body) if body is not None else "")
+
+
+def post_to(url: str, body: dict[str, Any]) -> int:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return response.status
+
+
+def test_a_modal_opened_or_pushed_for_a_person_is_the_top_of_their_stack_until_acks_close_it(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    sender.slash_command("U0ALICE", channel_id="C0ESC")
+    first = client.views_open(trigger_id=sender.last_trigger_id, view=modal())["view"]
+    assert fake.open_view("U0ALICE") == first and fake.open_view("U0BOB") is None
+    sender.block_action("U0ALICE", action_id="severity_in", value="high", view=first)  # a click inside the modal
+    second = client.views_push(trigger_id=sender.last_trigger_id, view=modal(callback_id="step2"))["view"]
+    assert fake.open_view("U0ALICE") == second
+    assert (second["previous_view_id"], second["root_view_id"]) == (first["id"], first["id"])
+    client.views_update(view_id=first["id"], view=modal(callback_id="v2"))
+    assert fake.open_view("U0ALICE") == second  # updating the view below keeps it below
+    answer_json(app, None)
+    sender.view_submission("U0ALICE", second, {"summary": "db down"})
+    assert fake.open_view("U0ALICE")["callback_id"] == "v2"  # an empty ack closes the top view only
+    answer_json(app, {"response_action": "push", "view": modal(callback_id="step3")})
+    sender.view_submission("U0ALICE", first, {"summary": "db down"})
+    pushed = fake.open_view("U0ALICE")
+    assert pushed["callback_id"] == "step3" and pushed["previous_view_id"] == first["id"]
+    answer_json(app, {"response_action": "update", "view": modal(callback_id="step3b")})
+    sender.view_submission("U0ALICE", pushed, {"summary": "db down"})
+    assert fake.open_view("U0ALICE")["id"] == pushed["id"] and fake.open_view("U0ALICE")["callback_id"] == "step3b"
+    answer_json(app, {"response_action": "clear"})
+    sender.view_submission("U0ALICE", pushed, {"summary": "db down"})
+    assert fake.open_view("U0ALICE") is None and fake.views == {}
+    orphan = client.views_open(trigger_id=fake.mint_trigger_id(), view=modal())["view"]
+    assert orphan["id"] in fake.views and fake.open_view("U0ALICE") is None  # minted for nobody
+    assert fake.violations == []
+
+
+def test_view_errors_are_the_last_errors_answer_until_the_modal_is_updated_or_closed(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    sender.slash_command("U0ALICE", channel_id="C0ESC")
+    view = client.views_open(trigger_id=sender.last_trigger_id, view=modal())["view"]
+    assert fake.view_errors(view["id"]) == {}
+    answer_json(app, {"response_action": "errors", "errors": {"summary": "Too short"}})
+    sender.view_submission("U0ALICE", view, {"summary": "x"})
+    assert fake.view_errors(view["id"]) == {"summary": "Too short"} and fake.open_view("U0ALICE")["id"] == view["id"]
+    answer_json(app, {"response_action": "errors", "errors": {"severity": "Pick one"}})
+    sender.view_submission("U0ALICE", view, {"summary": "longer"})
+    assert fake.view_errors(view["id"]) == {"severity": "Pick one"}  # the last answer, not a merge
+    answer_json(app, {"response_action": "update", "view": modal(callback_id="again")})
+    sender.view_submission("U0ALICE", view, {"summary": "longer", "severity": "low"})
+    assert fake.view_errors(view["id"]) == {}
+    answer_json(app, {"response_action": "errors", "errors": {"summary": "Still wrong"}})
+    sender.view_submission("U0ALICE", fake.open_view("U0ALICE"), {"summary": "x"})
+    answer_json(app, None)
+    sender.view_submission("U0ALICE", fake.open_view("U0ALICE"), {"summary": "fine"})
+    assert fake.view_errors(view["id"]) == {} and fake.open_view("U0ALICE") is None
+    assert fake.violations == []
+
+
+def test_conversations_lists_channels_then_ims_and_a_persons_own_dm(fake: FakeSlack, client: WebClient) -> None:
+    private = fake.add_channel("incident-42", is_private=True)
+    client.chat_postMessage(channel="U0BOB", text="your ticket")
+    channels = [
+        {"id": "C0GENERAL", "name": "general", "is_private": False, "is_im": False},
+        {"id": "C0ESC", "name": "escalations", "is_private": False, "is_im": False},
+        {"id": private, "name": "incident-42", "is_private": True, "is_im": False},
+    ]
+    bob = {"id": "D0BOB", "name": "bob", "is_private": True, "is_im": True, "user": "U0BOB"}
+    assert fake.conversations() == channels + [bob]
+    alice = {"id": "D0ALICE", "name": "alice", "is_private": True, "is_im": True, "user": "U0ALICE"}
+    assert fake.conversations("U0ALICE") == channels + [alice]  # her DM with the bot, empty so far
+    assert fake.messages("D0ALICE") == []
+    with pytest.raises(KeyError):
+        fake.conversations("U0NOBODY")
+
+
+def test_users_lists_every_member_with_the_bot_marked(fake: FakeSlack) -> None:
+    assert [(u["id"], u["name"], u["is_bot"]) for u in fake.users()] == [
+        ("UBOT0001", "fakebot", True), ("U0ALICE", "alice", False), ("U0BOB", "bob", False)]
+    assert fake.users()[1]["real_name"] == "Alice A" and fake.users()[1]["tz"] == "Europe/Paris"
+
+
+def test_history_gives_top_level_messages_with_their_thread_summary(fake: FakeSlack, client: WebClient) -> None:
+    card = client.chat_postMessage(channel="C0ESC", text="ESC-1")
+    client.chat_postMessage(channel="C0ESC", text="ESC-2")
+    client.chat_postMessage(channel="C0ESC", text="acknowledged", thread_ts=card["ts"])
+    last = client.chat_postMessage(channel="C0ESC", text="update", thread_ts=card["ts"])
+    history = fake.history("#escalations")
+    assert [(m["text"], m["reply_count"], m["latest_reply"]) for m in history] == [
+        ("ESC-1", 2, last["ts"]), ("ESC-2", 0, None)]
+    assert [m["text"] for m in fake.thread("C0ESC", card["ts"])] == ["acknowledged", "update"]
+    with pytest.raises(KeyError):
+        fake.history("#nope")
+
+
+def test_ephemerals_for_shows_what_one_person_sees_in_a_channel_and_replies_replace_them(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    answer_json(app, {"text": "Opening the form…"})
+    sender.slash_command("U0ALICE", channel_id="C0ESC")  # the ack's text, shown to her only
+    client.chat_postEphemeral(channel="C0ESC", user="U0BOB", text="for bob")
+    picked = client.chat_postEphemeral(channel="C0ESC", user="U0ALICE", text="Which ticket?", blocks=[
+        {"type": "actions", "block_id": "pick", "elements": [button("pick", "ESC-1", "ESC-1")]}])
+    assert [e["text"] for e in fake.ephemerals_for("C0ESC", "U0ALICE")] == ["Opening the form…", "Which ticket?"]
+    assert [e["text"] for e in fake.ephemerals_for("#escalations", "U0BOB")] == ["for bob"]
+    assert fake.ephemerals_for("C0GENERAL", "U0ALICE") == []
+    sender.block_action("U0ALICE", action_id="pick", channel_id="C0ESC", message_ts=picked["message_ts"])
+    response_url = app.payload()["response_url"]
+    assert post_to(response_url, {"replace_original": True, "text": "ESC-1 picked"}) == 200
+    assert [e["text"] for e in fake.ephemerals_for("C0ESC", "U0ALICE")] == ["Opening the form…", "ESC-1 picked"]
+    assert post_to(response_url, {"text": "Here is ESC-1"}) == 200  # an ephemeral reply by response_url
+    assert post_to(response_url, {"delete_original": True}) == 200
+    assert [e["text"] for e in fake.ephemerals_for("C0ESC", "U0ALICE")] == ["Opening the form…", "Here is ESC-1"]
+    assert fake.messages("C0ESC") == [] and fake.violations == []
+
+
+def test_home_view_is_the_tab_last_published_for_that_person(fake: FakeSlack, client: WebClient) -> None:
+    assert fake.home_view("U0ALICE") is None
+    client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [section("first")]})
+    latest = client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [section("your tickets")]})["view"]
+    assert fake.home_view("U0ALICE") == latest and fake.home_view("U0BOB") is None
+    fake.home_view("U0ALICE")["blocks"].clear()  # a copy: the caller can't change what Slack shows
+    assert fake.home_view("U0ALICE") == latest
+
+
+def test_version_moves_with_every_change_a_person_sees_and_wait_for_change_wakes_at_once(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    started = fake.version
+    before = time.perf_counter()
+    assert fake.wait_for_change(started, timeout=0.05) == started and time.perf_counter() - before >= 0.04
+    woke: list[tuple[int, float]] = []
+    waiter = threading.Thread(target=lambda: woke.append((fake.wait_for_change(started, 5), time.perf_counter())))
+    waiter.start()
+    time.sleep(0.05)
+    posted = client.chat_postMessage(channel="C0ESC", text="ESC-1")
+    posted_at = time.perf_counter()
+    waiter.join(5)
+    (version, at), = woke
+    assert version > started and at - posted_at < 1  # woken by the post, not by the 5 s timeout
+
+    def bumped(change: Callable[[], Any]) -> bool:
+        seen = fake.version
+        change()
+        return fake.version > seen
+
+    assert bumped(lambda: client.chat_update(channel="C0ESC", ts=posted["ts"], text="ESC-1 acknowledged"))
+    assert bumped(lambda: client.chat_postEphemeral(channel="C0ESC", user="U0BOB", text="only you"))
+    assert bumped(lambda: client.views_publish(user_id="U0BOB", view={"type": "home", "blocks": [section("hi")]}))
+    assert not bumped(lambda: sender.slash_command("U0ALICE", channel_id="C0ESC"))  # an empty ack shows nothing
+    view = {}
+    assert bumped(lambda: view.update(client.views_open(trigger_id=sender.last_trigger_id, view=modal())["view"]))
+    answer_json(app, {"response_action": "errors", "errors": {"summary": "Too short"}})
+    assert bumped(lambda: sender.view_submission("U0ALICE", view, {"summary": "x"}))
+    answer_json(app, None)
+    assert bumped(lambda: sender.view_submission("U0ALICE", view, {"summary": "fine"}))
+    response_url = urllib.parse.parse_qs(app.requests[0]["body"])["response_url"][0]
+    assert bumped(lambda: post_to(response_url, {"response_type": "in_channel", "text": "On it"}))
+    assert bumped(lambda: fake.delete_message("C0ESC", posted["ts"]))
+    assert not bumped(lambda: (fake.messages("C0ESC"), client.conversations_history(channel="C0ESC"), fake.conversations()))
+    assert fake.violations == []
+
+
+# ------------------------------------------------------------------------------------------
 # Latency injection
 # ------------------------------------------------------------------------------------------
 
