@@ -2,7 +2,10 @@
 
 ``FakeSlack`` serves the Web API (and response/upload URLs, and Socket Mode WebSockets) and refuses
 what Slack would refuse; ``SlackSender`` plays Slack's part towards the app: signed slash commands,
-interactions and events over HTTP; ``SocketSender`` sends the same over Socket Mode.
+interactions and events over HTTP; ``SocketSender`` sends the same over Socket Mode. A UI such as
+the sandbox reads the workspace as a person sees it from ``FakeSlack`` (``conversations``,
+``history``, ``thread``, ``ephemerals_for``, ``open_view``, ``view_errors``, ``home_view``,
+``users``) and follows it with ``version`` / ``wait_for_change``.
 """
 
 from fakeslack.blocks import validate_blocks, validate_view

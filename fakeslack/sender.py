@@ -224,9 +224,9 @@ class _SlackSide:
         known = self.fake.channel(channel_id)
         return known["name"] if known else "privategroup"
 
-    def _trigger(self) -> str:
-        """Mint a trigger_id in the fake and remember it."""
-        self.last_trigger_id = self.fake.mint_trigger_id()
+    def _trigger(self, user_id: str) -> str:
+        """Mint a trigger_id in the fake for the person acting, and remember it."""
+        self.last_trigger_id = self.fake.mint_trigger_id(user_id)
         return self.last_trigger_id
 
     def _action_ts(self) -> str:
@@ -253,7 +253,7 @@ class _SlackSide:
             "api_app_id": self.fake.app_id,
             "is_enterprise_install": "false",
             "response_url": self.fake.new_response_url(channel_id=channel_id, user_id=user_id),
-            "trigger_id": self._trigger(),
+            "trigger_id": self._trigger(user_id),
         }
 
     def _view_submission_payload(
@@ -269,7 +269,7 @@ class _SlackSide:
             "user": self._user(user_id),
             "api_app_id": self.fake.app_id,
             "token": self.verification_token,
-            "trigger_id": self._trigger(),
+            "trigger_id": self._trigger(user_id),
             "view": submitted,
             "response_urls": [],
             "is_enterprise_install": False,
@@ -294,7 +294,7 @@ class _SlackSide:
             "user": self._user(user_id),
             "api_app_id": self.fake.app_id,
             "token": self.verification_token,
-            "trigger_id": self._trigger(),
+            "trigger_id": self._trigger(user_id),
             "team": self._team(),
             "enterprise": None,
             "is_enterprise_install": False,

@@ -4,13 +4,18 @@
 JSON or multipart bodies, as slack_sdk sends them), plus the other Slack endpoints an app
 talks to: interaction ``response_url``s (``/response/<id>``), file upload URLs
 (``/upload/<file id>``) and Socket Mode WebSocket URLs (``/socket/<id>``, handed out by
-``apps.connections.open``; ``socket_send`` then delivers envelopes over them and waits for the
-app's ack). Method and parameter names are checked against Slack's OpenAPI spec
+``apps.connections.open`` and served on a second port by the ``websockets`` library's sync
+server; ``socket_send`` then delivers envelopes over them and waits for the app's ack). Method and parameter names are checked against Slack's OpenAPI spec
 (``fakeslack.spec``), Block Kit against Slack's limits (``fakeslack.blocks``). Every request is
 recorded as a ``Call``; every request refused because it is not valid Slack is also recorded in
 ``violations``, which tests assert stays empty. ``fail()`` and ``delay()`` inject errors and
 latency. State (channels, users, messages, views, files) is in memory and guarded by one lock;
 test helpers poll it.
+
+A UI (the browser sandbox) reads the workspace through the same object: ``conversations``,
+``users``, ``history``/``thread``, ``ephemerals_for``, ``open_view`` with ``view_errors`` and
+``home_view``; ``version`` counts every change such a UI shows and ``wait_for_change`` blocks
+until the next one.
 """
 
 from __future__ import annotations
@@ -36,7 +41,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fakeslack import websocket
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.sync.server import Server as WebSocketServer
+from websockets.sync.server import ServerConnection, serve
+
 from fakeslack.blocks import assign_ids, validate_blocks, validate_view
 from fakeslack.spec import methods
 
@@ -49,6 +60,9 @@ ACK_DEADLINE = 3.0  # seconds Slack waits for an app to acknowledge a request (H
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 # Envelope types Slack sends over Socket Mode, and whether the app may answer with a payload.
 SOCKET_TYPES = {"slash_commands": True, "interactive": True, "events_api": False}
+MAX_SOCKET_MESSAGE = 16 * 1024 * 1024  # bytes; far above anything Socket Mode carries
+# Close codes with which the WebSocket library fails a connection whose client broke RFC 6455.
+_CLIENT_FAULTS = frozenset({CloseCode.PROTOCOL_ERROR, CloseCode.INVALID_DATA, CloseCode.MESSAGE_TOO_BIG})
 
 Params = dict[str, Any]
 Handler = Callable[[Params], dict[str, Any]]
@@ -147,9 +161,10 @@ class _PendingAck:
 
 @dataclass
 class _Trigger:
-    """A trigger_id handed to the app: when it was minted and whether it was used."""
+    """A trigger_id handed to the app: when and for whom it was minted, and whether it was used."""
 
     minted_at: float
+    user_id: str | None = None  # the person whose command or click it came from
     used: bool = False
 
 
@@ -193,10 +208,7 @@ class _HTTPHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        """Serve a GET; a GET of a Socket Mode URL is a WebSocket opening handshake."""
-        if urllib.parse.urlsplit(self.path).path.startswith("/socket/"):
-            self.server.fake._serve_websocket(self)
-            return
+        """Serve a GET."""
         self._serve()
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
@@ -276,8 +288,12 @@ class FakeSlack:
         self.clock = clock
         self.trigger_ttl = trigger_ttl
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # notified by _touch()
+        self._version = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._ws_server: WebSocketServer | None = None
+        self._ws_thread: threading.Thread | None = None
         self._ids = itertools.count(1)
         self._last_ts_us = 0
         # Workspace directory: kept across reset().
@@ -290,6 +306,8 @@ class FakeSlack:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
+        self._view_users: dict[str, str | None] = {}  # view id -> the person it is open for
+        self._view_errors: dict[str, dict[str, str]] = {}  # view id -> block_id -> message shown
         self.responses: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}
         self._messages: dict[str, list[dict[str, Any]]] = {}
@@ -302,7 +320,7 @@ class FakeSlack:
         self._lost: dict[str, _LostAnswer] = {}
         # Socket Mode: URLs issued by apps.connections.open, open connections, envelopes awaiting an ack.
         self._socket_urls: dict[str, float] = {}
-        self._sockets: list[websocket.WebSocket] = []
+        self._sockets: list[ServerConnection] = []
         self._acks: dict[str, _PendingAck] = {}
         self._handlers: dict[str, Handler] = {
             "apps.connections.open": self._apps_connections_open,
@@ -334,7 +352,7 @@ class FakeSlack:
     # ---------------------------------------------------------------------------------------
 
     def start(self) -> FakeSlack:
-        """Serve on 127.0.0.1 at a free port, in a daemon thread."""
+        """Serve HTTP on 127.0.0.1 at a free port and Socket Mode WebSockets at another, in daemon threads."""
         if self._server is not None:
             return self
         server = _Server(("127.0.0.1", 0), _HTTPHandler)
@@ -344,21 +362,30 @@ class FakeSlack:
             target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="fakeslack", daemon=True
         )
         self._thread.start()
+        # ping_interval is set per connection in the handshake, from socket_ping_interval at that time;
+        # a client that answers no ping is kept, as before; close_timeout bounds stop() on a mute client.
+        self._ws_server = serve(
+            self._serve_socket, "127.0.0.1", 0, process_request=self._socket_handshake,
+            process_response=self._socket_handshake_answered, ping_interval=None, ping_timeout=None,
+            close_timeout=1.0, max_size=MAX_SOCKET_MESSAGE,
+        )
+        self._ws_thread = threading.Thread(target=self._ws_server.serve_forever, name="fakeslack-ws", daemon=True)
+        self._ws_thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port; Socket Mode clients get a close frame (1001)."""
+        """Stop serving and release the ports; Socket Mode clients get a close frame (1001)."""
         server, thread = self._server, self._thread
-        self._server = self._thread = None
+        ws_server, ws_thread = self._ws_server, self._ws_thread
+        self._server = self._thread = self._ws_server = self._ws_thread = None
         if server is not None:
             server.shutdown()
             server.server_close()
-        with self._lock:
-            sockets = list(self._sockets)
-        for connection in sockets:
-            connection.close(websocket.CLOSE_GOING_AWAY, "fakeslack stopped")
-        if thread is not None:
-            thread.join(timeout=5)
+        if ws_server is not None:
+            ws_server.shutdown(code=CloseCode.GOING_AWAY, reason="fakeslack stopped")
+        for running in (thread, ws_thread):
+            if running is not None:
+                running.join(timeout=5)
 
     def __enter__(self) -> FakeSlack:
         """Start when used as a context manager."""
@@ -383,8 +410,11 @@ class FakeSlack:
 
     @property
     def ws_url(self) -> str:
-        """Base WebSocket URL of the running server, e.g. ws://127.0.0.1:PORT."""
-        return "ws" + self.url.removeprefix("http")
+        """Base URL of the Socket Mode WebSocket server, e.g. ws://127.0.0.1:PORT (its own port)."""
+        if self._ws_server is None:
+            raise RuntimeError("FakeSlack is not started")
+        host, port = self._ws_server.socket.getsockname()[:2]
+        return f"ws://{host}:{port}"
 
     # ---------------------------------------------------------------------------------------
     # Workspace set-up
@@ -402,6 +432,7 @@ class FakeSlack:
                 "is_channel": not is_private, "is_group": is_private, "created": int(self.clock()),
                 "bot_member": bot_member,
             }
+            self._touch()
             return channel_id
 
     def add_user(
@@ -418,18 +449,20 @@ class FakeSlack:
                 "id": id, "name": name, "real_name": real_name or name, "tz": tz,
                 "is_admin": is_admin, "is_bot": False,
             }
+            self._touch()
 
     def add_usergroup(self, id: str, handle: str, users: list[str]) -> None:  # noqa: A002
         """Create or replace a user group (subteam) with its members."""
         with self._lock:
             self._usergroups[id] = {"id": id, "handle": handle, "users": list(users)}
 
-    def mint_trigger_id(self) -> str:
-        """A fresh trigger_id, usable once within trigger_ttl seconds of `clock`."""
+    def mint_trigger_id(self, user_id: str | None = None) -> str:
+        """A fresh trigger_id, usable once within trigger_ttl seconds of `clock`; a modal opened
+        or pushed with it is open for `user_id` (the person who ran the command or clicked)."""
         with self._lock:
             now = self.clock()
             trigger_id = f"{next(self._ids)}.{int(now)}.{secrets.token_hex(16)}"
-            self._triggers[trigger_id] = _Trigger(minted_at=now)
+            self._triggers[trigger_id] = _Trigger(minted_at=now, user_id=user_id)
             return trigger_id
 
     def new_response_url(
@@ -516,6 +549,8 @@ class FakeSlack:
             self.violations.clear()
             self.ephemerals.clear()
             self.views.clear()
+            self._view_users.clear()
+            self._view_errors.clear()
             self.home_views.clear()
             self.responses.clear()
             self.files.clear()
@@ -527,6 +562,7 @@ class FakeSlack:
             self._delays.clear()
             self._lost.clear()
             self._outage = None
+            self._touch()
 
     # ---------------------------------------------------------------------------------------
     # Inspection helpers for tests
@@ -585,6 +621,7 @@ class FakeSlack:
         with self._lock:
             channel_id = self._lookup_channel(channel) or ""
             self._messages[channel_id] = [m for m in self._messages.get(channel_id, []) if m["ts"] != ts]
+            self._touch()
 
     def all_messages(self) -> list[dict[str, Any]]:
         """Every message in every channel and IM (replies included), each with its "channel"."""
@@ -627,6 +664,93 @@ class FakeSlack:
             self.violations.append(text)
 
     # ---------------------------------------------------------------------------------------
+    # The workspace as a person sees it (the sandbox UI reads these)
+    # ---------------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """A counter bumped by every change a UI shows: a message posted, updated or deleted, an
+        ephemeral or response_url reply, a modal opened, pushed, updated, closed or given errors, a
+        Home tab published, a channel or person added, reset()."""
+        with self._lock:
+            return self._version
+
+    def wait_for_change(self, since: int, timeout: float) -> int:
+        """Block until `version` is past `since` or `timeout` seconds pass; the version then."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._version > since, timeout)
+            return self._version
+
+    def conversations(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """The sidebar: channels (id, name, is_private, is_im false), then IMs with the bot (is_im
+        true, user, name = the person's name). With `user_id`, that person's: every channel (the fake
+        keeps no membership for people) and their own IM, opened if it was not yet; KeyError for an
+        unknown person."""
+        with self._lock:
+            if user_id is not None:
+                if user_id not in self._users:
+                    raise KeyError(f"no such user: {user_id}")
+                self._im_for(user_id)
+            channels, ims = [], []
+            for channel in self._channels.values():
+                if not channel["is_im"]:
+                    channels.append({k: channel[k] for k in ("id", "name", "is_private", "is_im")})
+                elif user_id is None or channel["user"] == user_id:
+                    person = self._users.get(channel["user"], {})
+                    ims.append({"id": channel["id"], "name": person.get("name", channel["user"]),
+                                "is_private": True, "is_im": True, "user": channel["user"]})
+            return channels + ims
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every workspace member (id, name, real_name, tz, is_admin, is_bot), the bot included."""
+        with self._lock:
+            return [dict(user) for user in self._users.values()]
+
+    def history(self, channel: str) -> list[dict[str, Any]]:
+        """A channel's top-level messages, oldest first, each with Slack's thread summary:
+        reply_count and latest_reply (the ts of the newest reply, None without replies)."""
+        with self._lock:
+            messages = self.messages(channel)
+        replies: dict[str, list[str]] = {}
+        for message in messages:
+            if message["thread_ts"] and message["thread_ts"] != message["ts"]:
+                replies.setdefault(message["thread_ts"], []).append(message["ts"])
+        top = [m for m in messages if not m["thread_ts"] or m["thread_ts"] == m["ts"]]
+        for message in top:
+            in_thread = replies.get(message["ts"], [])
+            message["reply_count"] = len(in_thread)
+            message["latest_reply"] = max(in_thread, key=float) if in_thread else None
+        return top
+
+    def ephemerals_for(self, channel: str, user_id: str) -> list[dict[str, Any]]:
+        """What only `user_id` sees in a channel (id, #name, name or user id for an IM), oldest
+        first: chat.postEphemeral, slash command acks and ephemeral response_url replies."""
+        with self._lock:
+            channel_id = self._lookup_channel(channel)
+            return [copy.deepcopy(e) for e in self.ephemerals
+                    if e["channel"] == channel_id and e["user"] == user_id]
+
+    def open_view(self, user_id: str) -> dict[str, Any] | None:
+        """The modal `user_id` sees: the top of their stack (the newest view opened or pushed for
+        them that is still open), or None. A modal opened with a trigger_id minted for nobody
+        (mint_trigger_id() without user_id) belongs to no one."""
+        with self._lock:
+            top = self._top_view(user_id)
+            return copy.deepcopy(top) if top else None
+
+    def view_errors(self, view_id: str) -> dict[str, str]:
+        """The inline errors (block_id -> message) of the app's last `response_action: errors`
+        answer for an open modal; {} once it is updated or closed, or when it has none."""
+        with self._lock:
+            return dict(self._view_errors.get(view_id, {}))
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab the app last published for `user_id`, or None."""
+        with self._lock:
+            found = self.home_views.get(user_id)
+            return copy.deepcopy(found) if found else None
+
+    # ---------------------------------------------------------------------------------------
     # Socket Mode: Slack's end of the app's WebSocket connections
     # ---------------------------------------------------------------------------------------
 
@@ -634,7 +758,7 @@ class FakeSlack:
     def socket_connections(self) -> int:
         """How many Socket Mode connections are open."""
         with self._lock:
-            return sum(1 for connection in self._sockets if connection.open)
+            return sum(1 for connection in self._sockets if connection.state is State.OPEN)
 
     def wait_for_socket(self, timeout: float = 5.0) -> None:
         """Wait until a Socket Mode client is connected (and has been sent `hello`)."""
@@ -676,15 +800,15 @@ class FakeSlack:
         label = f"socket mode {type} {_envelope_label(type, payload)}".rstrip()
         pending = _PendingAck(type)
         with self._lock:
-            connection = next((c for c in reversed(self._sockets) if c.open), None)
+            connection = self._newest_socket()
             if connection is None:
                 raise AssertionError(f"{label}: no Socket Mode client is connected")
             self._acks[envelope_id] = pending
         started = time.perf_counter()
         try:
-            connection.send_text(json.dumps(envelope))
+            connection.send(json.dumps(envelope))
             acked = pending.done.wait(timeout)
-        except ConnectionError as exc:
+        except ConnectionClosed as exc:
             raise AssertionError(f"{label}: the connection closed while sending ({exc})") from None
         finally:
             with self._lock:
@@ -701,47 +825,46 @@ class FakeSlack:
     def socket_ping(self, timeout: float = 5.0) -> float:
         """Ping the newest Socket Mode connection; the seconds until its pong (AssertionError if none)."""
         with self._lock:
-            connection = next((c for c in reversed(self._sockets) if c.open), None)
+            connection = self._newest_socket()
         if connection is None:
             raise AssertionError("socket_ping: no Socket Mode client is connected")
         started = time.perf_counter()
         try:
             answered = connection.ping()
-        except ConnectionError as exc:
+        except ConnectionClosed as exc:
             raise AssertionError(f"socket_ping: the connection closed ({exc})") from None
         if not answered.wait(timeout):
             raise AssertionError(f"socket_ping: no pong within {timeout}s")
         return time.perf_counter() - started
 
-    def _serve_websocket(self, handler: _HTTPHandler) -> None:
-        """Accept a WebSocket on a URL from apps.connections.open, say hello, serve it until it ends."""
-        handler.close_connection = True
-        ticket = urllib.parse.urlsplit(handler.path).path.removeprefix("/socket/")
+    def _newest_socket(self) -> ServerConnection | None:
+        """The most recently opened Socket Mode connection that is still open (lock held)."""
+        return next((c for c in reversed(self._sockets) if c.state is State.OPEN), None)
+
+    def _socket_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse URLs apps.connections.open did not issue; let the library check the rest (RFC 6455)."""
+        ticket = urllib.parse.urlsplit(request.path).path.removeprefix("/socket/")
         with self._lock:
-            known = ticket in self._socket_urls
+            known = request.path.startswith("/socket/") and ticket in self._socket_urls
         if not known:
-            handler.write(_Reply.text(HTTPStatus.NOT_FOUND, "no such Socket Mode URL; ask apps.connections.open"))
-            return
-        problem = websocket.handshake_problem(handler.command, handler.request_version, handler.headers)
-        if problem is not None:
-            status, reason = problem
-            self.add_violation(f"socket mode handshake: {reason}")
-            reply = _Reply.text(status, reason)
-            if status == HTTPStatus.UPGRADE_REQUIRED:
-                reply.headers["Sec-WebSocket-Version"] = "13"
-            handler.write(reply)
-            return
-        handler.send_response(HTTPStatus.SWITCHING_PROTOCOLS)
-        handler.send_header("Upgrade", "websocket")
-        handler.send_header("Connection", "Upgrade")
-        handler.send_header("Sec-WebSocket-Accept", websocket.accept_key(handler.headers["Sec-WebSocket-Key"]))
-        handler.end_headers()
-        connection = websocket.WebSocket(
-            handler.connection, handler.rfile, on_text=self._on_socket_message, on_violation=self.add_violation,
-            ping_interval=self.socket_ping_interval, name=f"socket mode connection {ticket[:8]}",
-        )
+            return connection.respond(HTTPStatus.NOT_FOUND, "no such Socket Mode URL; ask apps.connections.open\n")
+        connection.ping_interval = self.socket_ping_interval  # keepalive starts after the handshake
+        return None
+
+    def _socket_handshake_answered(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> Response | None:
+        """Record a handshake on an issued URL that the library refused: no Slack client sends one."""
+        if response.status_code not in (HTTPStatus.SWITCHING_PROTOCOLS, HTTPStatus.NOT_FOUND):
+            problem = connection.protocol.handshake_exc
+            self.add_violation(f"socket mode handshake: {response.status_code} {problem or response.reason_phrase}")
+        return None
+
+    def _serve_socket(self, connection: ServerConnection) -> None:
+        """Say hello on an accepted Socket Mode connection, then read the app's acks until it ends."""
+        name = f"socket mode connection {connection.request.path.removeprefix('/socket/')[:8]}"
         with self._lock:
-            count = 1 + sum(1 for c in self._sockets if c.open)
+            count = 1 + sum(1 for c in self._sockets if c.state is State.OPEN)
         hello = {
             "type": "hello",
             "num_connections": count,
@@ -750,18 +873,28 @@ class FakeSlack:
             "connection_info": {"app_id": self.app_id},
         }
         try:
-            connection.send_text(json.dumps(hello))
-        except ConnectionError:
+            connection.send(json.dumps(hello))
+        except ConnectionClosed:
             return
         with self._lock:
             self._sockets.append(connection)
         try:
-            connection.run()
+            for message in connection:
+                if isinstance(message, bytes):
+                    self.add_violation(f"{name}: binary message; Socket Mode speaks JSON text only")
+                    connection.close(CloseCode.UNSUPPORTED_DATA, "JSON text only")
+                    return
+                self._on_socket_message(message)
+        except ConnectionClosed:
+            pass  # the client went away, or broke the protocol (below)
         finally:
             with self._lock:
                 self._sockets.remove(connection)
+            sent = connection.protocol.close_sent
+            if sent is not None and sent.code in _CLIENT_FAULTS and not connection.protocol.close_rcvd_then_sent:
+                self.add_violation(f"{name}: the client broke RFC 6455; closed with {sent.code} ({sent.reason})")
 
-    def _on_socket_message(self, connection: websocket.WebSocket, text: str) -> None:
+    def _on_socket_message(self, text: str) -> None:
         """A text message from a Socket Mode client: it must be the ack of an envelope we sent."""
         try:
             message = json.loads(text)
@@ -797,7 +930,7 @@ class FakeSlack:
             if status != HTTPStatus.OK:
                 return  # Slack shows a connection error in the modal; nothing changes.
             if not body.strip():
-                self.views.pop(view_id, None)
+                self._close_views([view_id])
                 return
             try:
                 payload = json.loads(body)
@@ -807,9 +940,13 @@ class FakeSlack:
             action = payload.get("response_action") if isinstance(payload, dict) else None
             current = self.views.get(view_id)
             if action is None:
-                self.views.pop(view_id, None)
+                self._close_views([view_id])
             elif action == "errors":
-                self._check_view_errors(current, payload.get("errors"))
+                errors = payload.get("errors")
+                self._check_view_errors(current, errors)
+                if current is not None and isinstance(errors, dict):
+                    self._view_errors[view_id] = {str(k): str(v) for k, v in errors.items()}
+                    self._touch()
             elif action in ("update", "push"):
                 view = payload.get("view")
                 errors = validate_view(view)
@@ -819,18 +956,17 @@ class FakeSlack:
                     detail = "; ".join(errors)
                     self.violations.append(f"view_submission ack: response_action {action}: {detail}")
                 elif action == "update" and current is not None:
-                    self.views[view_id] = self._stored_view(
+                    self._replace_view(self._stored_view(
                         view, view_id=view_id, root_view_id=current["root_view_id"],
                         previous_view_id=current["previous_view_id"],
-                    )
+                    ))
                 elif action == "push":
                     root = current["root_view_id"] if current else None
                     pushed = self._stored_view(view, root_view_id=root, previous_view_id=view_id)
-                    self.views[pushed["id"]] = pushed
+                    self._open_view(pushed, self._view_users.get(view_id))
             elif action == "clear":
                 root = current["root_view_id"] if current else view_id
-                for other_id in [k for k, v in self.views.items() if v["root_view_id"] == root]:
-                    del self.views[other_id]
+                self._close_views([k for k, v in self.views.items() if v["root_view_id"] == root])
             else:
                 self.violations.append(f"view_submission ack: unknown response_action {action!r}")
 
@@ -1127,7 +1263,54 @@ class FakeSlack:
         }
         message.update(extra)
         self._messages.setdefault(channel_id, []).append(message)
+        self._touch()
         return message
+
+    def _post_ephemeral(
+        self, channel_id: str, user_id: str | None, *, text: str | None, blocks: list[Any] | None,
+        thread_ts: str | None,
+    ) -> dict[str, Any]:
+        """Store a message only `user_id` sees in a channel (chat.postEphemeral, an ephemeral reply)."""
+        ephemeral = {
+            "channel": channel_id, "user": user_id, "text": text or "", "blocks": blocks,
+            "thread_ts": thread_ts, "message_ts": self._next_ts(),
+        }
+        self.ephemerals.append(ephemeral)
+        self._touch()
+        return ephemeral
+
+    def _touch(self) -> None:
+        """Count a change a UI shows and wake wait_for_change()."""
+        self._version += 1
+        self._changed.notify_all()
+
+    def _open_view(self, stored: dict[str, Any], user_id: str | None) -> None:
+        """Put a modal on top of `user_id`'s stack (views.open, views.push, response_action push)."""
+        self.views[stored["id"]] = stored
+        self._view_users[stored["id"]] = user_id
+        self._touch()
+
+    def _top_view(self, user_id: str) -> dict[str, Any] | None:
+        """The top of `user_id`'s modal stack: views keep the order they were opened in (an update
+        keeps a view's place), so it is the last one open for them."""
+        for view_id in reversed(self.views):
+            if self._view_users.get(view_id) == user_id:
+                return self.views[view_id]
+        return None
+
+    def _replace_view(self, stored: dict[str, Any]) -> None:
+        """Replace an open modal in place (same id, owner and place in the stack); its errors go."""
+        self.views[stored["id"]] = stored
+        self._view_errors.pop(stored["id"], None)
+        self._touch()
+
+    def _close_views(self, view_ids: list[str]) -> None:
+        """Close modals: they leave the stack with their errors."""
+        for view_id in view_ids:
+            self.views.pop(view_id, None)
+            self._view_users.pop(view_id, None)
+            self._view_errors.pop(view_id, None)
+        self._touch()
 
     def _view_param(self, params: Params, *, kind: str) -> dict[str, Any]:
         """The `view` parameter, validated as a view of type `kind`."""
@@ -1224,6 +1407,7 @@ class FakeSlack:
         if params.get("blocks") is not None:
             message["blocks"] = content["blocks"] or None
         message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        self._touch()
         shaped = self._api_message(message)
         return {"channel": channel_id, "ts": ts, "text": message["text"], "message": shaped}
 
@@ -1231,15 +1415,9 @@ class FakeSlack:
         """chat.postEphemeral: a message only `user` sees."""
         channel_id = self._channel_param(params)
         content = self._content(params, require=True)
-        message_ts = self._next_ts()
-        self.ephemerals.append(
-            {
-                "channel": channel_id, "user": _as_str(params.get("user")), "text": content["text"] or "",
-                "blocks": content["blocks"], "thread_ts": _as_str(params.get("thread_ts")),
-                "message_ts": message_ts,
-            }
-        )
-        return {"message_ts": message_ts}
+        ephemeral = self._post_ephemeral(channel_id, _as_str(params.get("user")), text=content["text"],
+                                         blocks=content["blocks"], thread_ts=_as_str(params.get("thread_ts")))
+        return {"message_ts": ephemeral["message_ts"]}
 
     def _chat_get_permalink(self, params: Params) -> dict[str, Any]:
         """chat.getPermalink: the archive URL of a message."""
@@ -1384,18 +1562,20 @@ class FakeSlack:
             raise ApiError("no_such_subteam")
         return {"users": list(group["users"])}
 
-    def _views_open(self, params: Params) -> dict[str, Any]:
-        """views.open: open a modal with a fresh trigger_id."""
+    def _views_open(self, params: Params, *, push: bool = False) -> dict[str, Any]:
+        """views.open: open a modal with a fresh trigger_id, for the person it was minted for."""
         trigger = self._trigger(params)
         view = self._view_param(params, kind="modal")
         trigger.used = True
-        stored = self._stored_view(view)
-        self.views[stored["id"]] = stored
+        below = self._top_view(trigger.user_id) if push and trigger.user_id else None
+        stored = self._stored_view(view, root_view_id=below["root_view_id"] if below else None,
+                                   previous_view_id=below["id"] if below else None)
+        self._open_view(stored, trigger.user_id)
         return {"view": copy.deepcopy(stored)}
 
     def _views_push(self, params: Params) -> dict[str, Any]:
-        """views.push: push a modal onto the open stack with a fresh trigger_id (stored like views.open)."""
-        return self._views_open(params)
+        """views.push: push a modal onto the person's open stack with a fresh trigger_id."""
+        return self._views_open(params, push=True)
 
     def _views_update(self, params: Params) -> dict[str, Any]:
         """views.update: replace an open modal by view_id or external_id, honouring hash."""
@@ -1416,7 +1596,7 @@ class FakeSlack:
             view, view_id=current["id"], root_view_id=current["root_view_id"],
             previous_view_id=current["previous_view_id"],
         )
-        self.views[stored["id"]] = stored
+        self._replace_view(stored)
         return {"view": copy.deepcopy(stored)}
 
     def _views_publish(self, params: Params) -> dict[str, Any]:
@@ -1429,6 +1609,7 @@ class FakeSlack:
             raise ApiError("hash_conflict")
         stored = self._stored_view(view, view_id=current["id"] if current else None)
         self.home_views[user_id] = stored
+        self._touch()
         return {"view": copy.deepcopy(stored)}
 
     def _files_get_upload_url_external(self, params: Params) -> dict[str, Any]:
@@ -1526,13 +1707,23 @@ class FakeSlack:
         """Give a response_url POST its effect on the workspace."""
         blocks = assign_ids(payload["blocks"]) if payload.get("blocks") else None
         original = self._find_message(target.channel_id, target.message_ts or "")
+        shown = None if original is not None or not target.message_ts else next(
+            (e for e in self.ephemerals if e["message_ts"] == target.message_ts), None)  # an ephemeral's buttons
         if _truthy(payload.get("delete_original")):
             if original is not None:
                 self._messages[original["channel"]].remove(original)
+            elif shown is not None:
+                self.ephemerals.remove(shown)
+            self._touch()
             return
         if _truthy(payload.get("replace_original")) and original is not None:
             original.update(text=payload.get("text") or "", blocks=blocks,
                             edited={"user": self.bot_user_id, "ts": self._next_ts()})
+            self._touch()
+            return
+        if _truthy(payload.get("replace_original")) and shown is not None:
+            shown.update(text=payload.get("text") or "", blocks=blocks)
+            self._touch()
             return
         if target.channel_id is None:
             return
@@ -1540,10 +1731,8 @@ class FakeSlack:
             self._post(target.channel_id, text=payload.get("text"), blocks=blocks,
                        thread_ts=payload.get("thread_ts"))
         else:
-            self.ephemerals.append({
-                "channel": target.channel_id, "user": target.user_id, "text": payload.get("text") or "",
-                "blocks": blocks, "thread_ts": payload.get("thread_ts"), "message_ts": self._next_ts(),
-            })
+            self._post_ephemeral(target.channel_id, target.user_id, text=payload.get("text"), blocks=blocks,
+                                 thread_ts=payload.get("thread_ts"))
 
     def _post_upload(self, file_id: str, body: bytes) -> _Reply:
         """A POST of file bytes to an upload URL from files.getUploadURLExternal."""

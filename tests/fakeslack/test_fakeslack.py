@@ -5,7 +5,6 @@ Mode against slack_sdk's builtin SocketModeClient."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
@@ -25,9 +24,11 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
+import websockets.exceptions
+import websockets.sync.client
 
 import fakeslack.server
-from fakeslack import FakeSlack, SlackSender, SocketSender, fill_state, methods, validate_blocks, validate_view, websocket
+from fakeslack import FakeSlack, SlackSender, SocketSender, fill_state, methods, validate_blocks, validate_view
 from fakeslack.spec import EXTRA_METHODS
 
 TOKEN = "xoxb-fake-token"
@@ -719,6 +720,179 @@ def test_event_callbacks_carry_retry_headers(app: App, sender: SlackSender) -> N
 
 
 # ------------------------------------------------------------------------------------------
+# The workspace as a person sees it (what the sandbox UI reads)
+# ------------------------------------------------------------------------------------------
+
+
+def answer_json(app: App, body: dict[str, Any] | None) -> None:
+    """Make the stand-in app acknowledge with this JSON body (None: an empty 200)."""
+    app.answer = lambda request: (200, "application/json", json.dumps(body) if body is not None else "")
+
+
+def post_to(url: str, body: dict[str, Any]) -> int:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return response.status
+
+
+def test_a_modal_opened_or_pushed_for_a_person_is_the_top_of_their_stack_until_acks_close_it(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    sender.slash_command("U0ALICE", channel_id="C0ESC")
+    first = client.views_open(trigger_id=sender.last_trigger_id, view=modal())["view"]
+    assert fake.open_view("U0ALICE") == first and fake.open_view("U0BOB") is None
+    sender.block_action("U0ALICE", action_id="severity_in", value="high", view=first)  # a click inside the modal
+    second = client.views_push(trigger_id=sender.last_trigger_id, view=modal(callback_id="step2"))["view"]
+    assert fake.open_view("U0ALICE") == second
+    assert (second["previous_view_id"], second["root_view_id"]) == (first["id"], first["id"])
+    client.views_update(view_id=first["id"], view=modal(callback_id="v2"))
+    assert fake.open_view("U0ALICE") == second  # updating the view below keeps it below
+    answer_json(app, None)
+    sender.view_submission("U0ALICE", second, {"summary": "db down"})
+    assert fake.open_view("U0ALICE")["callback_id"] == "v2"  # an empty ack closes the top view only
+    answer_json(app, {"response_action": "push", "view": modal(callback_id="step3")})
+    sender.view_submission("U0ALICE", first, {"summary": "db down"})
+    pushed = fake.open_view("U0ALICE")
+    assert pushed["callback_id"] == "step3" and pushed["previous_view_id"] == first["id"]
+    answer_json(app, {"response_action": "update", "view": modal(callback_id="step3b")})
+    sender.view_submission("U0ALICE", pushed, {"summary": "db down"})
+    assert fake.open_view("U0ALICE")["id"] == pushed["id"] and fake.open_view("U0ALICE")["callback_id"] == "step3b"
+    answer_json(app, {"response_action": "clear"})
+    sender.view_submission("U0ALICE", pushed, {"summary": "db down"})
+    assert fake.open_view("U0ALICE") is None and fake.views == {}
+    orphan = client.views_open(trigger_id=fake.mint_trigger_id(), view=modal())["view"]
+    assert orphan["id"] in fake.views and fake.open_view("U0ALICE") is None  # minted for nobody
+    assert fake.violations == []
+
+
+def test_view_errors_are_the_last_errors_answer_until_the_modal_is_updated_or_closed(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    sender.slash_command("U0ALICE", channel_id="C0ESC")
+    view = client.views_open(trigger_id=sender.last_trigger_id, view=modal())["view"]
+    assert fake.view_errors(view["id"]) == {}
+    answer_json(app, {"response_action": "errors", "errors": {"summary": "Too short"}})
+    sender.view_submission("U0ALICE", view, {"summary": "x"})
+    assert fake.view_errors(view["id"]) == {"summary": "Too short"} and fake.open_view("U0ALICE")["id"] == view["id"]
+    answer_json(app, {"response_action": "errors", "errors": {"severity": "Pick one"}})
+    sender.view_submission("U0ALICE", view, {"summary": "longer"})
+    assert fake.view_errors(view["id"]) == {"severity": "Pick one"}  # the last answer, not a merge
+    answer_json(app, {"response_action": "update", "view": modal(callback_id="again")})
+    sender.view_submission("U0ALICE", view, {"summary": "longer", "severity": "low"})
+    assert fake.view_errors(view["id"]) == {}
+    answer_json(app, {"response_action": "errors", "errors": {"summary": "Still wrong"}})
+    sender.view_submission("U0ALICE", fake.open_view("U0ALICE"), {"summary": "x"})
+    answer_json(app, None)
+    sender.view_submission("U0ALICE", fake.open_view("U0ALICE"), {"summary": "fine"})
+    assert fake.view_errors(view["id"]) == {} and fake.open_view("U0ALICE") is None
+    assert fake.violations == []
+
+
+def test_conversations_lists_channels_then_ims_and_a_persons_own_dm(fake: FakeSlack, client: WebClient) -> None:
+    private = fake.add_channel("incident-42", is_private=True)
+    client.chat_postMessage(channel="U0BOB", text="your ticket")
+    channels = [
+        {"id": "C0GENERAL", "name": "general", "is_private": False, "is_im": False},
+        {"id": "C0ESC", "name": "escalations", "is_private": False, "is_im": False},
+        {"id": private, "name": "incident-42", "is_private": True, "is_im": False},
+    ]
+    bob = {"id": "D0BOB", "name": "bob", "is_private": True, "is_im": True, "user": "U0BOB"}
+    assert fake.conversations() == channels + [bob]
+    alice = {"id": "D0ALICE", "name": "alice", "is_private": True, "is_im": True, "user": "U0ALICE"}
+    assert fake.conversations("U0ALICE") == channels + [alice]  # her DM with the bot, empty so far
+    assert fake.messages("D0ALICE") == []
+    with pytest.raises(KeyError):
+        fake.conversations("U0NOBODY")
+
+
+def test_users_lists_every_member_with_the_bot_marked(fake: FakeSlack) -> None:
+    assert [(u["id"], u["name"], u["is_bot"]) for u in fake.users()] == [
+        ("UBOT0001", "fakebot", True), ("U0ALICE", "alice", False), ("U0BOB", "bob", False)]
+    assert fake.users()[1]["real_name"] == "Alice A" and fake.users()[1]["tz"] == "Europe/Paris"
+
+
+def test_history_gives_top_level_messages_with_their_thread_summary(fake: FakeSlack, client: WebClient) -> None:
+    card = client.chat_postMessage(channel="C0ESC", text="ESC-1")
+    client.chat_postMessage(channel="C0ESC", text="ESC-2")
+    client.chat_postMessage(channel="C0ESC", text="acknowledged", thread_ts=card["ts"])
+    last = client.chat_postMessage(channel="C0ESC", text="update", thread_ts=card["ts"])
+    history = fake.history("#escalations")
+    assert [(m["text"], m["reply_count"], m["latest_reply"]) for m in history] == [
+        ("ESC-1", 2, last["ts"]), ("ESC-2", 0, None)]
+    assert [m["text"] for m in fake.thread("C0ESC", card["ts"])] == ["acknowledged", "update"]
+    with pytest.raises(KeyError):
+        fake.history("#nope")
+
+
+def test_ephemerals_for_shows_what_one_person_sees_in_a_channel_and_replies_replace_them(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    answer_json(app, {"text": "Opening the form…"})
+    sender.slash_command("U0ALICE", channel_id="C0ESC")  # the ack's text, shown to her only
+    client.chat_postEphemeral(channel="C0ESC", user="U0BOB", text="for bob")
+    picked = client.chat_postEphemeral(channel="C0ESC", user="U0ALICE", text="Which ticket?", blocks=[
+        {"type": "actions", "block_id": "pick", "elements": [button("pick", "ESC-1", "ESC-1")]}])
+    assert [e["text"] for e in fake.ephemerals_for("C0ESC", "U0ALICE")] == ["Opening the form…", "Which ticket?"]
+    assert [e["text"] for e in fake.ephemerals_for("#escalations", "U0BOB")] == ["for bob"]
+    assert fake.ephemerals_for("C0GENERAL", "U0ALICE") == []
+    sender.block_action("U0ALICE", action_id="pick", channel_id="C0ESC", message_ts=picked["message_ts"])
+    response_url = app.payload()["response_url"]
+    assert post_to(response_url, {"replace_original": True, "text": "ESC-1 picked"}) == 200
+    assert [e["text"] for e in fake.ephemerals_for("C0ESC", "U0ALICE")] == ["Opening the form…", "ESC-1 picked"]
+    assert post_to(response_url, {"text": "Here is ESC-1"}) == 200  # an ephemeral reply by response_url
+    assert post_to(response_url, {"delete_original": True}) == 200
+    assert [e["text"] for e in fake.ephemerals_for("C0ESC", "U0ALICE")] == ["Opening the form…", "Here is ESC-1"]
+    assert fake.messages("C0ESC") == [] and fake.violations == []
+
+
+def test_home_view_is_the_tab_last_published_for_that_person(fake: FakeSlack, client: WebClient) -> None:
+    assert fake.home_view("U0ALICE") is None
+    client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [section("first")]})
+    latest = client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [section("your tickets")]})["view"]
+    assert fake.home_view("U0ALICE") == latest and fake.home_view("U0BOB") is None
+    fake.home_view("U0ALICE")["blocks"].clear()  # a copy: the caller can't change what Slack shows
+    assert fake.home_view("U0ALICE") == latest
+
+
+def test_version_moves_with_every_change_a_person_sees_and_wait_for_change_wakes_at_once(
+    app: App, fake: FakeSlack, client: WebClient, sender: SlackSender
+) -> None:
+    started = fake.version
+    before = time.perf_counter()
+    assert fake.wait_for_change(started, timeout=0.05) == started and time.perf_counter() - before >= 0.04
+    woke: list[tuple[int, float]] = []
+    waiter = threading.Thread(target=lambda: woke.append((fake.wait_for_change(started, 5), time.perf_counter())))
+    waiter.start()
+    time.sleep(0.05)
+    posted = client.chat_postMessage(channel="C0ESC", text="ESC-1")
+    posted_at = time.perf_counter()
+    waiter.join(5)
+    (version, at), = woke
+    assert version > started and at - posted_at < 1  # woken by the post, not by the 5 s timeout
+
+    def bumped(change: Callable[[], Any]) -> bool:
+        seen = fake.version
+        change()
+        return fake.version > seen
+
+    assert bumped(lambda: client.chat_update(channel="C0ESC", ts=posted["ts"], text="ESC-1 acknowledged"))
+    assert bumped(lambda: client.chat_postEphemeral(channel="C0ESC", user="U0BOB", text="only you"))
+    assert bumped(lambda: client.views_publish(user_id="U0BOB", view={"type": "home", "blocks": [section("hi")]}))
+    assert not bumped(lambda: sender.slash_command("U0ALICE", channel_id="C0ESC"))  # an empty ack shows nothing
+    view = {}
+    assert bumped(lambda: view.update(client.views_open(trigger_id=sender.last_trigger_id, view=modal())["view"]))
+    answer_json(app, {"response_action": "errors", "errors": {"summary": "Too short"}})
+    assert bumped(lambda: sender.view_submission("U0ALICE", view, {"summary": "x"}))
+    answer_json(app, None)
+    assert bumped(lambda: sender.view_submission("U0ALICE", view, {"summary": "fine"}))
+    response_url = urllib.parse.parse_qs(app.requests[0]["body"])["response_url"][0]
+    assert bumped(lambda: post_to(response_url, {"response_type": "in_channel", "text": "On it"}))
+    assert bumped(lambda: fake.delete_message("C0ESC", posted["ts"]))
+    assert not bumped(lambda: (fake.messages("C0ESC"), client.conversations_history(channel="C0ESC"), fake.conversations()))
+    assert fake.violations == []
+
+
+# ------------------------------------------------------------------------------------------
 # Latency injection
 # ------------------------------------------------------------------------------------------
 
@@ -786,76 +960,74 @@ def test_apps_connections_open_takes_only_the_app_level_token(fake: FakeSlack) -
     assert fake.violations == []
 
 
-class RawSocket:
-    """A bare WebSocket client, for what slack_sdk never does: bad handshakes, unmasked frames, stray acks."""
-
-    def __init__(self, url: str, **headers: str) -> None:
-        parts = urllib.parse.urlsplit(url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=2)
-        self.key = base64.b64encode(os.urandom(16)).decode()
-        fields = {"Host": f"{parts.hostname}:{parts.port}", "Upgrade": "websocket", "Connection": "Upgrade",
-                  "Sec-WebSocket-Key": self.key, "Sec-WebSocket-Version": "13", **headers}
+def handshake(url: str, **headers: str) -> tuple[int, dict[str, str]]:
+    """Send a WebSocket opening handshake by hand (what slack_sdk never gets wrong); the status and headers."""
+    parts = urllib.parse.urlsplit(url)
+    fields = {"Host": f"{parts.hostname}:{parts.port}", "Upgrade": "websocket", "Connection": "Upgrade",
+              "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(), "Sec-WebSocket-Version": "13", **headers}
+    with socket.create_connection((parts.hostname, parts.port), timeout=2) as sock, sock.makefile("rb") as answer:
         request = f"GET {parts.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
-        self.sock.sendall(request.encode())
-        self.file = self.sock.makefile("rb")
-        self.status = int(self.file.readline().split()[1])
-        self.headers: dict[str, str] = {}
-        while (line := self.file.readline().decode().strip()):
+        sock.sendall(request.encode())
+        status = int(answer.readline().split()[1])
+        received: dict[str, str] = {}
+        while (line := answer.readline().decode().strip()):
             name, _, value = line.partition(":")
-            self.headers[name.lower()] = value.strip()
-
-    def send(self, opcode: int, payload: bytes, *, masked: bool = True) -> None:
-        self.sock.sendall(websocket.encode_frame(opcode, payload, mask=os.urandom(4) if masked else None))
-
-    def receive(self) -> websocket.Frame | None:
-        return websocket.read_frame(self.file.read)
-
-    def receive_json(self) -> Any:
-        frame = self.receive()
-        assert frame is not None and frame.opcode == websocket.OP_TEXT and not frame.masked
-        return json.loads(frame.payload)
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
+            received[name.lower()] = value.strip()
+    return status, received
 
 
 def socket_url(fake: FakeSlack) -> str:
     return WebClient(base_url=fake.api_url).apps_connections_open(app_token=fake.app_token)["url"]
 
 
-def test_the_websocket_handshake_is_checked_and_answered_like_rfc_6455(fake: FakeSlack) -> None:
-    fake.socket_ping_interval = None  # no pings from the fake between the frames this test reads
-    unknown = RawSocket(f"{fake.ws_url}/socket/not-issued")
-    old = RawSocket(socket_url(fake), **{"Sec-WebSocket-Version": "8"})
-    assert (unknown.status, old.status, old.headers["sec-websocket-version"]) == (404, 426, "13")
-    assert fake.violations == ["socket mode handshake: Sec-WebSocket-Version must be 13"]
+def test_websocket_handshakes_on_urls_not_issued_or_off_the_rfc_are_refused(fake: FakeSlack) -> None:
+    assert handshake(f"{fake.ws_url}/socket/not-issued")[0] == 404
+    assert fake.violations == []  # a stale URL is the app's bad luck, not a broken client
+    status, headers = handshake(socket_url(fake), **{"Sec-WebSocket-Version": "8"})
+    assert status == 400
+    assert fake.violations == ["socket mode handshake: 400 invalid Sec-WebSocket-Version header: 8"]
     fake.violations.clear()
+    status, headers = handshake(socket_url(fake))
+    assert status == 101 and headers["upgrade"] == "websocket" and fake.violations == []
+
+
+def test_a_socket_mode_connection_says_hello_answers_pings_and_reports_what_slack_would_refuse(fake: FakeSlack) -> None:
+    fake.socket_ping_interval = None  # no pings from the fake between the frames this test reads
     url = socket_url(fake)
-    good = RawSocket(url)
-    assert good.status == 101 and good.headers["upgrade"] == "websocket"
-    assert good.headers["sec-websocket-accept"] == base64.b64encode(
-        hashlib.sha1((good.key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
-    assert good.receive_json() == {
-        "type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKEAPP"},
-        "debug_info": {"host": "fakeslack-t0fake", "build_number": 1, "approximate_connection_time": 18060},
-    }
-    good.send(websocket.OP_PING, b"are you there")
-    pong = good.receive()
-    assert pong is not None and (pong.opcode, pong.payload) == (websocket.OP_PONG, b"are you there")
-    good.send(websocket.OP_TEXT, b'{"envelope_id": "never-sent"}')
-    good.send(websocket.OP_TEXT, b"not json")
-    good.send(websocket.OP_TEXT, b"{}", masked=False)
-    frame = good.receive()
-    assert frame is not None and (frame.opcode, frame.payload[:2]) == (websocket.OP_CLOSE, b"\x03\xea")  # 1002
+    with websockets.sync.client.connect(url, compression=None) as client:
+        assert json.loads(client.recv(timeout=2)) == {
+            "type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKEAPP"},
+            "debug_info": {"host": "fakeslack-t0fake", "build_number": 1, "approximate_connection_time": 18060},
+        }
+        fake.wait_for_socket(timeout=2)  # counted once hello is sent
+        assert fake.socket_connections == 1
+        assert client.ping(b"are you there").wait(2)
+        client.send('{"envelope_id": "never-sent"}')
+        client.send("not json")
+        client.ping().wait(2)  # the fake has read both messages
+        client.socket.sendall(b"\x81\x02{}")  # an unmasked text frame: clients must mask (RFC 6455 5.1)
+        with pytest.raises(websockets.exceptions.ConnectionClosedError) as closed:
+            client.recv(timeout=2)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1002
+    fake.wait_until(lambda: len(fake.violations) == 3, timeout=2)  # the fake notes it as the connection ends
+    ticket = url.rsplit("/", 1)[1][:8]
     assert fake.violations == [
         "socket mode: ack for an envelope that is not awaiting one (unknown, late or acked twice): never-sent",
         "socket mode: message is not an ack {envelope_id, payload?}: 'not json'",
-        f"socket mode connection {url.rsplit('/', 1)[1][:8]}: client frames must be masked (RFC 6455 5.1)",
+        f"socket mode connection {ticket}: the client broke RFC 6455; closed with 1002 (incorrect masking)",
     ]
     fake.violations.clear()
-    for raw in (unknown, old, good):
-        raw.close()
+    url = socket_url(fake)
+    with websockets.sync.client.connect(url, compression=None) as client:
+        client.recv(timeout=2)
+        client.send(b"{}")
+        with pytest.raises(websockets.exceptions.ConnectionClosedError) as binary:
+            client.recv(timeout=2)
+    assert binary.value.rcvd is not None and binary.value.rcvd.code == 1003
+    fake.wait_until(lambda: fake.violations, timeout=2)
+    assert fake.violations == [
+        f"socket mode connection {url.rsplit('/', 1)[1][:8]}: binary message; Socket Mode speaks JSON text only"]
+    fake.violations.clear()
 
 
 def test_socket_send_needs_a_connected_client(fake: FakeSlack) -> None:
