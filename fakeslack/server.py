@@ -667,6 +667,17 @@ class FakeSlack:
     # The workspace as a person sees it (the sandbox UI reads these)
     # ---------------------------------------------------------------------------------------
 
+    def close_view(self, view_id: str) -> None:
+        """The person closes a modal with Cancel or ×: it leaves their stack (the app hears of it only
+        through view_closed, which Slack sends when the view asked for notify_on_close)."""
+        with self._lock:
+            self._close_views([view_id])
+
+    def touch(self) -> None:
+        """Count a change made outside the Web API (a sandbox moving the clock on), waking wait_for_change()."""
+        with self._lock:
+            self._touch()
+
     @property
     def version(self) -> int:
         """A counter bumped by every change a UI shows: a message posted, updated or deleted, an

@@ -110,7 +110,7 @@ class Sandbox:
     # ----------------------------------------------------------------------------------------- page
 
     def context(self, user: str) -> dict[str, Any]:
-        people = {p.id: p.real_name for p in PEOPLE}
+        people = {p.id: p.real_name for p in PEOPLE} | {self.fake.bot_user_id: "escalations (bot)"}
         channels = {c["id"]: c["name"] for c in self.fake.conversations() if not c.get("is_im")}
         return {"users": people, "channels": channels, "tz": ZoneInfo(self.tz), "now": self.clock.now()}
 
@@ -125,7 +125,7 @@ class Sandbox:
             form = urllib.parse.parse_qs(environ["wsgi.input"].read(length).decode("utf-8", "replace"), keep_blank_values=True)
         user = _one(form, "as") or _one(query, "as") or AGENT
         if user not in {p.id for p in PEOPLE}:
-            return _reply(start_response, "400 Bad Request", "text/plain", b"unknown person\n")
+            return _reply(start_response, "400 Bad Request", "application/json", json.dumps({"error": "No such person here."}).encode())
         try:
             if method == "GET" and path == "/":
                 return _reply(start_response, "200 OK", "text/html; charset=utf-8", self.page(user, query).encode())
@@ -135,6 +135,8 @@ class Sandbox:
                 since = int(_one(query, "since") or 0)
                 version = self.fake.wait_for_change(since, timeout=WAIT)
                 return _reply(start_response, "200 OK", "application/json", json.dumps({"version": version}).encode())
+            if method == "GET" and path == "/favicon.ico":
+                return _reply(start_response, "204 No Content", "image/x-icon", b"")
             if method == "GET" and path == "/sandbox.css":
                 return _reply(start_response, "200 OK", "text/css; charset=utf-8", render.CSS_PATH.read_bytes())
             if method == "POST" and path in ACTIONS:
@@ -213,7 +215,7 @@ def _submit(box: Sandbox, user: str, form: dict[str, list[str]]) -> dict[str, An
 
 
 def _close(box: Sandbox, user: str, form: dict[str, list[str]]) -> dict[str, Any]:
-    box.fake.close_view(_one(form, "view_id") or "")
+    box.fake.close_view(_one(form, "view_id") or "")  # the bot's modals set no notify_on_close: nothing to send
     return {}
 
 

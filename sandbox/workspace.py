@@ -28,7 +28,7 @@ PEOPLE = (
     Person("U0SBMGR", "max", "Max Manager", "support manager"),
 )
 AGENT, L1, L2, L3, SECURITY, MANAGER = (p.id for p in PEOPLE)
-CHANNELS = ("support-l1", "support-l2", "support-l3", "support-reports", "general")
+CHANNELS = ("support-l1", "support-l2", "support-l3", "support-reports")  # (fake Slack has #general already)
 
 
 def seed(fake: FakeSlack, tz: str) -> None:
