@@ -865,10 +865,11 @@ class FakeSlack:
     def _socket_handshake_answered(
         self, connection: ServerConnection, request: Request, response: Response
     ) -> Response | None:
-        """Record a handshake on an issued URL that the library refused: no Slack client sends one."""
-        if response.status_code not in (HTTPStatus.SWITCHING_PROTOCOLS, HTTPStatus.NOT_FOUND):
-            problem = connection.protocol.handshake_exc
-            self.add_violation(f"socket mode handshake: {response.status_code} {problem or response.reason_phrase}")
+        """Record a handshake the library refused as broken (not our 404, not its 503 while stopping):
+        no Slack client sends one."""
+        problem = connection.protocol.handshake_exc
+        if problem is not None:
+            self.add_violation(f"socket mode handshake: {response.status_code} {problem}")
         return None
 
     def _serve_socket(self, connection: ServerConnection) -> None:
