@@ -93,3 +93,18 @@ def test_a_security_incident_from_intake_to_post_mortem_in_the_browser(page: Any
     page.wait_for_selector(".sk-home")
     screenshot(page, "app-home")
     assert not [line for line in browser_log if "error" in line.lower()], browser_log
+
+
+def test_what_the_bot_posts_appears_without_a_reload(page: Any, box: Sandbox) -> None:
+    from tests.e2e.test_sandbox import call, wait
+
+    page.goto(box.url)
+    be(page, L3)
+    open_channel(page, "support-l3")
+    page.wait_for_selector("#messages :text('Nothing here yet')")
+    page.evaluate("window.__sameDocument = true")
+    call(box, "/command", as_=AGENT, text="/escalate", channel=box.fake.channel("#general")["id"])  # someone else, elsewhere
+    view = wait(box, lambda: box.fake.open_view(AGENT), "modal")
+    call(box, "/submit", as_=AGENT, view_id=view["id"], **FORM)
+    page.wait_for_selector("#messages :text('ESC-1')")  # pushed by the long poll
+    assert page.evaluate("window.__sameDocument") is True  # the same page: no reload happened

@@ -101,9 +101,19 @@ def test_the_readmes_permission_table_is_the_one_the_code_enforces() -> None:
 
 
 def test_nothing_the_bot_runs_imports_the_sandbox() -> None:
+    """The production path gains no sandbox code beyond the composition root's choice: only app.py's
+    run_sandbox() (what `--sandbox` calls) may import it."""
     for package in ("bot", "handlers", "models", "fakeslack"):
         assert offenders(package, ("sandbox",)) == [], package
     tree = ast.parse((ROOT / "app.py").read_text())
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    assert not any(name == "sandbox" or name.startswith("sandbox.") for name in imported)
+    choice = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "run_sandbox")
+    allowed = {id(node) for node in ast.walk(choice)}
+
+    def imports_sandbox(node: ast.AST) -> bool:
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else [getattr(node, "module", "") or ""]
+        return any(name == "sandbox" or name.startswith("sandbox.") for name in names)
+
+    outside = [node.lineno for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+               and imports_sandbox(node) and id(node) not in allowed]
+    assert outside == []
+    assert any(imports_sandbox(node) for node in ast.walk(choice) if isinstance(node, (ast.Import, ast.ImportFrom)))
