@@ -31,7 +31,7 @@ from bot.services.sweep import sweep
 from fakeslack import FakeSlack, SlackSender
 from sandbox import render
 from sandbox.clock import OffsetClock
-from sandbox.workspace import AGENT, PEOPLE, seed, write_policy
+from sandbox.workspace import AGENT, PEOPLE, seed, write_policy, zone_of
 
 log = logging.getLogger("sandbox")
 HERE = Path(__file__).resolve().parent
@@ -112,7 +112,7 @@ class Sandbox:
     def context(self, user: str) -> dict[str, Any]:
         people = {p.id: p.real_name for p in PEOPLE} | {self.fake.bot_user_id: "escalations (bot)"}
         channels = {c["id"]: c["name"] for c in self.fake.conversations() if not c.get("is_im")}
-        return {"users": people, "channels": channels, "tz": ZoneInfo(self.tz), "now": self.clock.now()}
+        return {"users": people, "channels": channels, "tz": ZoneInfo(zone_of(user, self.tz)), "now": self.clock.now()}
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
@@ -163,7 +163,7 @@ class Sandbox:
         replies = {m["ts"]: sum(1 for r in messages if r.get("thread_ts") == m["ts"] and r["ts"] != m["ts"]) for m in top}
         return {
             "version": version,
-            "now": self.clock.now().astimezone(ZoneInfo(self.tz)).strftime("%a %d %b %Y, %H:%M:%S %Z"),
+            "now": self.clock.now().astimezone(ctx["tz"]).strftime("%a %d %b %Y, %H:%M:%S %Z"),
             "sidebar": SIDEBAR.render(conversations=conversations, selected=selected, people=ctx["users"], me=user),
             "messages": MESSAGES.render(
                 selected=selected, messages=top, replies=replies, render=render, ctx=ctx,
@@ -209,7 +209,7 @@ def _submit(box: Sandbox, user: str, form: dict[str, list[str]]) -> dict[str, An
     if view is None:
         raise ValueError("That modal is no longer open.")
     form = {k: v for k, v in form.items() if k not in ("as", "view_id")}
-    values = render.form_values(view, form, tz=ZoneInfo(box.tz))
+    values = render.form_values(view, form, tz=ZoneInfo(zone_of(user, box.tz)))
     reply = box.slack.view_submission(user, view, values)
     return {"status": reply.status}
 

@@ -17,15 +17,16 @@ class Person:
     name: str
     real_name: str
     role: str  # what the person switcher says about them
+    tz: str | None = None  # their own time zone (Slack shows date tokens in it); None: the workspace's
 
 
 PEOPLE = (
     Person("U0SBAGENT", "alex", "Alex Agent", "support agent: files tickets with /escalate"),
     Person("U0SBL1", "lee", "Lee One", "L1 Help Desk"),
-    Person("U0SBL2", "kim", "Kim Two", "L2 Systems"),
-    Person("U0SBL3", "sam", "Sam Three", "L3 Engineering"),
+    Person("U0SBL2", "kim", "Kim Two", "L2 Systems", "Europe/Berlin"),
+    Person("U0SBL3", "sam", "Sam Three", "L3 Engineering", "America/New_York"),
     Person("U0SBSEC", "rio", "Rio Security", "security responder (L3, paged on security incidents)"),
-    Person("U0SBMGR", "max", "Max Manager", "support manager"),
+    Person("U0SBMGR", "max", "Max Manager", "support manager", "Asia/Singapore"),
 )
 AGENT, L1, L2, L3, SECURITY, MANAGER = (p.id for p in PEOPLE)
 CHANNELS = ("support-l1", "support-l2", "support-l3", "support-reports")  # (fake Slack has #general already)
@@ -34,9 +35,14 @@ CHANNELS = ("support-l1", "support-l2", "support-l3", "support-reports")  # (fak
 def seed(fake: FakeSlack, tz: str) -> None:
     """People and channels, as a Slack admin would have set them up for the bot."""
     for person in PEOPLE:
-        fake.add_user(person.id, person.name, real_name=person.real_name, tz=tz)
+        fake.add_user(person.id, person.name, real_name=person.real_name, tz=person.tz or tz)
     for name in CHANNELS:
         fake.add_channel(name, id="C0SB" + name.replace("support-", "").replace("-", "").upper())
+
+
+def zone_of(user_id: str, workspace: str) -> str:
+    """The zone a person reads times in."""
+    return next((p.tz for p in PEOPLE if p.id == user_id and p.tz), workspace)
 
 
 def write_policy(directory: Path) -> Path:

@@ -127,3 +127,25 @@ def test_make_sandbox_listens_on_loopback_prints_its_url_and_ignores_the_dot_env
         process.terminate()
         process.wait(timeout=20)
     assert not (tmp_path / "real.db").exists()  # it never touched the database .env names
+
+
+def test_each_person_reads_times_in_their_own_zone(box: Sandbox) -> None:
+    from sandbox.workspace import L2
+
+    general, level3 = box.fake.channel("#general")["id"], box.fake.channel("#support-l3")["id"]
+    call(box, "/command", as_=AGENT, text="/escalate", channel=general)
+    view = wait(box, lambda: box.fake.open_view(AGENT), "modal")
+    call(box, "/submit", as_=AGENT, view_id=view["id"], **FORM)
+    wait(box, lambda: box.fake.messages(level3), "the card")
+    new_york, berlin = panel(box, L3, level3), panel(box, L2, level3)  # Sam is in New York, Kim in Berlin
+    assert new_york["now"].endswith(("EST", "EDT")) and berlin["now"].endswith(("CET", "CEST"))
+    from zoneinfo import ZoneInfo
+
+    from models import Ticket
+
+    with box.runtime.deps.services.sessions() as session:
+        due = session.get_one(Ticket, 1).response_due_at
+    due = due if due.tzinfo else due.replace(tzinfo=ZoneInfo("UTC"))
+    for shown, zone in ((new_york, "America/New_York"), (berlin, "Europe/Berlin")):
+        local = due.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+        assert local in shown["messages"], zone  # the card's <!date^…> response-due token, in the reader's zone
