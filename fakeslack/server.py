@@ -667,6 +667,19 @@ class FakeSlack:
     # The workspace as a person sees it (the sandbox UI reads these)
     # ---------------------------------------------------------------------------------------
 
+    def add_file(self, user_id: str, name: str, content: bytes, mimetype: str = "application/octet-stream") -> dict[str, Any]:
+        """A file a person uploaded in Slack's client (a modal's file_input): returns the file object
+        Slack puts in the view state (id, name, title, mimetype, size, permalink on this server)."""
+        with self._lock:
+            file_id = self._new_id("F")
+            safe = urllib.parse.quote(name.replace("/", "_")[:200] or "file")
+            record = {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "size": len(content),
+                      "user": user_id, "content": bytes(content), "channels": [], "channel_id": None,
+                      "permalink": f"{self.url}/files/{file_id}/{safe}"}
+            self.files[file_id] = record
+            self._touch()
+            return {k: v for k, v in record.items() if k not in ("content", "channels", "channel_id")}
+
     def close_view(self, view_id: str) -> None:
         """The person closes a modal with Cancel or ×: it leaves their stack (the app hears of it only
         through view_closed, which Slack sends when the view asked for notify_on_close)."""
@@ -1039,7 +1052,19 @@ class FakeSlack:
             return self._post_response_url(path[len("/response/"):], body)
         if verb == "POST" and path.startswith("/upload/"):
             return self._post_upload(path[len("/upload/"):], body)
+        if verb == "GET" and path.startswith("/files/"):
+            return self._get_file(path[len("/files/"):].split("/", 1)[0])
         return _Reply.text(HTTPStatus.NOT_FOUND, "Not Found")
+
+    def _get_file(self, file_id: str) -> _Reply:
+        """A file's permalink: its bytes (Slack would show a page; the bytes serve a sandbox and tests)."""
+        with self._lock:
+            record = self.files.get(file_id)
+            if record is None or record.get("content") is None:
+                return _Reply.text(HTTPStatus.NOT_FOUND, "Not Found")
+            return _Reply(HTTPStatus.OK, bytes(record["content"]),
+                          {"Content-Type": record.get("mimetype") or "application/octet-stream",
+                           "Content-Disposition": "attachment", "X-Content-Type-Options": "nosniff"})
 
     def _api(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
         """Answer one Web API call (late, when delay() says so) and record it."""

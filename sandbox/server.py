@@ -37,6 +37,7 @@ log = logging.getLogger("sandbox")
 HERE = Path(__file__).resolve().parent
 ADVANCES = {"15 minutes": timedelta(minutes=15), "2 hours": timedelta(hours=2), "1 day": timedelta(days=1)}
 RELAY_EVERY, SWEEP_EVERY = 1.0, 5.0  # real seconds: what the app's scheduler does, a little brisker
+MAX_UPLOAD = 5 * 1024 * 1024
 WAIT = 15.0  # seconds a page's long poll waits for a change
 
 
@@ -118,6 +119,16 @@ class Sandbox:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         form: dict[str, list[str]] = {}
+        if method == "POST" and path == "/upload":  # a file chosen in a modal's file field: the raw bytes
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            if length > MAX_UPLOAD:
+                return _reply(start_response, "413 Payload Too Large", "application/json",
+                              json.dumps({"error": "Files in the sandbox are at most 5 MB."}).encode())
+            user = _one(query, "as") or AGENT
+            name = (_one(query, "name") or "file").strip()[:200]
+            shown = self.fake.add_file(user, name, environ["wsgi.input"].read(length),
+                                       mimetype=_one(query, "type") or "application/octet-stream")
+            return _reply(start_response, "200 OK", "application/json", json.dumps({"id": shown["id"], "name": name}).encode())
         if method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             if length > 1_000_000:
@@ -209,7 +220,10 @@ def _submit(box: Sandbox, user: str, form: dict[str, list[str]]) -> dict[str, An
     if view is None:
         raise ValueError("That modal is no longer open.")
     form = {k: v for k, v in form.items() if k not in ("as", "view_id")}
-    values = render.form_values(view, form, tz=ZoneInfo(zone_of(user, box.tz)))
+    files = {f: box.fake.files[f] for ids in form.values() for f in ids if f in box.fake.files}
+    shown = {f: {k: v for k, v in record.items() if k in ("id", "name", "title", "mimetype", "size", "permalink")}
+             for f, record in files.items()}
+    values = render.form_values(view, form, tz=ZoneInfo(zone_of(user, box.tz)), files=shown)
     reply = box.slack.view_submission(user, view, values)
     return {"status": reply.status}
 

@@ -55,6 +55,9 @@ def test_a_security_incident_from_intake_to_post_mortem_in_the_browser(page: Any
     page.press("#text", "Enter")
     page.wait_for_selector("form.sk-modal")
     fill(page, {**FORM, "log_links": "ftp://logs.example/vpn"})
+    page.locator('form.sk-modal input[type="file"]').set_input_files(
+        files=[{"name": "vpn.log", "mimeType": "text/plain", "buffer": b"02:10 login from 203.0.113.7"}])
+    page.wait_for_selector(".sb-file-chip:text('vpn.log')")  # uploaded to (fake) Slack as soon as chosen
     screenshot(page, "modal")
     page.locator("form.sk-modal [type=submit]").click()
     page.wait_for_selector('.sk-error[data-error-for="log_links"]')  # the bot's inline error, under its field
@@ -66,6 +69,7 @@ def test_a_security_incident_from_intake_to_post_mortem_in_the_browser(page: Any
     be(page, L3)
     open_channel(page, "support-l3")
     page.wait_for_selector("#messages :text('ESC-1')")
+    page.wait_for_selector("#messages :text('vpn.log')")  # the attachment, listed on the card
     screenshot(page, "channel")
     page.locator('#messages .sk-action[data-action-id="ticket_acknowledge"]').first.click()
     page.wait_for_selector("#messages :text('Acknowledged')")

@@ -149,3 +149,16 @@ def test_each_person_reads_times_in_their_own_zone(box: Sandbox) -> None:
     for shown, zone in ((new_york, "America/New_York"), (berlin, "Europe/Berlin")):
         local = due.astimezone(ZoneInfo(zone)).strftime("%H:%M")
         assert local in shown["messages"], zone  # the card's <!date^…> response-due token, in the reader's zone
+
+
+def test_a_file_chosen_in_the_modal_is_uploaded_and_listed_on_the_card(box: Sandbox) -> None:
+    general, level3 = box.fake.channel("#general")["id"], box.fake.channel("#support-l3")["id"]
+    request = urllib.request.Request(box.url + "upload?" + urllib.parse.urlencode({"as": AGENT, "name": "vpn.log", "type": "text/plain"}),
+                                     data=b"02:10 login from 203.0.113.7", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        uploaded = json.loads(answer.read())
+    call(box, "/command", as_=AGENT, text="/escalate", channel=general)
+    view = wait(box, lambda: box.fake.open_view(AGENT), "modal")
+    assert call(box, "/submit", as_=AGENT, view_id=view["id"], attachments=uploaded["id"], **FORM)[0] == 200
+    card = wait(box, lambda: box.fake.messages(level3), "the card")[0]
+    assert "vpn.log" in str(card["blocks"]) and box.fake.files[uploaded["id"]]["permalink"] in str(card["blocks"])

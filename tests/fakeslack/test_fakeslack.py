@@ -1205,3 +1205,13 @@ def test_a_lost_answer_takes_effect_but_the_client_sees_a_dropped_connection_or_
     assert not isinstance(late.value, SlackApiError) and time.monotonic() - started < 1.9
     assert [m["text"] for m in fake.messages("C0ESC")] == ["dropped", "late"]
     assert client.chat_postMessage(channel="C0ESC", text="answered")["ok"]
+
+
+def test_a_file_a_person_uploaded_has_a_slack_id_and_a_permalink_that_serves_it(fake: FakeSlack) -> None:
+    shown = fake.add_file("U0ALICE", "vpn log.txt", b"02:10 login from 203.0.113.7", mimetype="text/plain")
+    assert re.fullmatch(r"F[0-9]{9}", shown["id"]) and shown["size"] == 28 and "content" not in shown
+    with urllib.request.urlopen(shown["permalink"], timeout=5) as answer:
+        assert answer.read() == b"02:10 login from 203.0.113.7"
+        assert answer.headers["Content-Disposition"] == "attachment"
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(fake.url + "/files/F000000000/x", timeout=5)
