@@ -70,7 +70,8 @@ class Sandbox:
         self._jobs = threading.Thread(target=self._run_jobs, name="sandbox-jobs", daemon=True)
         self._jobs.start()
         self.page_server = BackgroundServer(self.wsgi, host=self.host, port=self.port, threads=16,
-                                            request_deadline=WAIT + 10).start()  # /wait holds a request open
+                                            request_deadline=WAIT + 10,  # /wait holds a request open
+                                            max_request_body_size=2 * MAX_UPLOAD).start()  # we refuse, with a reason
         return self
 
     @property
@@ -121,10 +122,10 @@ class Sandbox:
         form: dict[str, list[str]] = {}
         if method == "POST" and path == "/upload":  # a file chosen in a modal's file field: the raw bytes
             length = int(environ.get("CONTENT_LENGTH") or 0)
-            if length > MAX_UPLOAD:
-                return _reply(start_response, "413 Payload Too Large", "application/json",
-                              json.dumps({"error": "Files in the sandbox are at most 5 MB."}).encode())
             user = _one(query, "as") or AGENT
+            if length > MAX_UPLOAD or user not in {p.id for p in PEOPLE}:
+                return _reply(start_response, "413 Payload Too Large" if length > MAX_UPLOAD else "400 Bad Request",
+                              "application/json", json.dumps({"error": "Files in the sandbox are at most 5 MB, from its people."}).encode())
             name = (_one(query, "name") or "file").strip()[:200]
             shown = self.fake.add_file(user, name, environ["wsgi.input"].read(length),
                                        mimetype=_one(query, "type") or "application/octet-stream")

@@ -11,7 +11,6 @@ import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +161,9 @@ def test_a_file_chosen_in_the_modal_is_uploaded_and_listed_on_the_card(box: Sand
     assert call(box, "/submit", as_=AGENT, view_id=view["id"], attachments=uploaded["id"], **FORM)[0] == 200
     card = wait(box, lambda: box.fake.messages(level3), "the card")[0]
     assert "vpn.log" in str(card["blocks"]) and box.fake.files[uploaded["id"]]["permalink"] in str(card["blocks"])
+    for query, status in (({"as": "U0NOBODY", "name": "x"}, 400), ({"as": AGENT, "name": "big"}, 413)):
+        body = b"x" if status == 400 else b"x" * (5 * 1024 * 1024 + 1)
+        refused = urllib.request.Request(box.url + "upload?" + urllib.parse.urlencode(query), data=body, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(refused, timeout=10)
+        assert caught.value.code == status
