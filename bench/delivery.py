@@ -582,23 +582,10 @@ def checks(new: dict[str, Any]) -> list[tuple[bool, str]]:
 # ---------------------------------------------------------------------------------------------
 
 def postgres_schema(url: str) -> tuple[str, Callable[[], None]]:
-    """A private schema on the given PostgreSQL database (search_path via the URL); dropped afterwards."""
-    import secrets
+    """This bench's own schema on PostgreSQL (`bench_delivery_…`), made and dropped as intake_latency does."""
+    from bench.intake_latency import postgres_schema as scratch
 
-    from sqlalchemy import make_url, text
-
-    schema = f"bench_delivery_{secrets.token_hex(4)}"
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-
-    def drop() -> None:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-    return scoped.render_as_string(hide_password=False), drop
+    return scratch(url, prefix="bench_delivery_")
 
 
 def main(argv: list[str] | None = None) -> int:

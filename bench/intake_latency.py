@@ -457,15 +457,16 @@ def print_submission(phase: SubmissionPhase) -> dict[str, Any]:
 # Database
 # ---------------------------------------------------------------------------------------------
 
-def postgres_schema(url: str) -> tuple[str, Callable[[], None]]:
-    """A private schema on the given PostgreSQL database (search_path via the URL); dropped afterwards."""
+def postgres_schema(url: str, prefix: str = "bench_") -> tuple[str, Callable[[], None]]:
+    """A private schema on the given PostgreSQL database (search_path via the URL); dropped afterwards.
+    The other bench scripts use it too, so they never touch the `public` schema the tests reset."""
     from sqlalchemy import make_url, text
 
     from bot.config import Settings
     from bot.db import make_engine
 
     normalized = Settings(slack_bot_token="xoxb-x", slack_signing_secret="x", database_url=url, _env_file=None).database_url
-    schema = f"bench_{secrets.token_hex(4)}"
+    schema = f"{prefix}{secrets.token_hex(4)}"
     admin = make_engine(normalized)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
