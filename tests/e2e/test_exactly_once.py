@@ -35,8 +35,11 @@ def rows(bot: RunningBot) -> list[OutboxMessage]:
 
 
 def relay_until_settled(bot: RunningBot, clock: ManualClock, fake: FakeSlack, *, rounds: int = 20) -> None:
-    """What the relay does every 2 s, with the clock moving past each backoff."""
+    """What the relay does every 2 s, with the clock moving past each backoff. The bot's own relay thread
+    is let finish what it holds first: moving the clock past a live send's lease would make this pass take
+    that row over as a dead sender's, and look it up."""
     for _ in range(rounds):
+        fake.wait_until(lambda: all(r.claimed_until is None for r in rows(bot)), message="the bot's sends finished")
         if all(r.status != "pending" for r in rows(bot)):
             return
         clock.advance(timedelta(seconds=10))
