@@ -11,16 +11,10 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.domain.timers import TimerKind
 from models.base import Base
 
-
-class TimerKind(StrEnum):
-    RESPONSE_BREACH = "response_breach"
-    PREBREACH = "prebreach"
-    SLA_UNRESOLVED = "sla_unresolved"
-    FOLLOWUP = "followup"
-    MANAGER_NOTICE = "manager_notice"
-    POSTMORTEM_REMINDER = "postmortem_reminder"
+__all__ = ["Timer", "TimerKind", "TimerStatus"]
 
 
 class TimerStatus(StrEnum):

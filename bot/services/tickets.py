@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.permissions import WHO_MAY, Act, TicketPeople, outsider_refusal, require, roles_of
 from bot.domain.policy import Contact, Level, Policy
-from bot.domain.schedule import BusinessHours, add_business_time
+from bot.domain import timers as domain_timers
 from bot.domain.routing import affected_share_percent
 from bot.domain.tickets import NotAllowed, TicketNotFound, ack_timing, responders_may_act, ticket_ref
 from bot.services.ports import DeliveryFailed, Entry, Handoff, MessageRef, TicketCard
@@ -259,7 +259,5 @@ def handoff_of(session: Session, ticket: Ticket) -> Handoff | None:
 
 
 def response_due(ctx: "ServiceContext", level: Level, start: datetime, *, fraction: float = 1.0) -> datetime:
-    """When `fraction` of the level's response SLA has passed, counting business hours when the level has them."""
-    hours = level.business_hours
-    calendar = BusinessHours(tz=ctx.tz, days=hours.days, start=hours.start, end=hours.end) if hours else None
-    return add_business_time(start, level.response_sla * fraction, calendar)
+    """When `fraction` of the level's response SLA has passed (bot.domain.timers.response_due, in the bot's zone)."""
+    return domain_timers.response_due(level, start, ctx.tz, fraction=fraction)

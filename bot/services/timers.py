@@ -14,14 +14,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.durations import format_duration
-from bot.domain.schedule import next_followup
+from bot.domain import timers as domain_timers
 from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
 from bot.services.claims import WORKER, claim
 from bot.services.context import ServiceContext
 from bot.services.outbox import batched, enqueue_notice
 from bot.services.ports import Notice
-from bot.services.tickets import BOT_ACTOR, note, response_due
+from bot.services.tickets import BOT_ACTOR, note
 from models import Ticket, Timer, TimerKind, TimerStatus
 from models.timeline import Source
 
@@ -50,24 +50,18 @@ def schedule(session: Session, ticket_id: int, kind: TimerKind, due: datetime, n
 
 
 def followup_after(ctx: ServiceContext, ticket: Ticket, after: datetime) -> datetime:
-    cadence = ctx.policy.followups
-    if ticket.severity == Severity.CRITICAL:
-        return next_followup(after, cadence.critical)
-    return next_followup(after, cadence.standard, anchor=cadence.standard_at, tz=ctx.tz)
+    return domain_timers.followup_after(ctx.policy, ticket.severity, after, ctx.tz)
 
 
 def on_level_entered(ctx: ServiceContext, session: Session, ticket: Ticket, now: datetime) -> None:
     """Filed, escalated or reopened: the level's SLA timers start over; managers hear after 4h, once."""
     cancel(session, ticket.id, *LEVEL_TIMERS)
-    level = ctx.policy.level(ticket.level_key)
-    schedule(session, ticket.id, TimerKind.RESPONSE_BREACH, ticket.response_due_at, now)
-    if ctx.policy.prebreach_fraction:
-        warn_at = response_due(ctx, level, ticket.level_entered_at, fraction=ctx.policy.prebreach_fraction)
-        schedule(session, ticket.id, TimerKind.PREBREACH, min(warn_at, ticket.response_due_at), now)
-    if ctx.policy.next_level(ticket.level_key) is not None:
-        schedule(session, ticket.id, TimerKind.SLA_UNRESOLVED, ticket.response_due_at, now)
-    schedule(session, ticket.id, TimerKind.FOLLOWUP, ticket.next_update_by or followup_after(ctx, ticket, now), now)
-    schedule(session, ticket.id, TimerKind.MANAGER_NOTICE, ticket.created_at + ctx.policy.management.notify_after, now, once=True)
+    planned = domain_timers.level_entered_timers(
+        ctx.policy, level_key=ticket.level_key, severity=ticket.severity, level_entered_at=ticket.level_entered_at,
+        response_due_at=ticket.response_due_at, created_at=ticket.created_at, next_update_by=ticket.next_update_by,
+        now=now, tz=ctx.tz)
+    for timer in planned:
+        schedule(session, ticket.id, timer.kind, timer.due, now, once=timer.once)
 
 
 def on_acknowledged(session: Session, ticket_id: int) -> None:
