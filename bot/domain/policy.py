@@ -151,6 +151,14 @@ class Policy:
                 return self.contact(level.hotline)
         return None
 
+    def critical_contacts(self, level_key: str, trigger_keys: frozenset[str] | set[str] | list[str]) -> tuple[Contact, ...]:
+        """What a critical ticket's card shows: the level's hotline, plus the contacts its triggers notify."""
+        hotline = self.hotline_from(level_key)
+        contacts = ([hotline] if hotline else []) + [
+            self.contact(key) for t in self.triggers if t.key in trigger_keys for key in t.notify
+        ]
+        return tuple({c.key: c for c in contacts}.values())
+
     @property
     def categories(self) -> tuple[str, ...]:
         return tuple(item for level in self.levels for item in level.scope)

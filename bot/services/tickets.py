@@ -84,11 +84,7 @@ def hotline_for(policy: Policy, ticket: Ticket) -> tuple[Contact, ...]:
     """The contacts a critical ticket shows: the level's hotline, plus the contacts its triggers notify."""
     if ticket.severity != "critical":
         return ()
-    hotline = policy.hotline_from(ticket.level_key)
-    contacts = ([hotline] if hotline else []) + [
-        policy.contact(key) for t in policy.triggers if t.key in ticket.triggers for key in t.notify
-    ]
-    return tuple({c.key: c for c in contacts}.values())
+    return policy.critical_contacts(ticket.level_key, ticket.triggers)
 
 
 def card_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> TicketCard:
