@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -93,6 +94,16 @@ def slack_date(moment: datetime, style: str = "{date_short_pretty} at {time}") -
     return Mrkdwn(f"<!date^{int(moment.timestamp())}^{style}|{fallback}>")
 
 
+def local_text(moment: datetime, tz: ZoneInfo) -> str:
+    """A moment as the bot's zone reads it, for plain text: `Fri 2026-11-27 10:00 CET`."""
+    return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def slack_local(moment: datetime, tz: ZoneInfo) -> Mrkdwn:
+    """Slack date formatting (each reader sees local time); the fallback is the bot's zone."""
+    return Mrkdwn(f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{local_text(moment, tz)}>")
+
+
 def duration(delta: timedelta) -> str:
     return format_duration(delta)
 
@@ -139,7 +150,8 @@ class Renderer:
         self.env.filters.update(
             clip=clip, mention=mention, link=link, slack_date=slack_date, duration=duration,
             quote=quote, code=code, thousands=thousands, escape_mrkdwn=escape_mrkdwn, utc=utc_text,
-            who=mention, seconds=seconds, md_clip=md_clip,
+            who=mention, seconds=seconds, md_clip=md_clip, when=slack_local,
+            people=lambda ids: Mrkdwn(", ".join(mention(i) for i in ids)),
         )
 
         # E-mail is not mrkdwn: HTML templates get HTML autoescaping, text templates none.
@@ -151,13 +163,20 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.email_env.filters.update(clip=clip, duration=duration, thousands=thousands, utc=utc_text,
-                                      who=plain_person, seconds=seconds, href=href)
+                                      who=plain_person, seconds=seconds, href=href, when=local_text,
+                                      md_clip=md_clip, people=lambda ids: ", ".join(plain_person(i) for i in ids))
 
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(**context).strip()
 
     def render_email(self, name: str, **context: Any) -> str:
         return self.email_env.get_template(name).render(**context).strip() + "\n"
+
+    def render_text_blocks(self, name: str, **context: Any) -> dict[str, str]:
+        """Every block of a mrkdwn template rendered as plain text instead (the command line): no
+        escaping, people as `@U…`, times in the bot's zone rather than Slack date tokens."""
+        template = self.email_env.get_template(name)
+        return {block: "".join(render(template.new_context(context))).strip() for block, render in template.blocks.items()}
 
     def render_block(self, name: str, block: str, **context: Any) -> str:
         """Render one `{% block %}` of a template (a template file may hold several short texts)."""

@@ -6,10 +6,11 @@ from typing import Any, Callable
 
 from slack_bolt import Ack, App, Respond
 
+from bot.domain.preview import Refusal, preview_words
 from bot.rendering import escape_mrkdwn
 from bot.services.outbox import relay_all
 from bot.services.queries import export_timeline, my_tickets, ticket_status
-from bot.slack.blocks import text_blocks
+from bot.slack.blocks import preview_blocks, text_blocks
 from bot.slack.payloads import CommandKind, read_command
 from handlers.deps import Deps
 from handlers.errors import guarded
@@ -52,6 +53,16 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
                     text="Your tickets", response_type="ephemeral")
         elif request.kind is CommandKind.CONTACTS:
             ack(text=deps.reply("contacts", contacts=ctx.policy.contacts, levels=ctx.policy.levels), response_type="ephemeral")
+        elif request.kind is CommandKind.PREVIEW:  # anyone in the workspace: it shows only the policy
+            ack()
+            preview = preview_words(ctx.policy, request.args, now=ctx.clock.now(), tz=ctx.tz)
+            if isinstance(preview, Refusal):
+                respond(text=deps.reply("preview_refused", r=preview, command=command), response_type="ephemeral")
+            else:
+                parts = deps.renderer.render_blocks("preview.md.j2", p=preview, policy=ctx.policy)
+                header = deps.renderer.render_text_blocks("preview.md.j2", p=preview, policy=ctx.policy)["title"]  # plain_text
+                respond(text=parts["title"], blocks=preview_blocks(title=header, steps=parts["steps"], footer=parts["footer"]),
+                        response_type="ephemeral")
         elif request.kind is CommandKind.HELP:
             ack(text=deps.reply("help", command=command), response_type="ephemeral")
         else:

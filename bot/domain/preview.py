@@ -225,3 +225,13 @@ def find_subject(policy: Policy, text: str) -> Subject | tuple[Subject, ...]:
         if found:
             return found
     return ()
+
+
+def preview_words(policy: Policy, words: list[str] | tuple[str, ...], *, now: datetime, tz: ZoneInfo,
+                  affected_users: int | None = None) -> Preview | Refusal:
+    """`<severity> <category or trigger>` as typed, previewed for a ticket filed `now` (or why not)."""
+    request = read_preview(policy, words)
+    if isinstance(request, Refusal):
+        return request
+    return dry_run(policy, severity=request.severity, category=request.subject.category, trigger=request.subject.trigger,
+                   affected_users=affected_users, now=now, tz=tz)

@@ -243,6 +243,12 @@ def text_blocks(*texts: str) -> list[dict[str, Any]]:
     return [block.to_dict() for block in blocks]
 
 
+def preview_blocks(*, title: str, steps: str, footer: str) -> list[dict[str, Any]]:
+    """The policy dry-run: a header, the timeline (split within Slack's limits) and what it assumes."""
+    blocks = [HeaderBlock(text=_plain(title, HEADER_LIMIT)).to_dict(), *text_blocks(steps)[:MESSAGE_BLOCKS - 2]]
+    return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=clip_mrkdwn(footer, SECTION_LIMIT))]).to_dict()]
+
+
 def home_view(text: str) -> dict[str, Any]:
     """The App Home tab: a header and the rendered text (within Slack's limits)."""
     blocks = [HeaderBlock(text=_plain("Escalations", HEADER_LIMIT)).to_dict(), *text_blocks(text)[:99]]

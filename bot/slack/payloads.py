@@ -117,6 +117,7 @@ class CommandKind(StrEnum):
     EXPORT = "export"
     LIST = "list"
     CONTACTS = "contacts"
+    PREVIEW = "preview"
     HELP = "help"
     UNKNOWN = "unknown"
 
@@ -129,6 +130,7 @@ class CommandRequest:
     kind: CommandKind
     ticket_id: int | None = None
     text: str = ""
+    args: tuple[str, ...] = ()  # the words after a sub-command that takes free words (preview)
 
     @property
     def command_key(self) -> str | None:
@@ -137,13 +139,13 @@ class CommandRequest:
 
 
 def read_command(body: dict[str, Any]) -> CommandRequest:
-    """`/escalate [help | list | contacts | status ESC-42 | export ESC-42 | ESC-42]`."""
+    """`/escalate [help | list | contacts | status ESC-42 | export ESC-42 | ESC-42 | preview <severity> <what>]`."""
     raw = _text(body.get("text"), "text")
     if len(raw) > MAX_COMMAND_TEXT:
         raise PayloadInvalid("text is longer than Slack allows")
     text = " ".join(printable(raw).split())
     words = text.split(" ") if text else []
-    kind, ticket_id = CommandKind.UNKNOWN, None
+    kind, ticket_id, args = CommandKind.UNKNOWN, None, ()
     if not words:
         kind = CommandKind.NEW
     elif len(words) == 1 and (ticket_id := parse_ticket_ref(words[0])) is not None:
@@ -152,6 +154,8 @@ def read_command(body: dict[str, Any]) -> CommandRequest:
         kind = CommandKind(words[0].lower())
     elif len(words) == 1 and words[0].lower() in {"list", "contacts", "help"}:
         kind = CommandKind(words[0].lower())
+    elif words[0].lower() == "preview":
+        kind, args = CommandKind.PREVIEW, tuple(words[1:])
     if not isinstance(body.get("response_url"), str) or not body["response_url"]:
         raise PayloadInvalid("response_url is missing")  # Slack sends one with every command; replies go there
     return CommandRequest(
@@ -161,6 +165,7 @@ def read_command(body: dict[str, Any]) -> CommandRequest:
         kind=kind,
         ticket_id=ticket_id,
         text=text,
+        args=args,
     )
 
 
