@@ -172,11 +172,12 @@ class Renderer:
     def render_email(self, name: str, **context: Any) -> str:
         return self.email_env.get_template(name).render(**context).strip() + "\n"
 
-    def render_text_blocks(self, name: str, **context: Any) -> dict[str, str]:
-        """Every block of a mrkdwn template rendered as plain text instead (the command line): no
-        escaping, people as `@U…`, times in the bot's zone rather than Slack date tokens."""
+    def render_text_block(self, name: str, block: str, **context: Any) -> str:
+        """One `{% block %}` of a mrkdwn template rendered as plain text instead (the command line): no
+        escaping, people as `@U…`, times in the bot's zone rather than Slack date tokens. The template
+        may use only the filters both environments share."""
         template = self.email_env.get_template(name)
-        return {block: "".join(render(template.new_context(context))).strip() for block, render in template.blocks.items()}
+        return "".join(template.blocks[block](template.new_context(context))).strip()
 
     def render_block(self, name: str, block: str, **context: Any) -> str:
         """Render one `{% block %}` of a template (a template file may hold several short texts)."""

@@ -57,10 +57,11 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
             ack()
             preview = preview_words(ctx.policy, request.args, now=ctx.clock.now(), tz=ctx.tz)
             if isinstance(preview, Refusal):
-                respond(text=deps.reply("preview_refused", r=preview, command=command), response_type="ephemeral")
+                respond(text=deps.renderer.render_block("preview.md.j2", "refused", r=preview, command=command),
+                        response_type="ephemeral")
             else:
-                parts = deps.renderer.render_blocks("preview.md.j2", p=preview, policy=ctx.policy)
-                header = deps.renderer.render_text_blocks("preview.md.j2", p=preview, policy=ctx.policy)["title"]  # plain_text
+                parts = {b: deps.renderer.render_block("preview.md.j2", b, p=preview, policy=ctx.policy) for b in ("title", "steps", "footer")}
+                header = deps.renderer.render_text_block("preview.md.j2", "title", p=preview, policy=ctx.policy)  # plain_text
                 respond(text=parts["title"], blocks=preview_blocks(title=header, steps=parts["steps"], footer=parts["footer"]),
                         response_type="ephemeral")
         elif request.kind is CommandKind.HELP:
