@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.domain.tickets import MAX_TICKET_ID
 from bot.slack.payloads import (
-    CHANNEL_ID, USER_ID, VIEW_ID, PayloadInvalid, read_button, read_command, read_home_opened, read_intake,
+    CHANNEL_ID, USER_ID, VIEW_ID, CommandKind, PayloadInvalid, read_button, read_command, read_home_opened, read_intake,
     read_submission, read_ticket_submission, read_values, slack_hosted,
 )
 from bot.slack.ids import IntakeBlock
@@ -89,6 +89,15 @@ def test_read_command_returns_a_command_or_a_named_error(body: dict[str, Any]) -
         assert request.channel_id is None or CHANNEL_ID.match(request.channel_id)
         assert request.ticket_id is None or 1 <= request.ticket_id <= MAX_TICKET_ID or request.ticket_id == 0
         assert "\x00" not in request.text
+
+
+def test_preview_takes_the_words_after_it_and_only_preview_does() -> None:
+    body = {"user_id": "U0AGENT", "channel_id": "C0SUPPORT", "response_url": "https://hooks.slack.com/commands/1/2",
+            "text": "  PREVIEW   critical \u202esecurity_incident  "}
+    request = read_command(body)
+    assert request.kind is CommandKind.PREVIEW and request.args == ("critical", "security_incident")
+    assert read_command({**body, "text": "preview"}).args == ()
+    assert read_command({**body, "text": "list"}).args == () and read_command({**body, "text": "previews x"}).kind is CommandKind.UNKNOWN
 
 
 @SETTINGS
