@@ -53,18 +53,21 @@ def _moment(text: str) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def _load(args: argparse.Namespace) -> tuple[Policy, Any, str]:
-    settings = offline_settings()
-    path = args.file or settings.policy_file
-    return load_policy(path), settings.tz, path
+def _load(args: argparse.Namespace) -> tuple[Policy, Any, str] | None:
+    """The policy (FILE, else POLICY_FILE), the zone and the path; None after printing the one-line error."""
+    try:
+        settings = offline_settings()
+        path = args.file or settings.policy_file
+        return load_policy(path), settings.tz, path
+    except (ConfigError, PolicyError) as exc:
+        print(exc, file=sys.stderr)
+        return None
 
 
 def check_policy(args: argparse.Namespace) -> int:
-    try:
-        policy, tz, path = _load(args)
-    except (ConfigError, PolicyError) as exc:
-        print(exc, file=sys.stderr)
+    if (loaded := _load(args)) is None:
         return 1
+    policy, tz, path = loaded
     now = args.at or SystemClock().now()
     renderer = Renderer()
     triggers = [dry_run(policy, severity=Severity.CRITICAL, trigger=t, now=now, tz=tz) for t in policy.triggers]
@@ -78,11 +81,9 @@ def check_policy(args: argparse.Namespace) -> int:
 
 
 def preview_policy(args: argparse.Namespace) -> int:
-    try:
-        policy, tz, _ = _load(args)
-    except (ConfigError, PolicyError) as exc:
-        print(exc, file=sys.stderr)
+    if (loaded := _load(args)) is None:
         return 1
+    policy, tz, _ = loaded
     renderer = Renderer()
     preview = preview_words(policy, [args.severity, *args.subject], now=args.at or SystemClock().now(), tz=tz,
                             affected_users=args.affected_users)
