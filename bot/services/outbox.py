@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import metrics
@@ -32,7 +32,7 @@ from bot.services.tickets import (
     BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, may_view, record, upsert_insert,
 )
 from bot.services.home import HOME_FANOUT, HOME_REFRESH, refresh_window
-from models import OutboxMessage, OutboxStatus, TimelineEvent
+from models import HomeViewer, OutboxMessage, OutboxStatus, TimelineEvent
 from models.timeline import Source
 
 FIRST_RETRY = timedelta(seconds=2)  # the first retry comes after 1-2 s, then the wait doubles…
@@ -76,6 +76,8 @@ def enqueue(session: Session, *, key: str, kind: str, ticket_id: int | None, pay
 
 def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     rows = list({row["dedupe_key"]: row for row in reversed(rows)}.values())[::-1]  # first of each key, in order
+    if any(row["kind"] == HOME_FANOUT for row in rows) and not session.scalar(select(exists().select_from(HomeViewer))):
+        rows = [row for row in rows if row["kind"] != HOME_FANOUT]  # nobody has opened the Home: nothing to refresh
     if rows:
         session.execute(upsert_insert(session)(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 

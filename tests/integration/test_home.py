@@ -27,7 +27,7 @@ from bot.slack.notifier import home_more_modal, home_parts
 from fakeslack import validate_view
 from models import HomeViewer, OutboxMessage, Participant, Ticket
 from tests.integration.recording import RecordingNotifier
-from tests.integration.test_services import FORM
+from tests.integration.test_services import FORM, notifier  # noqa: F401 - the fixture (a recorder that knows S0ONCALL)
 from tests.policies import open_seed_policy
 from tests.seeding import seed_open_tickets
 
@@ -37,11 +37,6 @@ POLICY = replace(BASE, levels=(
     replace(BASE.level("L2"), responders=("U0L2ENG",), open_to_everyone=False),
     replace(BASE.level("L3"), responders=("U0L3ENG", "S0ONCALL"), open_to_everyone=False),
 ), management=replace(BASE.management, managers=("U0BOSS",)))
-
-
-@pytest.fixture
-def notifier() -> RecordingNotifier:
-    return RecordingNotifier(groups={"S0ONCALL": frozenset({"U0ONCALL1", "U0ONCALL2"})})
 
 
 @pytest.fixture
@@ -247,3 +242,13 @@ def test_home_refreshes_are_not_counted_by_storm_control(engine: Engine, clock: 
     assert rows and all(r.recipient is None for r in rows)  # no recipient: never counted, never folded
     confirmations = [d for d, _ in notifier.deliveries if d.user == "U0AGENT"]
     assert len(confirmations) == 1  # the reporter's confirmation went out despite the Home publish
+
+
+def test_while_nobody_has_opened_the_home_a_change_queues_no_refresh(ctx: ServiceContext, clock: ManualClock,
+                                                                     notifier: RecordingNotifier) -> None:
+    acknowledge_ticket(ctx, file(ctx), actor_id="U0L2ENG")
+    clock.advance(timedelta(seconds=6))
+    relay_all(ctx)
+    with ctx.sessions() as session:
+        assert session.scalars(select(OutboxMessage.kind).where(OutboxMessage.kind.like("home_%"))).all() == []
+    assert notifier.homes == []
