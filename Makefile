@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-delivery clean
+.PHONY: run test bench bench-delivery bench-home clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ bench: $(STAMP)
 
 bench-delivery: $(STAMP)
 	$(BIN)/python bench/delivery.py
+
+bench-home: $(STAMP)
+	$(BIN)/python bench/home.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

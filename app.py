@@ -156,8 +156,8 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
         mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_from or "escalations@localhost",
                             username=settings.smtp_username, password=settings.smtp_password, starttls=settings.smtp_starttls)
     services = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock or SystemClock(),
-                              notifier=SlackNotifier(gateway, renderer, policy), renderer=renderer, mailer=mailer,
-                              tz=settings.tz, relay_notifier=SlackNotifier(relay_gateway, renderer, policy), pace=pace,
+                              notifier=SlackNotifier(gateway, renderer, policy, command=settings.slash_command), renderer=renderer, mailer=mailer,
+                              tz=settings.tz, relay_notifier=SlackNotifier(relay_gateway, renderer, policy, command=settings.slash_command), pace=pace,
                               burst=Burst(settings.notice_burst_limit, settings.notice_burst_window)
                               if settings.notice_burst_limit else None)
     multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None

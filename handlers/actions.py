@@ -8,15 +8,19 @@ from slack_bolt import Ack, App, Respond
 
 from bot.domain.tickets import ticket_ref
 from bot.services.acknowledge import acknowledge_ticket
+from bot.services.home import Section, home_more
+from bot.services.queries import ticket_status
 from bot.services.resolve import reopen_ticket
 from bot.services.systemic import escalate_systemic
 from bot.services.updates import toggle_subscription
+from bot.slack.blocks import list_modal
 from bot.slack.ids import Action
+from bot.slack.notifier import home_more_modal
 from bot.slack.payloads import read_button
 from handlers.deps import Deps
 from handlers.errors import guarded
 from handlers.modals import (
-    open_escalate_modal, open_postmortem_modal, open_reassign_modal, open_resolve_modal, open_update_modal,
+    open_escalate_modal, open_postmortem_modal, open_reassign_modal, open_resolve_modal, open_update_modal, status_texts,
 )
 
 ModalOpener = Callable[[Deps, dict[str, Any], Any, int, str], None]
@@ -68,6 +72,22 @@ def register(app: App, deps: Deps) -> None:
             done = escalate_systemic(ctx, press.ticket_id, actor_id=press.user_id)
             deps.tell(body, respond, deps.reply("systemic_done", count=len(done), level=ctx.policy.last_level.title))
 
+    def status(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """The Status button (on the App Home): what `/escalate status` says, in a modal; only for who may view."""
+        ack()
+        press = read_button(body)
+        if press.ticket_id is not None:
+            view = ticket_status(ctx, press.ticket_id, actor_id=press.user_id)
+            deps.open_modal(body, respond, list_modal(view.card.ref, "\n".join(status_texts(deps, view))))
+
+    def home_section(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """"See all" on the App Home: the section at length, in a modal (the same rule of who sees what)."""
+        ack()
+        press = read_button(body)
+        if press.value in set(Section):
+            listing = home_more(ctx, actor_id=press.user_id, section=Section(press.value))
+            deps.open_modal(body, respond, home_more_modal(deps.renderer, listing, command=deps.settings.slash_command))
+
     def link_only(ack: Ack) -> None:
         ack()  # a URL button: Slack opens the link; we only acknowledge the click
 
@@ -77,4 +97,6 @@ def register(app: App, deps: Deps) -> None:
     app.action(Action.SUBSCRIBE.value)(guarded(deps, subscribe))
     app.action(Action.REOPEN.value)(guarded(deps, reopen))
     app.action(Action.SYSTEMIC_ESCALATE.value)(guarded(deps, systemic))
+    app.action(Action.STATUS.value)(guarded(deps, status))
+    app.action(Action.HOME_MORE.value)(guarded(deps, home_section))
     app.action(Action.OPEN_CARD.value)(link_only)

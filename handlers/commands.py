@@ -7,14 +7,13 @@ from typing import Any, Callable
 from slack_bolt import Ack, App, Respond
 
 from bot.domain.preview import Refusal, preview_words
-from bot.rendering import escape_mrkdwn
 from bot.services.outbox import relay_all
 from bot.services.queries import export_timeline, my_tickets, ticket_status
 from bot.slack.blocks import preview_blocks, text_blocks
 from bot.slack.payloads import CommandKind, read_command
 from handlers.deps import Deps
 from handlers.errors import guarded
-from handlers.modals import open_escalate_modal
+from handlers.modals import open_escalate_modal, status_fallback, status_texts
 
 
 def register(app: App, deps: Deps) -> None:
@@ -36,11 +35,7 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
         elif request.kind is CommandKind.STATUS and request.ticket_id is not None:
             ack()
             view = ticket_status(ctx, request.ticket_id, actor_id=request.user_id)
-            parts = deps.renderer.render_blocks("card.md.j2", t=view.card)
-            summary = "\n".join(parts[name] for name in ("summary", "status", "context") if parts[name])
-            timeline = deps.reply("timeline", t=view.card, entries=view.entries)
-            respond(text=f"{view.card.ref}: {escape_mrkdwn(view.card.title)}", blocks=text_blocks(f"*{view.card.ref}* · " + summary, timeline),
-                    response_type="ephemeral")
+            respond(text=status_fallback(view), blocks=text_blocks(*status_texts(deps, view)), response_type="ephemeral")
         elif request.kind is CommandKind.EXPORT and request.ticket_id is not None:
             ack()
             if export_timeline(ctx, request.ticket_id, actor_id=request.user_id, once=request.command_key):

@@ -6,8 +6,7 @@ from typing import Any, Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.services.queries import my_tickets
-from bot.slack.blocks import home_view
+from bot.services.home import open_home
 from bot.slack.payloads import read_home_opened
 from handlers.deps import Deps
 from handlers.errors import guarded
@@ -27,12 +26,9 @@ def register(app: App, deps: Deps) -> None:
     app.middleware(skip_slack_retries)
 
     def app_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
-        """The Home tab: my open tickets and my levels' queues (reports come with the reports issue)."""
+        """The Home tab as a queue (bot/services/home.py); from now on it is refreshed when a ticket of theirs changes."""
         user = read_home_opened(event)
-        if user is None:
-            return
-        mine, queues = my_tickets(deps.services, actor_id=user)
-        text = deps.reply("list", mine=mine, queues=queues, command=deps.settings.slash_command)
-        deps.gateway.publish_home(user, home_view(text))
+        if user is not None:
+            open_home(deps.services, actor_id=user)
 
     app.event("app_home_opened")(guarded(deps, app_home_opened))

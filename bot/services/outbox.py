@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import metrics
@@ -31,7 +31,8 @@ from bot.services.ports import (
 from bot.services.tickets import (
     BOT_ACTOR, TIMELINE_BATCH, card_of, entries, get_ticket, handoff_of, may_view, record, upsert_insert,
 )
-from models import OutboxMessage, OutboxStatus, TimelineEvent
+from bot.services.home import HOME_FANOUT, HOME_REFRESH, refresh_window
+from models import HomeViewer, OutboxMessage, OutboxStatus, TimelineEvent
 from models.timeline import Source
 
 FIRST_RETRY = timedelta(seconds=2)  # the first retry comes after 1-2 s, then the wait doubles…
@@ -51,21 +52,32 @@ BATCH_KEY = "outbox_batch"
 
 
 def enqueue(session: Session, *, key: str, kind: str, ticket_id: int | None, payload: dict[str, Any], now: datetime,
-            recipient: str | None = None, due: datetime | None = None) -> None:
+            recipient: str | None = None, due: datetime | None = None, refresh_homes: bool = True) -> None:
     """Queue once per key, in the caller's transaction (INSERT … ON CONFLICT (dedupe_key) DO NOTHING).
 
     Inside `batched(session)` rows are collected and written by one multi-row INSERT at its end.
     """
-    row = {"dedupe_key": key, "kind": kind, "ticket_id": ticket_id, "payload": payload, "recipient": recipient,
-           "status": OutboxStatus.PENDING.value, "attempts": 0, "next_attempt_at": due or now, "created_at": now}
+    rows = [{"dedupe_key": key, "kind": kind, "ticket_id": ticket_id, "payload": payload, "recipient": recipient,
+             "status": OutboxStatus.PENDING.value, "attempts": 0, "next_attempt_at": due or now, "created_at": now}]
+    if kind in TICKET_CHANGES and ticket_id is not None and refresh_homes:
+        # The one hook for every change (lifecycle moves, breaches, timers, filing): the Homes showing this
+        # ticket are re-published when this window ends, once per ticket and window (not a notice: storm
+        # control never counts it; it has no recipient).
+        bucket, ends = refresh_window(now)
+        rows.append({"dedupe_key": f"{HOME_FANOUT}:{ticket_id}:{bucket}", "kind": HOME_FANOUT, "ticket_id": ticket_id,
+                     "payload": {"bucket": bucket}, "recipient": None, "status": OutboxStatus.PENDING.value,
+                     "attempts": 0, "next_attempt_at": ends, "created_at": now})
     pending = session.info.get(BATCH_KEY)
     if pending is not None:
-        pending.append(row)
+        pending.extend(rows)
     else:
-        _insert_rows(session, [row])
+        _insert_rows(session, rows)
 
 
 def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    rows = list({row["dedupe_key"]: row for row in reversed(rows)}.values())[::-1]  # first of each key, in order
+    if any(row["kind"] == HOME_FANOUT for row in rows) and not session.scalar(select(exists().select_from(HomeViewer))):
+        rows = [row for row in rows if row["kind"] != HOME_FANOUT]  # nobody has opened the Home: nothing to refresh
     if rows:
         session.execute(upsert_insert(session)(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
@@ -91,13 +103,13 @@ def enqueue_email(session: Session, *, key: str, ticket_id: int | None, email: E
 
 def enqueue_notice(session: Session, *, key: str, ticket_id: int, notice: Notice, now: datetime, user: str | None = None,
                    channel: str | None = None, thread: bool = False, extra: dict[str, str] | None = None,
-                   reader_check: bool = False) -> None:
+                   reader_check: bool = False, refresh_homes: bool = True) -> None:
     """A notice about a ticket to a DM (`user`), a channel, or the ticket card's thread; rendered when sent.
     With `reader_check`, the DM goes out only if `user` may view the ticket when it is sent."""
     payload = {"notice": notice.value, "user": user, "channel": channel, "thread": thread, "extra": extra or {}}
     if reader_check:
         payload["reader_check"] = True
-    enqueue(session, key=key, kind=NOTICE, ticket_id=ticket_id, now=now, payload=payload,
+    enqueue(session, key=key, kind=NOTICE, ticket_id=ticket_id, now=now, payload=payload, refresh_homes=refresh_homes,
             recipient=user or (None if thread else channel))  # a thread reply buries nobody: never folded
 
 
@@ -310,7 +322,8 @@ def _send_expand_group(ctx: ServiceContext, payload: dict[str, Any], ticket_id: 
     with ctx.sessions.begin() as session:
         for user in sorted(members):
             enqueue_notice(session, key=f"{notice.value}:{ticket_id}:{payload['event']}:{user}", ticket_id=ticket_id or 0,
-                           notice=notice, now=now, user=user, extra=dict(payload.get("extra") or {}))
+                           notice=notice, now=now, user=user, extra=dict(payload.get("extra") or {}),
+                           refresh_homes=False)  # the change that caused it already refreshed the Homes
 
 
 def _send_digest(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
@@ -393,6 +406,18 @@ def _send_timeline_export(ctx: ServiceContext, payload: dict[str, Any], ticket_i
     send_timeline_export(ctx, payload, ticket_id, once)
 
 
+def _send_home_fanout(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+    from bot.services.home import send_home_fanout
+
+    send_home_fanout(ctx, payload, ticket_id, once)
+
+
+def _send_home_refresh(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+    from bot.services.home import send_home_refresh
+
+    send_home_refresh(ctx, payload, ticket_id, once)
+
+
 CARD_POST, CARD_UPDATE, CARD_MOVED, POSTMORTEM_DRAFT = "card_post", "card_update", "card_moved", "postmortem_draft"
 EXPAND_GROUP, DIGEST = "expand_group", "digest"
 SYSTEMIC_CHECK, SYSTEMIC_NOTICE, TIMELINE_EXPORT = "systemic_check", "systemic_notice", "timeline_export"
@@ -408,7 +433,10 @@ SENDERS = {
     SYSTEMIC_CHECK: _send_systemic_check,
     SYSTEMIC_NOTICE: _send_systemic_notice,
     TIMELINE_EXPORT: _send_timeline_export,
+    HOME_FANOUT: _send_home_fanout,
+    HOME_REFRESH: _send_home_refresh,
 }
+TICKET_CHANGES = frozenset({NOTICE, CARD_POST, CARD_UPDATE})  # what a change of a ticket queues: its Homes refresh too
 
 
 def relay_all(ctx: ServiceContext, *, worker: str = WORKER, ticket_id: int | None = None) -> int:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.policy import Contact, Level
 from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
+
+if TYPE_CHECKING:
+    from bot.services.home import Home
 
 
 class DeliveryFailed(Exception):
@@ -179,6 +182,8 @@ class Notifier(Protocol):
                              once: Once | None = None) -> MessageRef: ...
 
     def deliver_digest(self, digest: "Digest", *, once: Once | None = None) -> MessageRef: ...
+
+    def publish_home(self, user_id: str, home: "Home") -> None: ...
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ Builders take plain data and already-rendered text; they never see a session.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Sequence, Union
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -16,6 +17,7 @@ from slack_sdk.models.blocks import (
     ConfirmObject,
     ContextBlock,
     DateTimePickerElement,
+    DividerBlock,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
@@ -188,6 +190,7 @@ BUTTON_LABELS = {
     Action.POSTMORTEM_DONE: "Post-mortem done",
     Action.REOPEN: "Reopen",
     Action.REASSIGN: "Reassign",
+    Action.STATUS: "Status",
 }
 
 
@@ -249,10 +252,76 @@ def preview_blocks(*, title: str, steps: str, footer: str) -> list[dict[str, Any
     return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=clip_mrkdwn(footer, SECTION_LIMIT))]).to_dict()]
 
 
-def home_view(text: str) -> dict[str, Any]:
-    """The App Home tab: a header and the rendered text (within Slack's limits)."""
-    blocks = [HeaderBlock(text=_plain("Escalations", HEADER_LIMIT)).to_dict(), *text_blocks(text)[:99]]
+VIEW_BLOCKS = 100  # blocks in a Home tab or a modal, at most
+
+
+@dataclass(frozen=True)
+class HomeHeading:
+    text: str
+
+
+@dataclass(frozen=True)
+class HomeText:
+    text: str  # rendered mrkdwn
+    context: bool = False  # small print (a context block) rather than a section
+
+
+@dataclass(frozen=True)
+class HomeRow:
+    """A ticket on the Home: its line, and the buttons to act on it there (the card's own action ids)."""
+
+    text: str
+    ticket_id: int
+    buttons: tuple[Action, ...]
+    key: str  # unique in the view: the section and the ticket (a ticket can be in two sections)
+
+
+@dataclass(frozen=True)
+class HomeMore:
+    """"…and N more" with a button that opens the section at length."""
+
+    text: str
+    label: str
+    section: str
+
+
+HomePart = Union[HomeHeading, HomeText, HomeRow, HomeMore, None]  # None: a divider
+
+
+def home_view(parts: Sequence[HomePart]) -> dict[str, Any]:
+    """The App Home tab from its parts, in order; within Slack's 100 blocks (the tail gives way, saying so)."""
+    blocks: list[Block] = []
+    for part in parts:
+        if part is None:
+            blocks.append(DividerBlock())
+        elif isinstance(part, HomeHeading):
+            blocks.append(HeaderBlock(text=_plain(part.text, HEADER_LIMIT)))
+        elif isinstance(part, HomeText) and part.context:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip_mrkdwn(part.text, SECTION_LIMIT))]))
+        elif isinstance(part, HomeText):
+            blocks.append(mrkdwn_section(part.text))
+        elif isinstance(part, HomeRow) and len(part.buttons) == 1:
+            blocks.append(mrkdwn_section(part.text, block_id=f"home_{part.key}",
+                                         accessory=_button(part.buttons[0], str(part.ticket_id))))
+        elif isinstance(part, HomeRow):
+            blocks.append(mrkdwn_section(part.text, block_id=f"home_{part.key}"))
+            if part.buttons:
+                blocks.append(ActionsBlock(block_id=f"home_{part.key}_actions",
+                                           elements=[_button(a, str(part.ticket_id)) for a in part.buttons]))
+        else:
+            blocks.append(mrkdwn_section(part.text, block_id=f"home_more_{part.section}", accessory=ButtonElement(
+                text=_plain(part.label, 75), action_id=Action.HOME_MORE.value, value=part.section)))
+    if len(blocks) > VIEW_BLOCKS:
+        blocks = blocks[:VIEW_BLOCKS - 1] + [mrkdwn_section("_…more than the Home can show; `/escalate list` lists your tickets._")]
     return View(type="home", blocks=blocks).to_dict()
+
+
+def list_modal(title: str, text: str) -> dict[str, Any]:
+    """A read-only modal (a Home section at length, a ticket's status): the text in sections, within 100 blocks."""
+    blocks = [mrkdwn_section(chunk) for chunk in _chunks(text, SECTION_LIMIT - 100) if chunk.strip()]
+    if len(blocks) > VIEW_BLOCKS:
+        blocks = blocks[:VIEW_BLOCKS - 1] + [mrkdwn_section("_…more than fits here; use the export for everything._")]
+    return View(type="modal", title=_plain(title, 24), close=_plain("Close", 24), blocks=blocks or [mrkdwn_section("_Nothing._")]).to_dict()
 
 
 def _chunks(text: str, size: int) -> list[str]:

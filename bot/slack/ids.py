@@ -16,6 +16,8 @@ class Action(StrEnum):
     OPEN_CARD = "ticket_open_card"
     SYSTEMIC_ESCALATE = "systemic_escalate"
     REASSIGN = "ticket_reassign"
+    STATUS = "ticket_status"  # the ticket's status and timeline, in a modal (the App Home's Status button)
+    HOME_MORE = "home_more"  # an App Home section at length, in a modal; the value names the section
 
 
 class Callback(StrEnum):

@@ -8,7 +8,11 @@ from datetime import timedelta
 from bot.domain.policy import Policy
 from bot.rendering import Renderer
 from bot.services.ports import Delivery, DeliveryFailed, Digest, MessageRef, Notice, Once, SystemicNotice, TicketCard
-from bot.slack.blocks import card_buttons, digest_blocks, fallback_text, notice_blocks, systemic_blocks, ticket_card_blocks
+from bot.services.home import Home, Listing, Section
+from bot.slack.blocks import (
+    HomeHeading, HomeMore, HomePart, HomeRow, HomeText, card_buttons, digest_blocks, fallback_text, home_view, list_modal,
+    notice_blocks, systemic_blocks, ticket_card_blocks,
+)
 from bot.slack.gateway import Posted, SlackError, SlackGateway, SlackRejected, SlackUnavailable
 from bot.slack.ids import Action
 
@@ -37,9 +41,58 @@ def failed(exc: SlackError) -> DeliveryFailed:
                           maybe_done=getattr(exc, "maybe_done", False))
 
 
+# Buttons a ticket shows on the App Home, by section: the card's own actions (same handlers, same checks).
+HOME_BUTTONS: dict[Section, tuple[Action, ...]] = {
+    Section.AWAITING_ACK: (Action.ACKNOWLEDGE, Action.POST_UPDATE, Action.STATUS),
+    Section.FOLLOWUPS: (Action.POST_UPDATE, Action.STATUS),
+    Section.POSTMORTEMS: (Action.POSTMORTEM_DONE, Action.STATUS),
+    Section.MINE: (Action.STATUS,),
+    Section.OPEN_LONG: (Action.STATUS,),
+}
+
+
+def home_parts(renderer: Renderer, home: Home, *, command: str) -> list[HomePart]:
+    """The Home's words (templates/home.md.j2) in the order the tab shows them."""
+    def say(block: str, **context: object) -> str:
+        return renderer.render_block("home.md.j2", block, h=home, command=command, **context)
+
+    def listed(listing: Listing, *, title: str = "section_title", line: str = "ticket") -> list[HomePart]:
+        parts: list[HomePart] = [HomeText(say(title, l=listing))]
+        parts += [HomeRow(say(line, t=t), t.id, HOME_BUTTONS[listing.section], f"{listing.section.value}_{t.id}")
+                  for t in listing.items]
+        if listing.more:
+            parts.append(HomeMore(say("more", l=listing), say("more_button", l=listing), listing.section.value))
+        return parts
+
+    parts: list[HomePart] = [HomeHeading(say("header")), HomeText(say("as_of"), context=True), None,
+                             HomeHeading(say("needs_me"))]
+    needs = [listing for listing in (home.awaiting_ack, home.followups, home.postmortems) if listing.total]
+    for listing in needs:
+        parts += listed(listing)
+    if not needs:
+        parts.append(HomeText(say("nothing_needs_me")))
+    parts += [None, HomeHeading(say("mine_heading"))]
+    parts += listed(home.mine) if home.mine.total else [HomeText(say("mine_empty"))]
+    if home.queues:
+        parts += [None, HomeHeading(say("queues_heading")), HomeText(say("queues"))]
+    if home.managers is not None:
+        parts += [None, HomeHeading(say("managers_heading")), HomeText(say("figures"))]
+        if home.managers.open_long.total:
+            parts += listed(home.managers.open_long, title="open_long_title", line="open_long_ticket")
+        else:
+            parts.append(HomeText(say("open_long_empty")))
+    return parts
+
+
+def home_more_modal(renderer: Renderer, listing: Listing, *, command: str) -> dict:
+    """A Home section at length (its "See all" button)."""
+    return list_modal(renderer.render_block("home.md.j2", "modal_title", l=listing),
+                      renderer.render_block("home.md.j2", "modal_list", l=listing, command=command))
+
+
 class SlackNotifier:
-    def __init__(self, gateway: SlackGateway, renderer: Renderer, policy: Policy):
-        self.gateway, self.renderer, self.policy = gateway, renderer, policy
+    def __init__(self, gateway: SlackGateway, renderer: Renderer, policy: Policy, *, command: str = "/escalate"):
+        self.gateway, self.renderer, self.policy, self.command = gateway, renderer, policy, command
         self._permalinks: dict[MessageRef, str] = {}
 
     def card_message(self, card: TicketCard) -> tuple[str, list[dict]]:
@@ -158,6 +211,12 @@ class SlackNotifier:
         except SlackError as exc:
             raise failed(exc) from None
         return MessageRef(posted.channel, posted.ts)
+
+    def publish_home(self, user_id: str, home: Home) -> None:
+        try:
+            self.gateway.publish_home(user_id, home_view(home_parts(self.renderer, home, command=self.command)))
+        except SlackError as exc:
+            raise failed(exc) from None
 
     def members_of(self, group_id: str) -> frozenset[str]:
         try:

@@ -287,6 +287,7 @@ class ButtonPress:
     channel_id: str | None
     message_ts: str | None
     action_ts: str | None = None  # Slack's unique stamp of this click: a replayed click carries the same one
+    value: str | None = None  # the button's value as sent (at most 100 characters), for buttons that carry no ticket
 
     @property
     def click_key(self) -> str | None:
@@ -312,6 +313,7 @@ def read_button(body: dict[str, Any]) -> ButtonPress:
         channel_id=channel if isinstance(channel, str) and CHANNEL_ID.match(channel) else None,
         message_ts=ts if isinstance(ts, str) and MESSAGE_TS.match(ts) else None,
         action_ts=stamp if isinstance(stamp, str) and MESSAGE_TS.match(stamp) else None,
+        value=value[:100] if isinstance(value, str) else None,
     )
 
 

@@ -218,7 +218,7 @@ def test_the_home_tab_lists_my_tickets_and_a_retried_event_changes_nothing(bot: 
     assert slack.event(event, event_id="Ev1").status == 200
     fake.wait_for("views.publish")
     home = "\n".join(mrkdwn_texts(fake.home_views["U0L2ENG"]["blocks"]))
-    assert "Queue of L2 Technical Support" in home and "ESC-1" in home
+    assert "*L2 Technical Support*: 1 open" in home and "ESC-1" in home
     retry = slack.event(event, event_id="Ev1", retry_num=1, retry_reason="http_timeout")
     assert retry.status == 200
     assert len(fake.calls_to("views.publish")) == 1

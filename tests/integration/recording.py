@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import count
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from bot.services.home import Home
 from bot.services.ports import Delivery, DeliveryFailed, Digest, MessageRef, Once, SystemicNotice, TicketCard
 
 
@@ -17,6 +20,7 @@ class RecordingNotifier:
     uploads: list[tuple[str, str, bytes]] = field(default_factory=list)
     systemic: list[tuple[SystemicNotice, MessageRef | None]] = field(default_factory=list)
     digests: list[Digest] = field(default_factory=list)
+    homes: list[tuple[str, "Home"]] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)  # "card", "update", "deliver", "upload"
     _ts: "count[int]" = field(default_factory=lambda: count(1))
 
@@ -55,6 +59,11 @@ class RecordingNotifier:
     def post_systemic_notice(self, notice: SystemicNotice, existing: MessageRef | None, *, once: Once | None = None) -> MessageRef:
         self.systemic.append((notice, existing))
         return existing or MessageRef("C0LAST", f"300.{next(self._ts):06d}")
+
+    def publish_home(self, user_id: str, home: "Home") -> None:
+        if "home" in self.failing:
+            raise DeliveryFailed("ratelimited")
+        self.homes.append((user_id, home))
 
     def notices(self) -> list[tuple[str, str | None]]:
         return [(d.notice.value, d.user or (d.thread.channel if d.thread else None)) for d, _ in self.deliveries]

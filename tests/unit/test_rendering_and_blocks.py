@@ -137,3 +137,27 @@ def test_button_payloads_are_read_defensively() -> None:
 def test_quotes_keep_a_real_marker_while_the_users_own_angle_brackets_are_escaped() -> None:
     rendered = Renderer().env.from_string("{{ text|quote }}").render(text="> not a quote\n<!channel>")
     assert rendered == "> &gt; not a quote\n> &lt;!channel&gt;"
+
+
+def test_a_home_with_more_parts_than_slack_allows_keeps_within_100_blocks_and_says_so() -> None:
+    from fakeslack import validate_view
+    from bot.slack.blocks import HomeHeading, HomeRow, home_view
+    from bot.slack.ids import Action
+
+    rows = [HomeRow(f"*ESC-{n}* " + "x" * 4000, n, (Action.ACKNOWLEDGE, Action.POST_UPDATE, Action.STATUS), f"ack_{n}")
+            for n in range(1, 80)]
+    view = home_view([HomeHeading("Escalations " + "y" * 200), *rows])
+    assert len(view["blocks"]) == 100 and validate_view(view) == []
+    assert "more than the Home can show" in view["blocks"][-1]["text"]["text"]
+    assert all(len(b["text"]["text"]) <= 3000 for b in view["blocks"] if b["type"] == "section")
+    assert len(view["blocks"][0]["text"]["text"]) <= 150
+
+
+def test_a_home_ticket_title_cannot_ping_the_channel() -> None:
+    from bot.services.home import HomeTicket
+
+    t = HomeTicket(id=7, ref="ESC-7", title="<!channel> down & <@U0X>", severity=Severity.HIGH, status=TicketStatus.OPEN,
+                   level_key="L2", level_title="L2 Technical Support", created_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
+                   due_at=None, breached=False, overdue=False)
+    line = Renderer().render_block("home.md.j2", "ticket", t=t)
+    assert "<!channel>" not in line and "&lt;!channel&gt; down &amp; &lt;@U0X&gt;" in line

@@ -17,7 +17,7 @@ from bot.domain.tickets import TicketStatus
 from bot.rendering import Renderer
 from bot.services.ports import TicketCard
 from bot.slack.blocks import (
-    card_buttons, escalate_modal, home_view, new_escalation_modal, notice_blocks, postmortem_modal, reassign_modal,
+    HomeHeading, HomeMore, HomeRow, card_buttons, escalate_modal, home_view, new_escalation_modal, notice_blocks, postmortem_modal, reassign_modal,
     resolve_modal, systemic_blocks, ticket_card_blocks, update_modal,
 )
 from bot.slack.ids import Action
@@ -386,10 +386,14 @@ def test_the_bots_notices_home_and_systemic_notice_render() -> None:
     systemic = stored_message(systemic_blocks("3 tickets", alert_id=5, escalate_label="Escalate all"))
     html = str(render.message(systemic, **CTX))
     assert tags(html, "button", **{"data-action-id": "systemic_escalate", "data-value": "5", "data-confirm-ok": "Escalate"})
-    view = stored(home_view("*Your open tickets*\n• :red_circle: *ESC-42* Payroll · due <!date^1795770900^{date_short} {time}|x>"))
+    view = stored(home_view([HomeHeading("Escalations"), HomeRow(
+        ":red_circle: *ESC-42* Payroll · due <!date^1795770900^{date_short} {time}|x>", 42, (Action.ACKNOWLEDGE, Action.STATUS), "ack_42"),
+        HomeMore("…and 3 more.", "See all 4", "mine")]))
     html = str(render.home(view, **CTX))
     parsed(html)
     assert "Escalations" in html and "<b>ESC-42</b>" in html and "Nov 27, 2026 10:15" in html
+    assert tags(html, "button", **{"data-action-id": "ticket_acknowledge", "data-value": "42"})
+    assert tags(html, "button", **{"data-action-id": "home_more", "data-value": "mine"})
     assert 'data-view-id="V0TEST"' in html
 
 
