@@ -2,12 +2,32 @@
 
 The contract between the report service, the `/escalate report` reply, the weekly digest and its
 chart, and `python -m bot report`. How each figure is counted is defined in the README ("Reports").
+
+Two steps: `history_of` folds one ticket's timeline (the few kinds `REPORT_KINDS` lists, in order)
+into stints, resolutions and markers; `build_report` counts those that fall in [since, until).
 """
 
 from __future__ import annotations
 
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from bot.domain.schedule import BusinessHours, business_time_between
+from bot.domain.tickets import DomainError
+
+ALL_LEVELS = "all"
+TOP_CATEGORIES = 5
+# The timeline kinds a report reads; every other event (notices sent, updates, reminders…) is ignored.
+STINT_STARTS = ("routed", "escalated", "reopened")
+REPORT_KINDS = (*STINT_STARTS, "acknowledged", "resolved", "sla_breached", "managers_notified",
+                "postmortem_requested", "postmortem_completed")
+# `/escalate report 7d|30d|quarter`: rolling windows ending now ("quarter" is the last 90 days).
+PERIODS: dict[str, timedelta] = {"7d": timedelta(days=7), "30d": timedelta(days=30), "quarter": timedelta(days=90)}
+DEFAULT_PERIOD = "7d"
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,8 @@ class LevelFigures:
     top_categories: tuple[tuple[str, int], ...] = ()  # (category, count), most first, at most five
     postmortems_done: int = 0
     postmortems_overdue: int = 0
+    stints: int = 0  # stints started at this level in the period (a ticket reopened twice counts twice)
+    sla_met: int = 0  # of `sla_counted`, those acknowledged by their response due
 
 
 @dataclass(frozen=True)
@@ -40,7 +62,270 @@ class Report:
     levels: tuple[LevelFigures, ...]  # in the policy's level order
     total: LevelFigures
     filters: tuple[tuple[str, str], ...] = field(default=())  # ("level", "L2"), ("category", …), ("severity", …)
+    as_of: datetime | None = None  # when it was computed: open stints and post-mortems are judged as of then
 
     @property
     def span(self) -> timedelta:
         return self.until - self.since
+
+
+class ReportQueryInvalid(DomainError):
+    """A report asked for a level or category the policy does not know."""
+
+
+# --- one ticket's timeline, folded ------------------------------------------------------------
+
+class Fact(NamedTuple):
+    """One timeline event as a report reads it (the service selects these columns by these names)."""
+
+    at: datetime
+    kind: str
+    level: str | None = None  # routed/reopened: `level`; escalated: `to_level`; sla_breached: `level`
+    due: datetime | None = None  # routed/escalated/reopened: `response_due_at`; postmortem_requested: `due_at`
+    from_level: str | None = None  # escalated
+    reason: str | None = None  # escalated: the reason key
+
+
+@dataclass(frozen=True)
+class Stint:
+    """A ticket's time at one level: from being routed, escalated or reopened into it to its end."""
+
+    level: str
+    start: datetime
+    due: datetime | None  # the response due the event recorded (business hours already counted)
+    acknowledged: datetime | None = None
+    end: datetime | None = None  # escalated away or resolved; None: still there
+    entry: str = "routed"  # routed | escalated | reopened
+
+
+@dataclass(frozen=True)
+class Resolution:
+    level: str
+    clock_start: datetime  # filed, or the last reopen before it
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Something that happened at a level at a moment: a breach, a manager notice."""
+
+    level: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Escalation:
+    from_level: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    level: str  # the level that resolved the ticket
+    requested: datetime
+    due: datetime | None
+    completed: datetime | None = None
+    cancelled: datetime | None = None  # the ticket was reopened before it was written
+
+
+@dataclass(frozen=True)
+class TicketHistory:
+    ticket_id: int
+    category: str
+    severity: str
+    stints: tuple[Stint, ...] = ()
+    resolutions: tuple[Resolution, ...] = ()
+    breaches: tuple[Marker, ...] = ()
+    escalations: tuple[Escalation, ...] = ()
+    notices: tuple[Marker, ...] = ()
+    postmortems: tuple[Postmortem, ...] = ()
+
+
+def history_of(ticket_id: int, category: str, severity: str, facts: Iterable[Fact]) -> TicketHistory:
+    """Fold one ticket's report events (in timeline order) into stints, resolutions and markers."""
+    stints: list[dict] = []
+    resolutions: list[Resolution] = []
+    breaches: list[Marker] = []
+    escalations: list[Escalation] = []
+    notices: list[Marker] = []
+    postmortems: list[dict] = []
+    clock_start: datetime | None = None
+    level = ""
+    for fact in facts:
+        kind, at = fact.kind, fact.at
+        current = stints[-1] if stints and stints[-1]["end"] is None else None
+        if kind in STINT_STARTS:
+            if current is not None:
+                current["end"] = at
+            if kind == "escalated":
+                escalations.append(Escalation(fact.from_level or level, fact.reason or "other", at))
+            if kind == "reopened":
+                for pm in postmortems:
+                    if pm["completed"] is None and pm["cancelled"] is None:
+                        pm["cancelled"] = at
+            if kind != "escalated" or clock_start is None:
+                clock_start = at  # filed or reopened: the resolution clock starts (over)
+            level = fact.level or level
+            stints.append({"level": level, "start": at, "due": fact.due, "acknowledged": None, "end": None, "entry": kind})
+        elif kind == "acknowledged":
+            if current is not None and current["acknowledged"] is None:
+                current["acknowledged"] = at
+        elif kind == "resolved":
+            if current is not None:
+                current["end"] = at
+            resolutions.append(Resolution(level, clock_start or at, at))
+        elif kind == "sla_breached":
+            breaches.append(Marker(fact.level or level, at))
+        elif kind == "managers_notified":
+            notices.append(Marker(level, at))
+        elif kind == "postmortem_requested":
+            postmortems.append({"level": level, "requested": at, "due": fact.due, "completed": None, "cancelled": None})
+        elif kind == "postmortem_completed":
+            for pm in postmortems:
+                if pm["completed"] is None and pm["cancelled"] is None:
+                    pm["completed"] = at
+    return TicketHistory(ticket_id, category, severity, tuple(Stint(**s) for s in stints), tuple(resolutions),
+                         tuple(breaches), tuple(escalations), tuple(notices), tuple(Postmortem(**p) for p in postmortems))
+
+
+# --- a period's figures -------------------------------------------------------------------------
+
+@dataclass
+class _Tally:
+    tickets: set[int] = field(default_factory=set)
+    categories: dict[int, str] = field(default_factory=dict)
+    stints: int = 0
+    to_ack: list[timedelta] = field(default_factory=list)
+    counted: int = 0
+    met: int = 0
+    to_resolve: list[timedelta] = field(default_factory=list)
+    breaches: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    notices: int = 0
+    pm_done: int = 0
+    pm_overdue: int = 0
+
+    def figures(self, level: str, title: str) -> LevelFigures:
+        return LevelFigures(
+            level=level, title=title, opened=len(self.tickets), acknowledged=len(self.to_ack),
+            mtta=_mean(self.to_ack), mtta_median=_median(self.to_ack), mttr=_mean(self.to_resolve),
+            mttr_median=_median(self.to_resolve), resolved=len(self.to_resolve),
+            attainment=self.met / self.counted if self.counted else None, sla_counted=self.counted,
+            breaches=self.breaches, escalations=_most(self.reasons), manager_notices=self.notices,
+            top_categories=_most(Counter(self.categories.values()))[:TOP_CATEGORIES],
+            postmortems_done=self.pm_done, postmortems_overdue=self.pm_overdue, stints=self.stints, sla_met=self.met,
+        )
+
+
+def _mean(values: list[timedelta]) -> timedelta | None:
+    return sum(values, timedelta(0)) / len(values) if values else None
+
+
+def _median(values: list[timedelta]) -> timedelta | None:
+    return statistics.median(values) if values else None
+
+
+def _most(counter: Counter) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+
+
+def sla_verdict(stint: Stint, now: datetime) -> bool | None:
+    """True: acknowledged by its response due; False: a miss (acknowledged late, or unacknowledged
+    past its due, whether still open or ended after the due); None: no verdict (no due recorded,
+    still open and not yet due, or ended unacknowledged before its due: escalated or resolved in time)."""
+    if stint.due is None:
+        return None
+    if stint.acknowledged is not None:
+        return stint.acknowledged <= stint.due
+    ended = stint.end if stint.end is not None else now
+    return False if ended > stint.due else None
+
+
+def build_report(histories: Iterable[TicketHistory], *, since: datetime, until: datetime, now: datetime,
+                 levels: Sequence[tuple[str, str]], hours: Mapping[str, BusinessHours | None] | None = None,
+                 level: str | None = None, filters: tuple[tuple[str, str], ...] = ()) -> Report:
+    """Each level's figures for [since, until), and all levels together; `levels` is (key, title) in the
+    policy's order; `hours` the business hours of the levels that have them; `level` keeps one level.
+    Open stints are judged as of `now`; post-mortems overdue as of min(until, now)."""
+    return build_reports(histories, windows=[(since, until)], now=now, levels=levels, hours=hours, level=level,
+                         filters=filters)[0]
+
+
+def build_reports(histories: Iterable[TicketHistory], *, windows: Sequence[tuple[datetime, datetime]], now: datetime,
+                  levels: Sequence[tuple[str, str]], hours: Mapping[str, BusinessHours | None] | None = None,
+                  level: str | None = None, filters: tuple[tuple[str, str], ...] = ()) -> list[Report]:
+    """One report per window, from one pass over the histories (the weekly digest's weeks)."""
+    hours = hours or {}
+    keys = [key for key, _ in levels if level is None or key == level]
+    tallies = [{key: _Tally() for key in keys} for _ in windows]
+    totals = [_Tally() for _ in windows]
+    spans = [(since, until, min(until, now)) for since, until in windows]
+
+    def slot(by_level: dict[str, _Tally], key: str) -> _Tally | None:
+        return by_level.get(key)
+
+    for h in histories:
+        for i, (since, until, pm_as_of) in enumerate(spans):
+            by_level, total = tallies[i], totals[i]
+            for s in h.stints:
+                if not since <= s.start < until or (t := slot(by_level, s.level)) is None:
+                    continue
+                for tally in (t, total):
+                    tally.tickets.add(h.ticket_id)
+                    tally.categories[h.ticket_id] = h.category
+                    tally.stints += 1
+                if s.acknowledged is not None:
+                    took = business_time_between(s.start, s.acknowledged, hours.get(s.level))
+                    t.to_ack.append(took)
+                    total.to_ack.append(took)
+                verdict = sla_verdict(s, now)
+                if verdict is not None:
+                    for tally in (t, total):
+                        tally.counted += 1
+                        tally.met += verdict
+            for r in h.resolutions:
+                if since <= r.at < until and (t := slot(by_level, r.level)) is not None:
+                    t.to_resolve.append(r.at - r.clock_start)
+                    total.to_resolve.append(r.at - r.clock_start)
+            for b in h.breaches:
+                if since <= b.at < until and (t := slot(by_level, b.level)) is not None:
+                    t.breaches += 1
+                    total.breaches += 1
+            for e in h.escalations:
+                if since <= e.at < until and (t := slot(by_level, e.from_level)) is not None:
+                    t.reasons[e.reason] += 1
+                    total.reasons[e.reason] += 1
+            for n in h.notices:
+                if since <= n.at < until and (t := slot(by_level, n.level)) is not None:
+                    t.notices += 1
+                    total.notices += 1
+            for pm in h.postmortems:
+                if (t := slot(by_level, pm.level)) is None:
+                    continue
+                if pm.completed is not None and since <= pm.completed < until:
+                    t.pm_done += 1
+                    total.pm_done += 1
+                if _overdue(pm, pm_as_of):
+                    t.pm_overdue += 1
+                    total.pm_overdue += 1
+    titles = dict(levels)
+    return [
+        Report(since=since, until=until, as_of=now, filters=filters,
+               levels=tuple(tallies[i][key].figures(key, titles[key]) for key in keys),
+               total=totals[i].figures(ALL_LEVELS, "All levels"))
+        for i, (since, until) in enumerate(windows)
+    ]
+
+
+def _overdue(pm: Postmortem, as_of: datetime) -> bool:
+    """Requested before `as_of`, due before it, and neither written nor cancelled by then."""
+    if pm.requested >= as_of or pm.due is None or pm.due >= as_of:
+        return False
+    return not any(moment is not None and moment < as_of for moment in (pm.completed, pm.cancelled))
+
+
+def weekly_windows(until: datetime, weeks: int) -> list[tuple[datetime, datetime]]:
+    """`weeks` consecutive 7-day windows ending at `until`, oldest first."""
+    week = timedelta(days=7)
+    return [(until - (weeks - i) * week, until - (weeks - i - 1) * week) for i in range(weeks)]

@@ -260,6 +260,10 @@ def handoff_of(session: Session, ticket: Ticket) -> Handoff | None:
 
 def response_due(ctx: "ServiceContext", level: Level, start: datetime, *, fraction: float = 1.0) -> datetime:
     """When `fraction` of the level's response SLA has passed, counting business hours when the level has them."""
+    return add_business_time(start, level.response_sla * fraction, calendar_of(ctx, level))
+
+
+def calendar_of(ctx: "ServiceContext", level: Level) -> BusinessHours | None:
+    """The level's business hours in TIMEZONE, or None when its SLA clock runs on calendar time."""
     hours = level.business_hours
-    calendar = BusinessHours(tz=ctx.tz, days=hours.days, start=hours.start, end=hours.end) if hours else None
-    return add_business_time(start, level.response_sla * fraction, calendar)
+    return BusinessHours(tz=ctx.tz, days=hours.days, start=hours.start, end=hours.end) if hours else None
