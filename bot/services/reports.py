@@ -1,0 +1,161 @@
+"""Read-side use cases: SLA reports for a period, and the weekly series the digest charts.
+
+One read: the report kinds of the timeline (`REPORT_KINDS`) for every ticket the period touches,
+with the few detail fields the figures need extracted in SQL, joined to the ticket's category and
+severity; the domain folds them (`bot.domain.reports`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import String, func, select, type_coerce, union
+from sqlalchemy.orm import Session
+
+from bot.domain.policy import OTHER_CATEGORY
+from bot.domain.reports import (
+    REPORT_KINDS, Fact, Report, ReportQueryInvalid, TicketHistory, build_reports, history_of, weekly_windows,
+)
+from bot.domain.severity import Severity
+from bot.domain.tickets import NotAllowed, TicketStatus
+from bot.services.context import ServiceContext
+from bot.services.tickets import calendar_of, supports
+from models import Ticket, TimelineEvent
+
+EVENTS = TimelineEvent.__table__
+TICKETS = Ticket.__table__
+UTC = timezone.utc
+REPORT_REFUSAL = "Only support responders and managers can see SLA reports."
+
+
+def report(ctx: ServiceContext, *, since: datetime, until: datetime, level: str | None = None,
+           category: str | None = None, severity: str | None = None, asked_by: str | None = None) -> Report:
+    """The figures for [since, until), per level and for all levels. `asked_by`: the Slack user asking
+    (a manager or a responder of any level, else NotAllowed); None for the bot itself and the
+    operator's command line."""
+    return _reports(ctx, [(since, until)], level=level, category=category, severity=severity, asked_by=asked_by)[0]
+
+
+def weekly(ctx: ServiceContext, *, weeks: int, until: datetime, level: str | None = None,
+           asked_by: str | None = None) -> list[Report]:
+    """One report per 7-day week ending at `until`, oldest first, from one read over the whole span."""
+    if weeks < 1:
+        raise ValueError("weeks must be at least 1")
+    return _reports(ctx, weekly_windows(until, weeks), level=level, asked_by=asked_by)
+
+
+def may_see_reports(ctx: ServiceContext, actor_id: str) -> bool:
+    """Managers and the responders of any level (user groups expanded) may read every ticket, so the figures too."""
+    return supports(ctx, actor_id)
+
+
+def _reports(ctx: ServiceContext, windows: list[tuple[datetime, datetime]], *, level: str | None = None,
+             category: str | None = None, severity: str | None = None, asked_by: str | None = None) -> list[Report]:
+    if asked_by is not None and not may_see_reports(ctx, asked_by):
+        raise NotAllowed(REPORT_REFUSAL)
+    filters = _filters(ctx, level=level, category=category, severity=severity)
+    keys = dict(filters)
+    now = ctx.clock.now()
+    since, until = windows[0][0], windows[-1][1]
+    with ctx.sessions() as session:
+        histories = list(read_histories(session, since=since, until=until, category=keys.get("category"),
+                                        severity=keys.get("severity")))
+    policy = ctx.policy
+    return build_reports(histories, windows=windows, now=now, levels=[(lv.key, lv.title) for lv in policy.levels],
+                         hours={lv.key: calendar_of(ctx, lv) for lv in policy.levels}, level=keys.get("level"),
+                         filters=filters)
+
+
+def _filters(ctx: ServiceContext, *, level: str | None, category: str | None,
+             severity: str | None) -> tuple[tuple[str, str], ...]:
+    """The filters in the policy's own spelling (matched case-insensitively), or ReportQueryInvalid."""
+    found: list[tuple[str, str]] = []
+    if level is not None:
+        keys = {lv.key.lower(): lv.key for lv in ctx.policy.levels}
+        if level.lower() not in keys:
+            raise ReportQueryInvalid(f"There is no level {level!r}; the levels are {', '.join(keys.values())}.")
+        found.append(("level", keys[level.lower()]))
+    if category is not None:
+        names = {c.lower(): c for c in (*ctx.policy.categories, OTHER_CATEGORY)}
+        if category.lower() not in names:
+            raise ReportQueryInvalid(f"There is no category {category!r} in the policy.")
+        found.append(("category", names[category.lower()]))
+    if severity is not None:
+        values = {s.value: s.value for s in Severity}
+        if severity.lower() not in values:
+            raise ReportQueryInvalid(f"There is no severity {severity!r}; use {', '.join(values)}.")
+        found.append(("severity", severity.lower()))
+    return tuple(found)
+
+
+def _detail(key: str) -> Any:
+    return EVENTS.c.details[key].as_string()
+
+
+def report_query(*, since: datetime, until: datetime, category: str | None = None, severity: str | None = None,
+                 sqlite: bool = False) -> Any:
+    """The one statement: the report kinds of every ticket with such an event in [since, until) (and of
+    those whose post-mortem may still be open at `until`), oldest first per ticket."""
+    kinds = list(REPORT_KINDS)
+    in_window = select(EVENTS.c.ticket_id).where(EVENTS.c.kind.in_(kinds), EVENTS.c.at >= since, EVENTS.c.at < until)
+    pending = select(TICKETS.c.id.label("ticket_id")).where(TICKETS.c.status == TicketStatus.POSTMORTEM_DUE.value)
+    settled_later = select(EVENTS.c.ticket_id).where(EVENTS.c.kind.in_(("postmortem_completed", "reopened")),
+                                                     EVENTS.c.at >= until)
+    touched = union(in_window, pending, settled_later).cte("touched")
+    # SQLite keeps times as text; reading them raw and parsing them with fromisoformat is several times faster.
+    at = type_coerce(EVENTS.c.at, String) if sqlite else EVENTS.c.at
+    query = (
+        select(EVENTS.c.ticket_id, at.label("at"), EVENTS.c.kind,
+               func.coalesce(_detail("to_level"), _detail("level")).label("level"),
+               func.coalesce(_detail("response_due_at"), _detail("due_at")).label("due"),
+               _detail("from_level").label("from_level"), _detail("reason").label("reason"),
+               TICKETS.c.category, TICKETS.c.severity)
+        .select_from(EVENTS.join(touched, touched.c.ticket_id == EVENTS.c.ticket_id)
+                     .join(TICKETS, TICKETS.c.id == EVENTS.c.ticket_id))
+        .where(EVENTS.c.kind.in_(kinds))
+        .order_by(EVENTS.c.ticket_id, EVENTS.c.at, EVENTS.c.id)
+    )
+    if category is not None:
+        query = query.where(TICKETS.c.category == category)
+    if severity is not None:
+        query = query.where(TICKETS.c.severity == severity)
+    return query
+
+
+def read_histories(session: Session, *, since: datetime, until: datetime, category: str | None = None,
+                   severity: str | None = None) -> Iterator[TicketHistory]:
+    """Each touched ticket's report events, folded into its history."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    rows = session.execute(report_query(since=since, until=until, category=category, severity=severity, sqlite=sqlite))
+    moment = _sqlite_time if sqlite else _aware
+    for ticket_id, group in groupby(rows, key=lambda row: row[0]):
+        first = None
+        facts = []
+        for row in group:
+            first = first or row
+            facts.append(Fact(moment(row[1]), row[2], row[3], _iso(row[4]), row[5], row[6]))
+        assert first is not None
+        yield history_of(ticket_id, first[7], str(first[8]), facts)
+
+
+def _sqlite_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
