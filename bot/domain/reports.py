@@ -86,8 +86,7 @@ class Fact(NamedTuple):
     reason: str | None = None  # escalated: the reason key
 
 
-@dataclass(frozen=True)
-class Stint:
+class Stint(NamedTuple):
     """A ticket's time at one level: from being routed, escalated or reopened into it to its end."""
 
     level: str
@@ -98,30 +97,26 @@ class Stint:
     entry: str = "routed"  # routed | escalated | reopened
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     level: str
     clock_start: datetime  # filed, or the last reopen before it
     at: datetime
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(NamedTuple):
     """Something that happened at a level at a moment: a breach, a manager notice."""
 
     level: str
     at: datetime
 
 
-@dataclass(frozen=True)
-class Escalation:
+class Escalation(NamedTuple):
     from_level: str
     reason: str
     at: datetime
 
 
-@dataclass(frozen=True)
-class Postmortem:
+class Postmortem(NamedTuple):
     level: str  # the level that resolved the ticket
     requested: datetime
     due: datetime | None
@@ -129,8 +124,7 @@ class Postmortem:
     cancelled: datetime | None = None  # the ticket was reopened before it was written
 
 
-@dataclass(frozen=True)
-class TicketHistory:
+class TicketHistory(NamedTuple):
     ticket_id: int
     category: str
     severity: str
@@ -143,50 +137,59 @@ class TicketHistory:
 
 
 def history_of(ticket_id: int, category: str, severity: str, facts: Iterable[Fact]) -> TicketHistory:
-    """Fold one ticket's report events (in timeline order) into stints, resolutions and markers."""
-    stints: list[dict] = []
+    """Fold one ticket's report events (in timeline order) into stints, resolutions and markers.
+    (Written for speed: a 30-day report folds some 200,000 events.)"""
+    stints: list[list] = []  # [level, start, due, acknowledged, end, entry]
     resolutions: list[Resolution] = []
     breaches: list[Marker] = []
     escalations: list[Escalation] = []
     notices: list[Marker] = []
-    postmortems: list[dict] = []
+    postmortems: list[list] = []  # [level, requested, due, completed, cancelled]
     clock_start: datetime | None = None
     level = ""
-    for fact in facts:
-        kind, at = fact.kind, fact.at
-        current = stints[-1] if stints and stints[-1]["end"] is None else None
-        if kind in STINT_STARTS:
+    current: list | None = None
+    for at, kind, fact_level, due, from_level, reason in facts:
+        if kind in _STARTS:
             if current is not None:
-                current["end"] = at
+                current[4] = at
             if kind == "escalated":
-                escalations.append(Escalation(fact.from_level or level, fact.reason or "other", at))
-            if kind == "reopened":
-                for pm in postmortems:
-                    if pm["completed"] is None and pm["cancelled"] is None:
-                        pm["cancelled"] = at
-            if kind != "escalated" or clock_start is None:
+                escalations.append(_new(Escalation, (from_level or level, reason or "other", at)))
+                if clock_start is None:
+                    clock_start = at
+            else:
                 clock_start = at  # filed or reopened: the resolution clock starts (over)
-            level = fact.level or level
-            stints.append({"level": level, "start": at, "due": fact.due, "acknowledged": None, "end": None, "entry": kind})
+                if kind == "reopened":
+                    for pm in postmortems:
+                        if pm[3] is None and pm[4] is None:
+                            pm[4] = at
+            level = fact_level or level
+            current = [level, at, due, None, None, kind]
+            stints.append(current)
         elif kind == "acknowledged":
-            if current is not None and current["acknowledged"] is None:
-                current["acknowledged"] = at
+            if current is not None and current[3] is None:
+                current[3] = at
         elif kind == "resolved":
             if current is not None:
-                current["end"] = at
-            resolutions.append(Resolution(level, clock_start or at, at))
+                current[4] = at
+                current = None
+            resolutions.append(_new(Resolution, (level, clock_start or at, at)))
         elif kind == "sla_breached":
-            breaches.append(Marker(fact.level or level, at))
+            breaches.append(_new(Marker, (fact_level or level, at)))
         elif kind == "managers_notified":
-            notices.append(Marker(level, at))
+            notices.append(_new(Marker, (level, at)))
         elif kind == "postmortem_requested":
-            postmortems.append({"level": level, "requested": at, "due": fact.due, "completed": None, "cancelled": None})
+            postmortems.append([level, at, due, None, None])
         elif kind == "postmortem_completed":
             for pm in postmortems:
-                if pm["completed"] is None and pm["cancelled"] is None:
-                    pm["completed"] = at
-    return TicketHistory(ticket_id, category, severity, tuple(Stint(**s) for s in stints), tuple(resolutions),
-                         tuple(breaches), tuple(escalations), tuple(notices), tuple(Postmortem(**p) for p in postmortems))
+                if pm[3] is None and pm[4] is None:
+                    pm[3] = at
+    return _new(TicketHistory, (ticket_id, category, severity, tuple([_new(Stint, s) for s in stints]), tuple(resolutions),
+                                tuple(breaches), tuple(escalations), tuple(notices),
+                                tuple([_new(Postmortem, p) for p in postmortems])))
+
+
+_STARTS = frozenset(STINT_STARTS)
+_new = tuple.__new__  # builds a NamedTuple from its fields in order without the Python-level __new__ (5x faster)
 
 
 # --- a period's figures -------------------------------------------------------------------------
@@ -262,14 +265,11 @@ def build_reports(histories: Iterable[TicketHistory], *, windows: Sequence[tuple
     totals = [_Tally() for _ in windows]
     spans = [(since, until, min(until, now)) for since, until in windows]
 
-    def slot(by_level: dict[str, _Tally], key: str) -> _Tally | None:
-        return by_level.get(key)
-
     for h in histories:
         for i, (since, until, pm_as_of) in enumerate(spans):
             by_level, total = tallies[i], totals[i]
             for s in h.stints:
-                if not since <= s.start < until or (t := slot(by_level, s.level)) is None:
+                if not since <= s.start < until or (t := by_level.get(s.level)) is None:
                     continue
                 for tally in (t, total):
                     tally.tickets.add(h.ticket_id)
@@ -281,27 +281,28 @@ def build_reports(histories: Iterable[TicketHistory], *, windows: Sequence[tuple
                     total.to_ack.append(took)
                 verdict = sla_verdict(s, now)
                 if verdict is not None:
-                    for tally in (t, total):
-                        tally.counted += 1
-                        tally.met += verdict
+                    t.counted += 1
+                    total.counted += 1
+                    t.met += verdict
+                    total.met += verdict
             for r in h.resolutions:
-                if since <= r.at < until and (t := slot(by_level, r.level)) is not None:
+                if since <= r.at < until and (t := by_level.get(r.level)) is not None:
                     t.to_resolve.append(r.at - r.clock_start)
                     total.to_resolve.append(r.at - r.clock_start)
             for b in h.breaches:
-                if since <= b.at < until and (t := slot(by_level, b.level)) is not None:
+                if since <= b.at < until and (t := by_level.get(b.level)) is not None:
                     t.breaches += 1
                     total.breaches += 1
             for e in h.escalations:
-                if since <= e.at < until and (t := slot(by_level, e.from_level)) is not None:
+                if since <= e.at < until and (t := by_level.get(e.from_level)) is not None:
                     t.reasons[e.reason] += 1
                     total.reasons[e.reason] += 1
             for n in h.notices:
-                if since <= n.at < until and (t := slot(by_level, n.level)) is not None:
+                if since <= n.at < until and (t := by_level.get(n.level)) is not None:
                     t.notices += 1
                     total.notices += 1
             for pm in h.postmortems:
-                if (t := slot(by_level, pm.level)) is None:
+                if (t := by_level.get(pm.level)) is None:
                     continue
                 if pm.completed is not None and since <= pm.completed < until:
                     t.pm_done += 1

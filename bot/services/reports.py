@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from itertools import groupby
 from typing import Any
 
-from sqlalchemy import String, func, select, type_coerce, union
+from sqlalchemy import String, case, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.domain.policy import OTHER_CATEGORY
 from bot.domain.reports import (
-    REPORT_KINDS, Fact, Report, ReportQueryInvalid, TicketHistory, build_reports, history_of, weekly_windows,
+    REPORT_KINDS, STINT_STARTS, Report, ReportQueryInvalid, TicketHistory, build_reports, history_of, weekly_windows,
 )
 from bot.domain.severity import Severity
-from bot.domain.tickets import NotAllowed, TicketStatus
+from bot.domain.tickets import NotAllowed
 from bot.services.context import ServiceContext
 from bot.services.tickets import calendar_of, supports
 from models import Ticket, TimelineEvent
@@ -97,25 +96,31 @@ def _detail(key: str) -> Any:
 
 def report_query(*, since: datetime, until: datetime, category: str | None = None, severity: str | None = None,
                  sqlite: bool = False) -> Any:
-    """The one statement: the report kinds of every ticket with such an event in [since, until) (and of
-    those whose post-mortem may still be open at `until`), oldest first per ticket."""
+    """The one statement: the report kinds of every ticket the period may touch, oldest first per ticket.
+
+    Which tickets: filed before `until` and not closed before `since` (`closed_at` is the last close, after
+    a reopen too, and nothing a report counts happens to a closed ticket), so every ticket with a report
+    event in the period, or a post-mortem still open at its end, is read; the fold keeps what falls in it."""
     kinds = list(REPORT_KINDS)
-    in_window = select(EVENTS.c.ticket_id).where(EVENTS.c.kind.in_(kinds), EVENTS.c.at >= since, EVENTS.c.at < until)
-    pending = select(TICKETS.c.id.label("ticket_id")).where(TICKETS.c.status == TicketStatus.POSTMORTEM_DUE.value)
-    settled_later = select(EVENTS.c.ticket_id).where(EVENTS.c.kind.in_(("postmortem_completed", "reopened")),
-                                                     EVENTS.c.at >= until)
-    touched = union(in_window, pending, settled_later).cte("touched")
-    # SQLite keeps times as text; reading them raw and parsing them with fromisoformat is several times faster.
-    at = type_coerce(EVENTS.c.at, String) if sqlite else EVENTS.c.at
+    # SQLite keeps UTC times as naive text: read raw with the offset appended, fromisoformat parses them
+    # several times faster than the column type's own conversion.
+    at = (type_coerce(EVENTS.c.at, String) + "+00:00") if sqlite else EVENTS.c.at
+    starts = EVENTS.c.kind.in_(STINT_STARTS)
+    escalated = EVENTS.c.kind == "escalated"
+    # Details are extracted only from the kinds that carry them (acknowledged and resolved rows, the most
+    # numerous, parse no JSON at all).
     query = (
         select(EVENTS.c.ticket_id, at.label("at"), EVENTS.c.kind,
-               func.coalesce(_detail("to_level"), _detail("level")).label("level"),
-               func.coalesce(_detail("response_due_at"), _detail("due_at")).label("due"),
-               _detail("from_level").label("from_level"), _detail("reason").label("reason"),
-               TICKETS.c.category, TICKETS.c.severity)
-        .select_from(EVENTS.join(touched, touched.c.ticket_id == EVENTS.c.ticket_id)
-                     .join(TICKETS, TICKETS.c.id == EVENTS.c.ticket_id))
-        .where(EVENTS.c.kind.in_(kinds))
+               case((escalated, _detail("to_level")),
+                    (EVENTS.c.kind.in_(("routed", "reopened", "sla_breached")), _detail("level"))).label("level"),
+               case((starts, _detail("response_due_at")),
+                    (EVENTS.c.kind == "postmortem_requested", _detail("due_at"))).label("due"),
+               case((escalated, _detail("from_level"))).label("from_level"),
+               case((escalated, _detail("reason"))).label("reason"),
+               TICKETS.c.category, type_coerce(TICKETS.c.severity, String).label("severity"))
+        .select_from(EVENTS.join(TICKETS, TICKETS.c.id == EVENTS.c.ticket_id))
+        .where(EVENTS.c.kind.in_(kinds), TICKETS.c.created_at < until,
+               or_(TICKETS.c.closed_at.is_(None), TICKETS.c.closed_at >= since))
         .order_by(EVENTS.c.ticket_id, EVENTS.c.at, EVENTS.c.id)
     )
     if category is not None:
@@ -130,19 +135,18 @@ def read_histories(session: Session, *, since: datetime, until: datetime, catego
     """Each touched ticket's report events, folded into its history."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     rows = session.execute(report_query(since=since, until=until, category=category, severity=severity, sqlite=sqlite))
-    moment = _sqlite_time if sqlite else _aware
-    for ticket_id, group in groupby(rows, key=lambda row: row[0]):
-        first = None
-        facts = []
-        for row in group:
-            first = first or row
-            facts.append(Fact(moment(row[1]), row[2], row[3], _iso(row[4]), row[5], row[6]))
-        assert first is not None
-        yield history_of(ticket_id, first[7], str(first[8]), facts)
-
-
-def _sqlite_time(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    moment = datetime.fromisoformat if sqlite else _aware
+    iso = _iso
+    facts: list[tuple] = []
+    first: Any = None
+    for row in rows.cursor.fetchall():  # plain tuples: every column is already what the fold needs
+        if first is None or row[0] != first[0]:
+            if first is not None:
+                yield history_of(first[0], first[7], first[8], facts)
+            first, facts = row, []
+        facts.append((moment(row[1]), row[2], row[3], iso(row[4]) if row[4] else None, row[5], row[6]))
+    if first is not None:
+        yield history_of(first[0], first[7], first[8], facts)
 
 
 def _aware(moment: datetime) -> datetime:
