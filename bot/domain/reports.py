@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import NamedTuple
+from datetime import datetime, timedelta, timezone
+from typing import Any, NamedTuple
 
 from bot.domain.schedule import BusinessHours, business_time_between
 from bot.domain.tickets import DomainError
@@ -137,8 +137,18 @@ class TicketHistory(NamedTuple):
 
 
 def history_of(ticket_id: int, category: str, severity: str, facts: Iterable[Fact]) -> TicketHistory:
-    """Fold one ticket's report events (in timeline order) into stints, resolutions and markers.
-    (Written for speed: a 30-day report folds some 200,000 events.)"""
+    """Fold one ticket's report events (in timeline order) into stints, resolutions and markers."""
+    rows = ((ticket_id, f.at, f.kind, f.level, f.due, f.from_level, f.reason, category, severity) for f in facts)
+    return next(histories_of(rows), TicketHistory(ticket_id, category, severity))
+
+
+def histories_of(rows: Iterable[Sequence], moment: Callable[[Any], datetime] | None = None) -> Iterator[TicketHistory]:
+    """Fold many tickets' report events, grouped by ticket and in timeline order, as rows
+    (ticket_id, at, kind, level, due, from_level, reason, category, severity). `moment` turns a stored
+    `at` into an aware datetime (None: it already is one); `due` may be ISO text, as the timeline's
+    details hold it. One pass with no per-event objects: a 30-day report folds some 200,000 events."""
+    ticket_id: Any = None
+    category = severity = ""
     stints: list[list] = []  # [level, start, due, acknowledged, end, entry]
     resolutions: list[Resolution] = []
     breaches: list[Marker] = []
@@ -148,12 +158,21 @@ def history_of(ticket_id: int, category: str, severity: str, facts: Iterable[Fac
     clock_start: datetime | None = None
     level = ""
     current: list | None = None
-    for at, kind, fact_level, due, from_level, reason in facts:
+    for row in rows:
+        if row[0] != ticket_id:
+            if ticket_id is not None:
+                yield _history(ticket_id, category, severity, stints, resolutions, breaches, escalations, notices,
+                               postmortems)
+            ticket_id, category, severity = row[0], row[7], row[8]
+            stints, resolutions, breaches, escalations, notices, postmortems = [], [], [], [], [], []
+            clock_start, level, current = None, "", None
+        at = row[1] if moment is None else moment(row[1])
+        kind = row[2]
         if kind in _STARTS:
             if current is not None:
                 current[4] = at
             if kind == "escalated":
-                escalations.append(_new(Escalation, (from_level or level, reason or "other", at)))
+                escalations.append(_new(Escalation, (row[5] or level, row[6] or "other", at)))
                 if clock_start is None:
                     clock_start = at
             else:
@@ -162,8 +181,8 @@ def history_of(ticket_id: int, category: str, severity: str, facts: Iterable[Fac
                     for pm in postmortems:
                         if pm[3] is None and pm[4] is None:
                             pm[4] = at
-            level = fact_level or level
-            current = [level, at, due, None, None, kind]
+            level = row[3] or level
+            current = [level, at, _due(row[4]), None, None, kind]
             stints.append(current)
         elif kind == "acknowledged":
             if current is not None and current[3] is None:
@@ -174,18 +193,36 @@ def history_of(ticket_id: int, category: str, severity: str, facts: Iterable[Fac
                 current = None
             resolutions.append(_new(Resolution, (level, clock_start or at, at)))
         elif kind == "sla_breached":
-            breaches.append(_new(Marker, (fact_level or level, at)))
+            breaches.append(_new(Marker, (row[3] or level, at)))
         elif kind == "managers_notified":
             notices.append(_new(Marker, (level, at)))
         elif kind == "postmortem_requested":
-            postmortems.append([level, at, due, None, None])
+            postmortems.append([level, at, _due(row[4]), None, None])
         elif kind == "postmortem_completed":
             for pm in postmortems:
                 if pm[3] is None and pm[4] is None:
                     pm[3] = at
+    if ticket_id is not None:
+        yield _history(ticket_id, category, severity, stints, resolutions, breaches, escalations, notices, postmortems)
+
+
+def _history(ticket_id: int, category: str, severity: str, stints: list[list], resolutions: list[Resolution],
+             breaches: list[Marker], escalations: list[Escalation], notices: list[Marker],
+             postmortems: list[list]) -> TicketHistory:
     return _new(TicketHistory, (ticket_id, category, severity, tuple([_new(Stint, s) for s in stints]), tuple(resolutions),
                                 tuple(breaches), tuple(escalations), tuple(notices),
                                 tuple([_new(Postmortem, p) for p in postmortems])))
+
+
+def _due(value: Any) -> datetime | None:
+    """A due time as the timeline's details store it (ISO 8601 text), or already a datetime."""
+    if not value or isinstance(value, datetime):
+        return value or None
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 _STARTS = frozenset(STINT_STARTS)
