@@ -8,8 +8,10 @@ from slack_bolt import Ack, App, Respond
 
 from bot.rendering import escape_mrkdwn
 from bot.services.outbox import relay_all
+from bot.domain.reports import Report
 from bot.services.queries import export_timeline, my_tickets, ticket_status
-from bot.slack.blocks import text_blocks
+from bot.services.reports import recent
+from bot.slack.blocks import fallback_text, report_blocks, text_blocks
 from bot.slack.payloads import CommandKind, read_command
 from handlers.deps import Deps
 from handlers.errors import guarded
@@ -52,6 +54,14 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
                     text="Your tickets", response_type="ephemeral")
         elif request.kind is CommandKind.CONTACTS:
             ack(text=deps.reply("contacts", contacts=ctx.policy.contacts, levels=ctx.policy.levels), response_type="ephemeral")
+        elif request.kind is CommandKind.REPORT and request.report is None:
+            ack(text=deps.reply("report_usage", problem=request.problem, command=command), response_type="ephemeral")
+        elif request.kind is CommandKind.REPORT and request.report is not None:
+            ack()
+            args = request.report  # `args.chart` is for the digest's chart (not drawn here)
+            figures = recent(ctx, period=args.period, level=args.level, category=args.category, severity=args.severity,
+                             asked_by=request.user_id)
+            respond(**report_reply(deps, figures, period=args.period), response_type="ephemeral")
         elif request.kind is CommandKind.HELP:
             ack(text=deps.reply("help", command=command), response_type="ephemeral")
         else:
@@ -59,3 +69,12 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
             ack(text=usage, response_type="ephemeral")
 
     return escalate_command
+
+
+def report_reply(deps: Deps, report: Report, *, period: str) -> dict[str, Any]:
+    """The report as blocks (its table) and a text fallback; the words come from templates/report.md.j2."""
+    parts = deps.renderer.render_blocks("report.md.j2", report=report, period=period,
+                                        reasons={r.key: r.label for r in deps.services.policy.reasons})
+    blocks = report_blocks(report, title=parts["title"], context=parts["context"], columns=parts["columns"].splitlines(),
+                           details=parts["details"])
+    return {"blocks": blocks, "text": fallback_text(parts["fallback"])}

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.policy import OTHER_CATEGORY
 from bot.domain.reports import (
-    REPORT_KINDS, STINT_STARTS, Report, ReportQueryInvalid, TicketHistory, build_reports, histories_of, weekly_windows,
+    PERIODS, REPORT_KINDS, STINT_STARTS, Report, ReportQueryInvalid, TicketHistory, build_reports, histories_of, weekly_windows,
 )
 from bot.domain.severity import Severity
 from bot.domain.tickets import NotAllowed
@@ -37,6 +37,16 @@ def report(ctx: ServiceContext, *, since: datetime, until: datetime, level: str 
     (a manager or a responder of any level, else NotAllowed); None for the bot itself and the
     operator's command line."""
     return _reports(ctx, [(since, until)], level=level, category=category, severity=severity, asked_by=asked_by)[0]
+
+
+def recent(ctx: ServiceContext, *, period: str, level: str | None = None, category: str | None = None,
+           severity: str | None = None, asked_by: str | None = None) -> Report:
+    """`/escalate report 7d|30d|quarter`: the figures for that rolling window, ending now."""
+    if period not in PERIODS:
+        raise ReportQueryInvalid(f"There is no period {period!r}; use {', '.join(PERIODS)}.")
+    until = ctx.clock.now()
+    return report(ctx, since=until - PERIODS[period], until=until, level=level, category=category, severity=severity,
+                  asked_by=asked_by)
 
 
 def weekly(ctx: ServiceContext, *, weeks: int, until: datetime, level: str | None = None,
