@@ -9,11 +9,18 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ()  # module names under bot.cli, each adding its sub-command(s)
+COMMANDS = ("report",)  # module names under bot.cli, each adding its sub-command(s)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line on stderr (what is wrong; `--help` shows the usage) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Escalation bot: reports and policy checks.")
+    parser = _Parser(prog="python -m bot", description="Escalation bot: reports and policy checks.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"bot.cli.{name}").add(subparsers)

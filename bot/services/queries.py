@@ -50,9 +50,13 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     for row in rows:
-        # Defuse spreadsheet formulas in user-written details (CSV injection).
-        writer.writerow({k: ("'" + v if v[:1] in "=+-@\t\r" else v) for k, v in row.items()})
+        writer.writerow({k: defuse(v) for k, v in row.items()})
     return buffer.getvalue().encode("utf-8")
+
+
+def defuse(value: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (CSV injection): a leading = + - @ tab or CR is quoted."""
+    return "'" + value if value[:1] in "=+-@\t\r" else value
 
 
 def export_timeline(ctx: ServiceContext, ticket_id: int, *, actor_id: str, once: str | None = None) -> bool:
