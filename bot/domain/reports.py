@@ -10,6 +10,7 @@ into stints, resolutions and markers; `build_report` counts those that fall in [
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -295,58 +296,71 @@ def build_report(histories: Iterable[TicketHistory], *, since: datetime, until: 
 def build_reports(histories: Iterable[TicketHistory], *, windows: Sequence[tuple[datetime, datetime]], now: datetime,
                   levels: Sequence[tuple[str, str]], hours: Mapping[str, BusinessHours | None] | None = None,
                   level: str | None = None, filters: tuple[tuple[str, str], ...] = ()) -> list[Report]:
-    """One report per window, from one pass over the histories (the weekly digest's weeks)."""
+    """One report per window, from one pass over the histories (the weekly digest's weeks). The windows
+    are in order and do not overlap, so each moment falls in at most one (found by bisection)."""
+    if any(a[1] > b[0] for a, b in zip(windows, windows[1:])) or any(s >= u for s, u in windows):
+        raise ValueError("windows must be non-empty, in order and not overlapping")
     hours = hours or {}
     keys = [key for key, _ in levels if level is None or key == level]
     tallies = [{key: _Tally() for key in keys} for _ in windows]
     totals = [_Tally() for _ in windows]
-    spans = [(since, until, min(until, now)) for since, until in windows]
+    starts = [since for since, _ in windows]
+    untils = [until for _, until in windows]
+    pm_as_of = [min(until, now) for until in untils]
+    first, last = starts[0], untils[-1]
+
+    def window(moment: datetime) -> int:
+        """The index of the window holding `moment`, or -1."""
+        if moment < first or moment >= last:
+            return -1
+        i = bisect_right(starts, moment) - 1
+        return i if moment < untils[i] else -1
 
     for h in histories:
-        for i, (since, until, pm_as_of) in enumerate(spans):
-            by_level, total = tallies[i], totals[i]
-            for s in h.stints:
-                if not since <= s.start < until or (t := by_level.get(s.level)) is None:
-                    continue
-                for tally in (t, total):
-                    tally.tickets.add(h.ticket_id)
-                    tally.categories[h.ticket_id] = h.category
-                    tally.stints += 1
-                if s.acknowledged is not None:
-                    took = business_time_between(s.start, s.acknowledged, hours.get(s.level))
-                    t.to_ack.append(took)
-                    total.to_ack.append(took)
-                verdict = sla_verdict(s, now)
-                if verdict is not None:
-                    t.counted += 1
-                    total.counted += 1
-                    t.met += verdict
-                    total.met += verdict
-            for r in h.resolutions:
-                if since <= r.at < until and (t := by_level.get(r.level)) is not None:
-                    t.to_resolve.append(r.at - r.clock_start)
-                    total.to_resolve.append(r.at - r.clock_start)
-            for b in h.breaches:
-                if since <= b.at < until and (t := by_level.get(b.level)) is not None:
-                    t.breaches += 1
-                    total.breaches += 1
-            for e in h.escalations:
-                if since <= e.at < until and (t := by_level.get(e.from_level)) is not None:
-                    t.reasons[e.reason] += 1
-                    total.reasons[e.reason] += 1
-            for n in h.notices:
-                if since <= n.at < until and (t := by_level.get(n.level)) is not None:
-                    t.notices += 1
-                    total.notices += 1
-            for pm in h.postmortems:
-                if (t := by_level.get(pm.level)) is None:
-                    continue
-                if pm.completed is not None and since <= pm.completed < until:
-                    t.pm_done += 1
-                    total.pm_done += 1
-                if _overdue(pm, pm_as_of):
-                    t.pm_overdue += 1
-                    total.pm_overdue += 1
+        for s in h.stints:
+            if (i := window(s.start)) < 0 or (t := tallies[i].get(s.level)) is None:
+                continue
+            total = totals[i]
+            for tally in (t, total):
+                tally.tickets.add(h.ticket_id)
+                tally.categories[h.ticket_id] = h.category
+                tally.stints += 1
+            if s.acknowledged is not None:
+                took = business_time_between(s.start, s.acknowledged, hours.get(s.level))
+                t.to_ack.append(took)
+                total.to_ack.append(took)
+            verdict = sla_verdict(s, now)
+            if verdict is not None:
+                t.counted += 1
+                total.counted += 1
+                t.met += verdict
+                total.met += verdict
+        for r in h.resolutions:
+            if (i := window(r.at)) >= 0 and (t := tallies[i].get(r.level)) is not None:
+                t.to_resolve.append(r.at - r.clock_start)
+                totals[i].to_resolve.append(r.at - r.clock_start)
+        for b in h.breaches:
+            if (i := window(b.at)) >= 0 and (t := tallies[i].get(b.level)) is not None:
+                t.breaches += 1
+                totals[i].breaches += 1
+        for e in h.escalations:
+            if (i := window(e.at)) >= 0 and (t := tallies[i].get(e.from_level)) is not None:
+                t.reasons[e.reason] += 1
+                totals[i].reasons[e.reason] += 1
+        for n in h.notices:
+            if (i := window(n.at)) >= 0 and (t := tallies[i].get(n.level)) is not None:
+                t.notices += 1
+                totals[i].notices += 1
+        for pm in h.postmortems:
+            if pm.level not in tallies[0]:
+                continue
+            if pm.completed is not None and (i := window(pm.completed)) >= 0:
+                tallies[i][pm.level].pm_done += 1
+                totals[i].pm_done += 1
+            for i, as_of in enumerate(pm_as_of):
+                if _overdue(pm, as_of):
+                    tallies[i][pm.level].pm_overdue += 1
+                    totals[i].pm_overdue += 1
     titles = dict(levels)
     return [
         Report(since=since, until=until, as_of=now, filters=filters,

@@ -174,3 +174,15 @@ def test_weekly_reports_are_consecutive_weeks_ending_at_until_oldest_first() -> 
     reports = build_reports(HISTORIES, windows=windows, now=NOW, levels=LEVELS)
     assert [r.total.opened for r in reports] == [0, 0, 8]  # ticket 8 was filed in the last week too
     assert reports[-1] == build_report(HISTORIES, since=windows[-1][0], until=UNTIL, now=NOW, levels=LEVELS)
+
+
+def test_weekly_reports_equal_one_report_per_week() -> None:
+    windows = weekly_windows(NOW, 3)
+    weeks = build_reports(HISTORIES, windows=windows, now=NOW, levels=LEVELS)
+    assert weeks == [build_report(HISTORIES, since=s, until=u, now=NOW, levels=LEVELS) for s, u in windows]
+    days = [(SINCE + k * 24 * H, SINCE + (k + 1) * 24 * H) for k in range(3)]  # the history spread over them
+    daily = build_reports(HISTORIES, windows=days, now=NOW, levels=LEVELS)
+    assert daily == [build_report(HISTORIES, since=s, until=u, now=NOW, levels=LEVELS) for s, u in days]
+    assert [d.total.opened for d in daily] == [6, 0, 1] and sum(d.total.resolved for d in daily) == 7
+    with pytest.raises(ValueError, match="not overlapping"):
+        build_reports(HISTORIES, windows=[(T0, T0 + 2 * H), (T0 + H, T0 + 3 * H)], now=NOW, levels=LEVELS)
