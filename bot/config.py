@@ -148,10 +148,27 @@ class Settings(BaseSettings):
         return self.smtp_host is not None
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings, turning pydantic's report into one line that names the setting."""
+class OfflineSettings(Settings):
+    """The same settings for `python -m bot …`, which reads the database and the policy and never calls
+    Slack: its token and signing secret may be absent (and are not checked)."""
+
+    slack_bot_token: str | None = Field(default=None, description="not needed offline")  # type: ignore[assignment]
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _http_mode_needs_secret(self) -> "OfflineSettings":
+        return self
+
+
+def load_settings(*, slack: bool = True, **overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line that names the setting. `slack=False`:
+    for the command line, which needs no Slack token (see OfflineSettings)."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return (Settings if slack else OfflineSettings)(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(describe_settings_error(exc)) from None
 

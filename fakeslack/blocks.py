@@ -41,12 +41,15 @@ BLOCK_FIELDS: dict[str, frozenset[str]] = {
     # The `markdown` block (2025, messages only) renders standard Markdown; listed because Slack
     # accepts it and apps may send it.
     "markdown": frozenset({"text"}),
+    # The `table` block (2025, messages only): rows of raw_text or rich_text cells, at most one per message.
+    "table": frozenset({"rows", "column_settings"}),
 }
 
 # Surfaces each block type may appear on (all three unless listed).
 BLOCK_SURFACES: dict[str, frozenset[str]] = {
     "file": frozenset({"message"}),
     "markdown": frozenset({"message"}),
+    "table": frozenset({"message"}),
 }
 
 _SELECT_COMMON = frozenset({"action_id", "confirm", "focus_on_load", "placeholder"})
@@ -116,6 +119,10 @@ VIEW_FIELDS: dict[str, frozenset[str]] = {
     ),
     "home": frozenset({"type", "blocks", "private_metadata", "callback_id", "external_id"}),
 }
+
+TABLE_ROWS = 100
+TABLE_CELLS = 20
+TABLE_ALIGN = ("left", "center", "right")
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -459,6 +466,7 @@ class _Checker:
         if not self.array(blocks, pointer, max_items=MAX_BLOCKS[self.surface]):
             return
         block_ids: set[str] = set()
+        tables = 0
         for i, block in enumerate(blocks):
             bp = f"{pointer}/{i}"
             if not self.obj(block, bp):
@@ -477,6 +485,10 @@ class _Checker:
                     if bid in block_ids:
                         self.error(f"block_id must be unique: {bid}", f"{bp}/block_id")
                     block_ids.add(bid)
+            if kind == "table":
+                tables += 1
+                if tables > 1:  # Slack: invalid_attachments, "only_one_table_allowed"
+                    self.error("only_one_table_allowed", f"{bp}/type")
             getattr(self, f"bl_{kind}")(block, bp)
 
     def bl_section(self, b: dict[str, Any], p: str) -> None:
@@ -572,6 +584,39 @@ class _Checker:
         self.require(b, ("text",), p)
         if "text" in b:
             self.string(b["text"], f"{p}/text", max_len=12000, min_len=1)
+
+    def bl_table(self, b: dict[str, Any], p: str) -> None:
+        """Table: 1..100 rows of 1..20 cells, each raw_text (non-empty text) or rich_text; column_settings of
+        at most 20 items, each null or {align: left|center|right, is_wrapped: bool} (docs.slack.dev, table block)."""
+        self.require(b, ("rows",), p)
+        if "rows" in b and self.array(b["rows"], f"{p}/rows", max_items=TABLE_ROWS, min_items=1):
+            for r, row in enumerate(b["rows"]):
+                rp = f"{p}/rows/{r}"
+                if not self.array(row, rp, max_items=TABLE_CELLS, min_items=1):
+                    continue
+                for c, cell in enumerate(row):
+                    cp = f"{rp}/{c}"
+                    if not self.obj(cell, cp):
+                        continue
+                    if cell.get("type") == "raw_text":
+                        self.fields(cell, {"type", "text"}, cp)
+                        self.require(cell, ("text",), cp)
+                        if "text" in cell:
+                            self.string(cell["text"], f"{cp}/text", min_len=1)
+                    elif cell.get("type") == "rich_text":
+                        self.bl_rich_text(cell, cp)
+                    else:
+                        self.error(f"unsupported type: {cell.get('type')}", f"{cp}/type")
+        if "column_settings" in b and self.array(b["column_settings"], f"{p}/column_settings", max_items=TABLE_CELLS):
+            for c, setting in enumerate(b["column_settings"]):
+                sp = f"{p}/column_settings/{c}"
+                if setting is None or not self.obj(setting, sp):
+                    continue
+                self.fields(setting, {"align", "is_wrapped"}, sp)
+                if "align" in setting and setting["align"] not in TABLE_ALIGN:
+                    self.error('must be one of "left", "center", "right"', f"{sp}/align")
+                if "is_wrapped" in setting:
+                    self.boolean(setting["is_wrapped"], f"{sp}/is_wrapped")
 
 
 def _option_key(option: dict[str, Any]) -> tuple[Any, Any]:

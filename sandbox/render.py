@@ -92,7 +92,7 @@ EMOJI: dict[str, str] = {
     "outbox_tray": "📤", "paperclip": "📎", "rotating_light": "🚨", "scales": "⚖️", "speech_balloon": "💬",
     "telephone_receiver": "📞", "video_camera": "📹", "warning": "⚠️", "white_check_mark": "✅",
     "+1": "👍", "thumbsup": "👍", "eyes": "👀", "tada": "🎉", "x": "❌", "heavy_check_mark": "✔️",
-    "fire": "🔥", "link": "🔗", "calendar": "📆", "large_blue_circle": "🔵", "white_circle": "⚪",
+    "fire": "🔥", "link": "🔗", "bar_chart": "📊", "calendar": "📆", "large_blue_circle": "🔵", "white_circle": "⚪",
 }
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -447,6 +447,22 @@ def _rich_text(block: Mapping[str, Any], ctx: _Ctx, errors: Mapping[str, str]) -
     return _join(_rich_part(part, ctx) for part in block.get("elements") or [] if isinstance(part, Mapping))
 
 
+def _table(block: Mapping[str, Any], ctx: _Ctx, errors: Mapping[str, str]) -> Markup:
+    """A table block: the first row as headers; raw_text cells as text, rich_text cells as rich text."""
+    settings = [s if isinstance(s, Mapping) else {} for s in block.get("column_settings") or []]
+
+    def cell(value: Any, column: int, tag: str) -> Markup:
+        align = settings[column].get("align") if column < len(settings) else None
+        class_ = f"sk-align-{align}" if align in ("center", "right") else None
+        if isinstance(value, Mapping) and value.get("type") == "rich_text":
+            return _tag(tag, _rich_text(value, ctx, errors), class_=class_)
+        return _tag(tag, value.get("text", "") if isinstance(value, Mapping) else "", class_=class_)
+
+    rows = [row for row in block.get("rows") or [] if isinstance(row, list)]
+    body = [_tag("tr", _join(cell(v, i, "th" if n == 0 else "td") for i, v in enumerate(row))) for n, row in enumerate(rows)]
+    return _tag("table", _join(body), class_="sk-table")
+
+
 def _rich_part(part: Mapping[str, Any], ctx: _Ctx) -> Markup:
     kind = part.get("type")
     inner = _join(_rich_element(e, ctx) for e in part.get("elements") or [] if isinstance(e, Mapping))
@@ -670,7 +686,7 @@ def _field(element: Mapping[str, Any], block: Mapping[str, Any], field_id: str, 
 
 _BLOCKS: dict[str, Callable[[Mapping[str, Any], _Ctx, Mapping[str, str]], Markup]] = {
     "header": _header, "section": _section, "context": _context, "divider": _divider, "actions": _actions,
-    "image": _image, "rich_text": _rich_text, "input": _input,
+    "image": _image, "rich_text": _rich_text, "input": _input, "table": _table,
 }
 
 

@@ -8,41 +8,27 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-from pydantic import ValidationError, field_validator, model_validator
+from bot.config import Settings, load_settings
 
-from bot.config import ConfigError, Settings, describe_settings_error
-
-COMMANDS = ("policy",)  # module names under bot.cli, each adding its sub-command(s)
+COMMANDS = ("policy", "report")  # module names under bot.cli, each adding its sub-command(s)
 
 
-class OfflineSettings(Settings):
-    """The bot's settings for commands that never call Slack: its token and signing secret are not needed
-    (nor checked); everything else is read and validated as the bot reads it."""
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line on stderr (what is wrong; `--help` shows the usage) and exit code 2."""
 
-    slack_bot_token: str | None = None  # type: ignore[assignment]
-
-    @field_validator("slack_bot_token")
-    @classmethod
-    def _bot_token(cls, value: str | None) -> str | None:  # replaces Settings' check: not used here
-        return value
-
-    @model_validator(mode="after")
-    def _http_mode_needs_secret(self) -> "OfflineSettings":  # replaces Settings' check: no HTTP server here
-        return self
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
-def offline_settings(**overrides: Any) -> OfflineSettings:
-    """Settings without Slack's secrets; ConfigError with one line naming the setting when one is wrong."""
-    try:
-        return OfflineSettings(**overrides)
-    except ValidationError as exc:
-        raise ConfigError(describe_settings_error(exc)) from None
+def offline_settings(**overrides: object) -> Settings:
+    """Settings without Slack's token and secret (bot.config.OfflineSettings); ConfigError with one line
+    naming the setting when one is wrong."""
+    return load_settings(slack=False, **overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Escalation bot: reports and policy checks.")
+    parser = _Parser(prog="python -m bot", description="Escalation bot: reports and policy checks.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"bot.cli.{name}").add(subparsers)

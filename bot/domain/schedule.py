@@ -79,3 +79,24 @@ def add_business_time(start: datetime, duration: timedelta, hours: BusinessHours
         day += DAY
         moment = local(day, time(0, 0), hours.tz)
     raise ValueError("business hours never open: check the policy's working days")
+
+
+def business_time_between(start: datetime, end: datetime, hours: BusinessHours | None) -> timedelta:
+    """How much of [start, end) falls inside business hours (calendar time when `hours` is None);
+    the inverse of `add_business_time`: add_business_time(s, business_time_between(s, e, h), h) <= e."""
+    if end <= start:
+        return timedelta(0)
+    if hours is None:
+        return end - start
+    total = timedelta(0)
+    day = start.astimezone(hours.tz).date()
+    last = end.astimezone(hours.tz).date()
+    while day <= last:
+        window = hours._window(day)
+        if window is not None:
+            open_, close = window
+            begin, finish = max(start, open_), min(end, close)
+            if begin < finish:
+                total += finish - begin
+        day += DAY
+    return total

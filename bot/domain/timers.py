@@ -31,9 +31,13 @@ class PlannedTimer:
 
 def response_due(level: Level, start: datetime, tz: ZoneInfo, *, fraction: float = 1.0) -> datetime:
     """When `fraction` of the level's response SLA has passed, counting business hours when the level has them."""
+    return add_business_time(start, level.response_sla * fraction, business_calendar(level, tz))
+
+
+def business_calendar(level: Level, tz: ZoneInfo) -> BusinessHours | None:
+    """The level's business hours in `tz`, or None when its SLA clock runs on calendar time."""
     hours = level.business_hours
-    calendar = BusinessHours(tz=tz, days=hours.days, start=hours.start, end=hours.end) if hours else None
-    return add_business_time(start, level.response_sla * fraction, calendar)
+    return BusinessHours(tz=tz, days=hours.days, start=hours.start, end=hours.end) if hours else None
 
 
 def followup_after(policy: Policy, severity: Severity, after: datetime, tz: ZoneInfo) -> datetime:

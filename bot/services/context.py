@@ -6,13 +6,12 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.domain.policy import Policy
-from bot.domain.reports import Report
 from bot.rendering import Renderer
 from bot.services.ports import Mailer, Notifier
 
@@ -40,8 +39,6 @@ class ServiceContext:
     burst: Burst | None = None  # storm control (NOTICE_BURST_LIMIT / NOTICE_BURST_WINDOW); None: off
     # 0..1, spreads retries so replicas don't retry in step (its own generator: the global one is everyone's)
     jitter: Callable[[], float] = field(default_factory=lambda: random.Random().random)
-    # The report service for the managers' part of the App Home: a period's figures per level; None: not shown
-    figures: Callable[[datetime, datetime], Report] | None = None
 
     @property
     def relay(self) -> Notifier:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.domain.reports import Report
 from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus, ticket_ref
+from bot.services import reports
 from bot.services.context import ServiceContext
 from bot.services.ports import Once
 from bot.services.tickets import answers_for, upsert_insert
@@ -154,9 +155,9 @@ def open_home(ctx: ServiceContext, *, actor_id: str) -> Home:
 
 
 def home(ctx: ServiceContext, *, actor_id: str, figures: Figures | None = None, who: Reader | None = None) -> Home:
-    """The read model of one person's Home (figures: the report service; default the context's)."""
+    """The read model of one person's Home (`figures`: a period's figures per level; default the report service)."""
     who = who or reader(ctx, actor_id)
-    figures = figures or ctx.figures
+    figures = figures or (lambda since, until: reports.report(ctx, since=since, until=until))
     now = ctx.clock.now()
     with ctx.sessions() as session:
         listed = {s: listing(ctx, session, s, who, now, FIRST) for s in Section if s is not Section.OPEN_LONG or who.manager}

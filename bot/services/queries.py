@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from bot.domain.exports import defuse
 from bot.domain.permissions import Act
 from bot.domain.tickets import TicketStatus, ticket_ref
 from bot.services.context import ServiceContext
@@ -50,8 +51,7 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     for row in rows:
-        # Defuse spreadsheet formulas in user-written details (CSV injection).
-        writer.writerow({k: ("'" + v if v[:1] in "=+-@\t\r" else v) for k, v in row.items()})
+        writer.writerow({k: defuse(v) for k, v in row.items()})
     return buffer.getvalue().encode("utf-8")
 
 

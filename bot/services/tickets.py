@@ -14,6 +14,7 @@ from bot.domain.permissions import WHO_MAY, Act, TicketPeople, outsider_refusal,
 from bot.domain.policy import Contact, Level, Policy
 from bot.domain import timers as domain_timers
 from bot.domain.routing import affected_share_percent
+from bot.domain.schedule import BusinessHours
 from bot.domain.tickets import NotAllowed, TicketNotFound, ack_timing, responders_may_act, ticket_ref
 from bot.services.ports import DeliveryFailed, Entry, Handoff, MessageRef, TicketCard
 from models import AppliedRequest, Participant, ParticipantRole, Ticket, TimelineEvent
@@ -257,3 +258,8 @@ def handoff_of(session: Session, ticket: Ticket) -> Handoff | None:
 def response_due(ctx: "ServiceContext", level: Level, start: datetime, *, fraction: float = 1.0) -> datetime:
     """When `fraction` of the level's response SLA has passed (bot.domain.timers.response_due, in the bot's zone)."""
     return domain_timers.response_due(level, start, ctx.tz, fraction=fraction)
+
+
+def calendar_of(ctx: "ServiceContext", level: Level) -> BusinessHours | None:
+    """The level's business hours in TIMEZONE, or None when its SLA clock runs on calendar time."""
+    return domain_timers.business_calendar(level, ctx.tz)

@@ -28,13 +28,16 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
+    TableBlock,
     UrlInputElement,
     UserSelectElement,
 )
 from slack_sdk.models.blocks.block_elements import InputInteractiveElement
 from slack_sdk.models.views import View
 
+from bot.domain.durations import format_duration
 from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_DESCRIPTION
+from bot.domain.reports import LevelFigures, Report
 from bot.domain.policy import OTHER_CATEGORY, Policy
 from bot.domain.severity import Severity
 from bot.rendering import clip, clip_mrkdwn
@@ -433,6 +436,35 @@ def digest_blocks(text: str) -> list[dict[str, Any]]:
         current = f"{current}\n{line}" if current else line
     sections.append(current)
     return [mrkdwn_section(part).to_dict() for part in sections[:MESSAGE_BLOCKS]]
+
+
+NONE = "–"  # a figure with nothing to count (no acknowledgement yet, no stint with an SLA verdict)
+
+
+def _span(mean: Any, median: Any) -> str:
+    return NONE if mean is None else f"{format_duration(mean)} / {format_duration(median)}"
+
+
+def figure_cells(f: LevelFigures) -> list[str]:
+    """One table row: the level, then its figures in the order of the report's column labels."""
+    attainment = NONE if f.attainment is None else f"{round(f.attainment * 100)}% ({f.sla_met}/{f.sla_counted})"
+    return [f.title, str(f.opened), str(f.acknowledged), _span(f.mtta, f.mtta_median), str(f.resolved),
+            _span(f.mttr, f.mttr_median), attainment, str(f.breaches), str(sum(n for _, n in f.escalations)),
+            str(f.manager_notices), f"{f.postmortems_done} / {f.postmortems_overdue}"]
+
+
+def report_blocks(report: Report, *, title: str, context: str, columns: Sequence[str], details: str) -> list[dict[str, Any]]:
+    """An SLA report: a header, what it covers, one table (a row per level and one for all levels; Slack
+    allows one table per message, in messages only) and the per-level details as text."""
+    rows = [list(columns), *(figure_cells(f) for f in (*report.levels, report.total))]
+    table = TableBlock(rows=[[{"type": "raw_text", "text": clip(cell, 200) or NONE} for cell in row] for row in rows],
+                       column_settings=[{"is_wrapped": True}] + [{"align": "right"}] * (len(columns) - 1))
+    blocks: list[dict[str, Any]] = [
+        HeaderBlock(text=_plain(title, HEADER_LIMIT)).to_dict(),
+        ContextBlock(elements=[MarkdownTextObject(text=clip_mrkdwn(context, SECTION_LIMIT))]).to_dict(),
+        table.to_dict(),
+    ]
+    return blocks + text_blocks(details)[:MESSAGE_BLOCKS - len(blocks)]
 
 
 def fallback_text(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import unicodedata
 import urllib.parse
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.intake import Attachment, IntakeDraft
+from bot.domain.reports import DEFAULT_PERIOD, PERIODS
+from bot.domain.severity import Severity
 from bot.domain.tickets import MAX_TICKET_ID, parse_ticket_ref
 from bot.slack.ids import FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, IntakeBlock
 
@@ -119,6 +122,7 @@ class CommandKind(StrEnum):
     CONTACTS = "contacts"
     PREVIEW = "preview"
     HELP = "help"
+    REPORT = "report"
     UNKNOWN = "unknown"
 
 
@@ -131,6 +135,8 @@ class CommandRequest:
     ticket_id: int | None = None
     text: str = ""
     args: tuple[str, ...] = ()  # the words after a sub-command that takes free words (preview)
+    report: "ReportArgs | None" = None  # REPORT: what was asked for; None when `problem` says what is wrong
+    problem: str | None = None
 
     @property
     def command_key(self) -> str | None:
@@ -139,7 +145,7 @@ class CommandRequest:
 
 
 def read_command(body: dict[str, Any]) -> CommandRequest:
-    """`/escalate [help | list | contacts | status ESC-42 | export ESC-42 | ESC-42 | preview <severity> <what>]`."""
+    """`/escalate [help | list | contacts | status ESC-42 | export ESC-42 | ESC-42 | preview <severity> <what> | report …]`."""
     raw = _text(body.get("text"), "text")
     if len(raw) > MAX_COMMAND_TEXT:
         raise PayloadInvalid("text is longer than Slack allows")
@@ -156,6 +162,13 @@ def read_command(body: dict[str, Any]) -> CommandRequest:
         kind = CommandKind(words[0].lower())
     elif words[0].lower() == "preview":
         kind, args = CommandKind.PREVIEW, tuple(words[1:])
+    report, problem = None, None
+    if words and words[0].lower() == "report":
+        kind = CommandKind.REPORT
+        try:
+            report = read_report_args(text.split(" ", 1)[1] if len(words) > 1 else "")
+        except ReportArgsInvalid as exc:
+            problem = str(exc)
     if not isinstance(body.get("response_url"), str) or not body["response_url"]:
         raise PayloadInvalid("response_url is missing")  # Slack sends one with every command; replies go there
     return CommandRequest(
@@ -166,7 +179,65 @@ def read_command(body: dict[str, Any]) -> CommandRequest:
         ticket_id=ticket_id,
         text=text,
         args=args,
+        report=report,
+        problem=problem,
     )
+
+
+REPORT_PERIODS = tuple(PERIODS)
+REPORT_FILTERS = ("level", "category", "severity")
+SEVERITIES = tuple(s.value for s in Severity)
+_SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'"})
+
+
+class ReportArgsInvalid(Exception):
+    """`/escalate report …` with words it does not take; the message says which (shown with the usage)."""
+
+
+@dataclass(frozen=True)
+class ReportArgs:
+    period: str = DEFAULT_PERIOD  # one of REPORT_PERIODS
+    level: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    chart: bool = False  # `chart`: the figures as a chart image too (the weekly digest's)
+
+
+def read_report_args(text: str) -> ReportArgs:
+    """`[7d|30d|quarter] [level=L2] [category="…"] [severity=high] [chart]`, in any order, each at most once.
+
+    Quotes group words (Slack's clients may send typographic ones); level and category are checked
+    against the policy by the report service, the period and the severity here."""
+    try:
+        words = shlex.split(text.translate(_SMART_QUOTES))
+    except ValueError:
+        raise ReportArgsInvalid("a quote is not closed") from None
+    period: str | None = None
+    chart = False
+    filters: dict[str, str] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if sep:
+            key = key.lower()
+            if key not in REPORT_FILTERS:
+                raise ReportArgsInvalid(f"`{key[:30]}` is not a filter (use level, category or severity)")
+            if key in filters:
+                raise ReportArgsInvalid(f"`{key}` is given twice")
+            if not value.strip():
+                raise ReportArgsInvalid(f"`{key}=` needs a value")
+            if key == "severity" and value.lower() not in SEVERITIES:
+                raise ReportArgsInvalid(f"`{value[:30]}` is not a severity (use {', '.join(SEVERITIES)})")
+            filters[key] = value.strip()[:100]
+        elif word.lower() in REPORT_PERIODS:
+            if period is not None:
+                raise ReportArgsInvalid("give one period")
+            period = word.lower()
+        elif word.lower() == "chart":
+            chart = True
+        else:
+            raise ReportArgsInvalid(f"`{word[:30]}` is not a period (use {', '.join(REPORT_PERIODS)})")
+    return ReportArgs(period=period or DEFAULT_PERIOD, chart=chart, level=filters.get("level"), category=filters.get("category"),
+                      severity=filters["severity"].lower() if "severity" in filters else None)
 
 
 @dataclass(frozen=True)

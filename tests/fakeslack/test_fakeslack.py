@@ -480,6 +480,34 @@ def test_validate_blocks_accepts_a_rich_escalation_message() -> None:
     assert validate_blocks(blocks, surface="message") == []
 
 
+def raw(text: str) -> dict[str, Any]:
+    return {"type": "raw_text", "text": text}
+
+
+def test_a_table_block_is_checked_against_slacks_documented_limits() -> None:
+    good = {"type": "table", "column_settings": [{"is_wrapped": True}, None, {"align": "right"}],
+            "rows": [[raw("Level"), raw("Opened"), raw("SLA met")], [raw("L1"), raw("3"),
+                     {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": "80%"}]}]}]]}
+    assert validate_blocks([good], surface="message") == []
+    assert validate_blocks([good, dict(good, block_id="second")], surface="message") == [
+        "[ERROR] only_one_table_allowed [json-pointer:/blocks/1/type]"]
+    assert validate_blocks([good], surface="modal") == ["[ERROR] unsupported type: table [json-pointer:/blocks/0/type]"]
+    assert validate_blocks([{"type": "table", "rows": [[raw("x")]] * 101}], surface="message") == [
+        "[ERROR] no more than 100 items allowed [json-pointer:/blocks/0/rows]"]
+    assert validate_blocks([{"type": "table", "rows": [[raw("x")] * 21]}], surface="message") == [
+        "[ERROR] no more than 20 items allowed [json-pointer:/blocks/0/rows/0]"]
+    bad_cells = {"type": "table", "rows": [[raw(""), {"type": "mrkdwn", "text": "*x*"}, dict(raw("x"), emoji=True)]],
+                 "column_settings": [{"align": "middle"}, {"is_wrapped": "yes"}]}
+    assert validate_blocks([bad_cells], surface="message") == [
+        "[ERROR] must be more than 0 characters [json-pointer:/blocks/0/rows/0/0/text]",
+        "[ERROR] unsupported type: mrkdwn [json-pointer:/blocks/0/rows/0/1/type]",
+        "[ERROR] invalid additional property: emoji [json-pointer:/blocks/0/rows/0/2]",
+        '[ERROR] must be one of "left", "center", "right" [json-pointer:/blocks/0/column_settings/0/align]',
+        "[ERROR] must be a boolean [json-pointer:/blocks/0/column_settings/1/is_wrapped]",
+    ]
+    assert validate_blocks([{"type": "table"}], surface="message") == ["[ERROR] missing required field: rows [json-pointer:/blocks/0]"]
+
+
 def test_option_limits_and_initial_option_membership_are_checked() -> None:
     def opt(value: str, kind: str = "plain_text") -> dict[str, Any]:
         return {"text": {"type": kind, "text": value}, "value": value}

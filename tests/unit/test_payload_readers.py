@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.domain.tickets import MAX_TICKET_ID
 from bot.slack.payloads import (
-    CHANNEL_ID, USER_ID, VIEW_ID, CommandKind, PayloadInvalid, read_button, read_command, read_home_opened, read_intake,
-    read_submission, read_ticket_submission, read_values, slack_hosted,
+    CHANNEL_ID, USER_ID, VIEW_ID, PayloadInvalid, read_button, read_command, read_home_opened, read_intake,
+    CommandKind, ReportArgs, read_submission, read_ticket_submission, read_values, slack_hosted,
 )
 from bot.slack.ids import IntakeBlock
 
@@ -173,3 +173,40 @@ def test_file_names_lose_controls_and_direction_overrides() -> None:
         {"id": "F0LOG1", "name": "report\u202egpj.exe\x00"}]}}}}}
     (attachment,) = read_intake(view).attachments
     assert attachment.name == "reportgpj.exe"
+
+
+def report_command(text: str) -> Any:
+    return read_command({"text": text, "user_id": "U0MANAGER", "response_url": "https://hooks.slack.com/commands/1"})
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("report", ReportArgs()),
+    ("REPORT 30d", ReportArgs(period="30d")),
+    ('report quarter level=l2 category="Email and calendar problems" severity=HIGH chart',
+     ReportArgs(period="quarter", level="l2", category="Email and calendar problems", severity="high", chart=True)),
+    ("report category=\u201cVPN connection troubleshooting\u201d 7d", ReportArgs(category="VPN connection troubleshooting")),
+])
+def test_the_report_command_reads_its_period_filters_and_chart_in_any_order(text: str, expected: ReportArgs) -> None:
+    request = report_command(text)
+    assert (request.kind, request.report, request.problem) == (CommandKind.REPORT, expected, None)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("report month", "`month` is not a period (use 7d, 30d, quarter)"),
+    ("report 7d 30d", "give one period"),
+    ("report colour=red", "`colour` is not a filter (use level, category or severity)"),
+    ("report severity=urgent", "`urgent` is not a severity (use critical, high, medium, low)"),
+    ('report category="Email', "a quote is not closed"),
+    ("report level=", "`level=` needs a value"),
+    ("report level=L1 level=L2", "`level` is given twice"),
+])
+def test_words_the_report_does_not_take_are_named_not_raised(text: str, problem: str) -> None:
+    request = report_command(text)
+    assert (request.kind, request.report, request.problem) == (CommandKind.REPORT, None, problem)
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+def test_any_report_text_reads_as_arguments_or_a_named_problem(text: str) -> None:
+    request = report_command("report " + text)
+    assert request.kind is CommandKind.REPORT and (request.report is None) != (request.problem is None)

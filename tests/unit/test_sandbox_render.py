@@ -582,10 +582,20 @@ def test_left_empty_optional_fields_are_none_and_unchecked_boxes_clear_initial_o
     assert state["boxes"]["value"]["selected_options"] == [] and state["single"]["value"]["value"] == "hello"
 
 
+def test_a_table_block_renders_as_an_html_table_with_its_text_escaped() -> None:
+    table = {"type": "table", "column_settings": [None, {"align": "right"}],
+             "rows": [[{"type": "raw_text", "text": "Level"}, {"type": "raw_text", "text": "Opened"}],
+                      [{"type": "raw_text", "text": "<b>L1</b>"}, {"type": "raw_text", "text": "3"}]]}
+    html = str(render.message(stored_message([table]), **CTX))
+    no_live_html(html)
+    assert "<th>Level</th>" in html and '<th class="sk-align-right">Opened</th>' in html
+    assert "<td>&lt;b&gt;L1&lt;/b&gt;</td>" in html and '<td class="sk-align-right">3</td>' in html
+
+
 def test_the_stylesheet_styles_what_the_renderer_produces() -> None:
     css = render.CSS_PATH.read_text()
     for selector in (".sk-message", ".sk-button.sk-primary", ".sk-button.sk-danger", ".sk-modal-overlay", ".sk-error",
-                     ".sk-quote", ".sk-pre", ".sk-code", ".sk-mention", ".sk-fields", ".sk-context", ".sk-label"):
+                     ".sk-quote", ".sk-pre", ".sk-code", ".sk-mention", ".sk-fields", ".sk-context", ".sk-label", ".sk-table", ".sk-align-right"):
         assert selector in css
     assert css.count("{") == css.count("}")
 
