@@ -1678,6 +1678,8 @@ class FakeSlack:
             upload = self._uploads.get(entry["id"])
             if upload is None or upload["content"] is None:
                 raise ApiError("file_not_found")
+        for channel_id in channel_ids:  # sharing a file needs membership (chat:write.public covers messages only)
+            self._readable_channel({"channel": channel_id})
         blocks = params.get("blocks")
         if blocks is not None:
             errors = validate_blocks(blocks, surface="message")

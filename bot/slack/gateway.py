@@ -290,9 +290,19 @@ class SlackGateway:
         return self._dms[user_id]
 
     def upload(self, channel: str, *, filename: str, content: bytes, title: str, comment: str | None = None) -> None:
-        """Slack's external upload flow (files.getUploadURLExternal, upload, files.completeUploadExternal)."""
-        self._doubtful(lambda: self._call("files.completeUploadExternal", lambda: self.client.files_upload_v2(
-            channel=channel, content=content, filename=filename, title=title, initial_comment=comment)))
+        """Slack's external upload flow (files.getUploadURLExternal, upload, files.completeUploadExternal)
+        to a channel ID, a #name (looked up once) or a user's DM. Sharing a file needs membership, so a
+        public channel the bot is not in is joined first."""
+        channel = self._readable(channel)
+        for attempt in range(2):
+            try:
+                self._doubtful(lambda: self._call("files.completeUploadExternal", lambda: self.client.files_upload_v2(
+                    channel=channel, content=content, filename=filename, title=title, initial_comment=comment)))
+                return
+            except SlackRejected as exc:
+                if exc.code != "not_in_channel" or attempt:
+                    raise
+                self._call("conversations.join", lambda: self.client.conversations_join(channel=channel))
 
     def group_members(self, group_id: str) -> frozenset[str]:
         """Members of a user group, cached for a few minutes (permission checks ask often)."""
