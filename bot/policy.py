@@ -211,6 +211,40 @@ class SlaModel(_Strict):
     prebreach_warning: float | None = Field(default=0.75, gt=0, lt=1)
 
 
+class ReportsModel(_Strict):
+    channel: str | None = None
+    weekly: str = "monday 09:00"
+    weeks: int = Field(default=8, ge=2, le=26)
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL.match(value):
+            raise ValueError(f"{value!r} must be a channel ID (C…) or a #name in lower case")
+        return value
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        _weekly_slot(value)
+        return value
+
+    def to_domain(self) -> domain.Reports:
+        weekday, at = _weekly_slot(self.weekly)
+        return domain.Reports(channel=self.channel, weekday=weekday, at=at, weeks=self.weeks)
+
+
+def _weekly_slot(value: str) -> tuple[int, time]:
+    """"monday 09:00" (or "Mon 9:00") -> (0, 09:00)."""
+    parts = str(value).split()
+    day = parts[0][:3].lower() if parts else ""
+    if len(parts) != 2 or day not in DAYS or not parts[0].lower().startswith(day):
+        raise ValueError(f"{value!r} must be a weekday and a time, like \"monday 09:00\"")
+    at = _clock_time(parts[1])
+    assert at is not None
+    return DAYS[day], at
+
+
 class ContactModel(_Strict):
     key: str
     name: str = Field(min_length=1)
@@ -236,6 +270,7 @@ class PolicyModel(_Strict):
     postmortem: PostmortemModel = PostmortemModel()
     systemic: SystemicModel = SystemicModel()
     sla: SlaModel = SlaModel()
+    reports: ReportsModel = ReportsModel()
     contacts: list[ContactModel] = []
 
     @model_validator(mode="after")
@@ -290,6 +325,7 @@ class PolicyModel(_Strict):
             systemic=domain.Systemic(self.systemic.threshold, self.systemic.window),
             contacts=tuple(domain.Contact(c.key, c.name, c.phone, c.email, c.slack) for c in self.contacts),
             prebreach_fraction=self.sla.prebreach_warning,
+            reports=self.reports.to_domain(),
         )
 
 

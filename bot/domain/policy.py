@@ -92,6 +92,17 @@ class Systemic:
 
 
 @dataclass(frozen=True)
+class Reports:
+    """Where and when the weekly SLA digest goes: `channel` (None: no digest) every `weekday` (0 = Monday)
+    at `at` in TIMEZONE, with a chart of the last `weeks` weeks."""
+
+    channel: str | None = None
+    weekday: int = 0
+    at: time = time(9, 0)
+    weeks: int = 8
+
+
+@dataclass(frozen=True)
 class Policy:
     total_users: int
     levels: tuple[Level, ...]
@@ -104,6 +115,7 @@ class Policy:
     systemic: Systemic
     contacts: tuple[Contact, ...] = field(default=())
     prebreach_fraction: float | None = 0.75  # warn when this share of the response SLA has passed; None: off
+    reports: Reports = field(default_factory=Reports)
 
     def level(self, key: str) -> Level:
         for level in self.levels:

@@ -100,3 +100,12 @@ def business_time_between(start: datetime, end: datetime, hours: BusinessHours |
                 total += finish - begin
         day += DAY
     return total
+
+
+def next_weekly(after: datetime, weekday: int, at: time, tz: ZoneInfo) -> datetime:
+    """The first weekly slot (`weekday`, 0 = Monday, at local `at`, DST-correct) strictly after `after`."""
+    day = after.astimezone(tz).date()
+    day -= timedelta(days=(day.weekday() - weekday) % 7)  # this week's slot day (possibly earlier today)
+    while (slot := local(day, at, tz)) <= after:
+        day += timedelta(days=7)
+    return slot

@@ -25,8 +25,12 @@ PEOPLE = {
 }
 
 
-def write_policy(directory: Path, *, bridge: bool = True) -> Path:
+def write_policy(directory: Path, *, bridge: bool = True, reports: bool = False) -> Path:
+    """The seed with this workspace's people; the weekly digest only when `reports` (its rows wait a
+    week in the outbox, and tests that wait for the outbox to drain would wait for them)."""
     text = Path("policy.yaml").read_text()
+    if not reports:
+        text = text.replace('channel: "#support-reports"', "channel: null", 1)
     for level, responders in (("l1", "[U0L1ENG]"), ("l2", "[U0L2ENG]"), ("l3", "[U0L3ENG, S0ONCALL]")):
         text, replaced = re.subn(rf'(channel: "#support-{level}".*\n\s+responders: )\[\]', rf"\g<1>{responders}", text, count=1)
         assert replaced == 1, level
@@ -40,7 +44,7 @@ def write_policy(directory: Path, *, bridge: bool = True) -> Path:
 
 def start_fake_slack() -> FakeSlack:
     fake = FakeSlack().start()
-    for name in ("support-l1", "support-l2", "support-l3", "general"):
+    for name in ("support-l1", "support-l2", "support-l3", "support-reports", "general"):
         fake.add_channel(name)
     for user_id, name in PEOPLE.items():
         fake.add_user(user_id, name)

@@ -142,3 +142,19 @@ def test_business_hours_are_optional_per_level_and_validated() -> None:
         parse_policy(DEFAULT.replace("    hotline: l3_oncall", '    hotline: l3_oncall\n    business_hours: {start: "18:00", end: "08:00"}', 1))
     with pytest.raises(PolicyError, match="days must be"):
         parse_policy(DEFAULT.replace("    hotline: l3_oncall", "    hotline: l3_oncall\n    business_hours: {days: [funday]}", 1))
+
+
+def test_the_weekly_digest_defaults_to_monday_nine_in_the_reports_channel_and_bad_keys_are_named() -> None:
+    from datetime import time
+
+    reports = parse_policy(open_seed_text(reports=True)).reports
+    assert (reports.channel, reports.weekday, reports.at, reports.weeks) == ("#support-reports", 0, time(9, 0), 8)
+    assert parse_policy(open_seed_text().replace('weekly: "monday 09:00"', 'weekly: "Fri 17:30"')).reports.weekday == 4
+    assert parse_policy(open_seed_text()).reports.channel is None  # channel: null, no digest
+    for old, new, named in (('weekly: "monday 09:00"', 'weekly: "someday 09:00"', "reports.weekly"),
+                            ('weekly: "monday 09:00"', 'weekly: "monday 25:00"', "reports.weekly"),
+                            ('channel: null', 'channel: "reports"', "reports.channel"),
+                            ("weeks: 8 ", "weeks: 1 ", "reports.weeks")):
+        assert old in open_seed_text()
+        with pytest.raises(PolicyError, match=rf"^Policy error: policy.yaml:\d+: {named} "):
+            parse_policy(open_seed_text().replace(old, new))

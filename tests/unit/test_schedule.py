@@ -77,3 +77,18 @@ def test_business_hours_stop_the_sla_clock_outside_working_time(start: str, sla:
 
 def test_without_business_hours_the_sla_runs_on_calendar_time() -> None:
     assert add_business_time(at("2026-11-28 12:00"), timedelta(hours=8), None) == at("2026-11-28 20:00")
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(("after", "expected_utc"), [
+    ("2026-12-01T10:00:00+00:00", "2026-12-07T08:00:00+00:00"),  # a Tuesday: next Monday 09:00 CET
+    ("2026-12-07T07:59:59+00:00", "2026-12-07T08:00:00+00:00"),  # the slot itself, a second before
+    ("2026-12-07T08:00:00+00:00", "2026-12-14T08:00:00+00:00"),  # strictly after: at the slot, the next one
+    ("2026-03-27T12:00:00+00:00", "2026-03-30T07:00:00+00:00"),  # across spring-forward: 09:00 CEST
+])
+def test_the_weekly_digest_slot_is_monday_nine_local_whatever_the_offset(after: str, expected_utc: str) -> None:
+    from bot.domain.schedule import next_weekly
+
+    assert next_weekly(datetime.fromisoformat(after), 0, time(9, 0), BERLIN) == datetime.fromisoformat(expected_utc)
