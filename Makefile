@@ -28,6 +28,7 @@ bench-delivery: $(STAMP)
 
 bench-home: $(STAMP)
 	$(BIN)/python bench/home.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

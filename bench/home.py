@@ -10,7 +10,8 @@ listener. A baseline with 50 open tickets runs in the same process, so the figur
 like. The target (issue 10): under 100 ms at 5,000 open tickets, with the same number of statements.
 
 It is a measurement, not a test: it prints a table, writes bench/results/home.json, exits 0 unless
-something crashed. Parts are listed in PARTS; `report 30d` (bench/report.py) is meant to join them.
+something crashed. Parts are listed in PARTS. Its companion, bench/report.py, times `report 30d` over
+50,000 tickets; `make bench-home` runs both.
 Run from anywhere: `.venv/bin/python bench/home.py [--quick] [--database-url URL]`
 (default: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else a temporary SQLite file only).
 """
@@ -124,7 +125,7 @@ def home_part(databases: list[tuple[str, Callable[[], tuple[str, Callable[[], No
     return rows
 
 
-PARTS: dict[str, Callable[..., list[dict[str, Any]]]] = {"home": home_part}  # bench/report.py adds "report 30d"
+PARTS: dict[str, Callable[..., list[dict[str, Any]]]] = {"home": home_part}
 
 
 def print_rows(rows: list[dict[str, Any]]) -> None:

@@ -7,11 +7,13 @@ from typing import Any, Callable
 from slack_bolt import Ack, App, Respond
 
 from bot.domain.preview import Refusal, preview_words
+from bot.services.digest import request_report_chart
 from bot.services.outbox import relay_all
 from bot.domain.reports import Report
 from bot.services.queries import export_timeline, my_tickets, ticket_status
 from bot.services.reports import recent
-from bot.slack.blocks import fallback_text, preview_blocks, report_blocks, text_blocks
+from bot.slack.blocks import preview_blocks, text_blocks
+from bot.slack.notifier import report_message
 from bot.slack.payloads import CommandKind, read_command
 from handlers.deps import Deps
 from handlers.errors import guarded
@@ -65,10 +67,14 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
             ack(text=deps.reply("report_usage", problem=request.problem, command=command), response_type="ephemeral")
         elif request.kind is CommandKind.REPORT and request.report is not None:
             ack()
-            args = request.report  # `args.chart` is for the digest's chart (not drawn here)
+            args = request.report
             figures = recent(ctx, period=args.period, level=args.level, category=args.category, severity=args.severity,
                              asked_by=request.user_id)
             respond(**report_reply(deps, figures, period=args.period), response_type="ephemeral")
+            if args.chart:  # the same figures week by week, drawn, by DM (through the outbox: an outage delays it)
+                key = request_report_chart(ctx, figures, user=request.user_id, period=args.period, once=request.command_key)
+                respond(text=deps.reply("chart_coming"), response_type="ephemeral")
+                relay_all(ctx, key=key)
         elif request.kind is CommandKind.HELP:
             ack(text=deps.reply("help", command=command), response_type="ephemeral")
         else:
@@ -79,9 +85,6 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
 
 
 def report_reply(deps: Deps, report: Report, *, period: str) -> dict[str, Any]:
-    """The report as blocks (its table) and a text fallback; the words come from templates/report.md.j2."""
-    parts = deps.renderer.render_blocks("report.md.j2", report=report, period=period,
-                                        reasons={r.key: r.label for r in deps.services.policy.reasons})
-    blocks = report_blocks(report, title=parts["title"], context=parts["context"], columns=parts["columns"].splitlines(),
-                           details=parts["details"])
-    return {"blocks": blocks, "text": fallback_text(parts["fallback"])}
+    """The report as blocks (its table) and a text fallback, as the weekly digest shows it."""
+    text, blocks = report_message(deps.renderer, report, period=period, reasons=deps.services.policy.reasons)
+    return {"blocks": blocks, "text": text}

@@ -92,7 +92,7 @@ EMOJI: dict[str, str] = {
     "outbox_tray": "📤", "paperclip": "📎", "rotating_light": "🚨", "scales": "⚖️", "speech_balloon": "💬",
     "telephone_receiver": "📞", "video_camera": "📹", "warning": "⚠️", "white_check_mark": "✅",
     "+1": "👍", "thumbsup": "👍", "eyes": "👀", "tada": "🎉", "x": "❌", "heavy_check_mark": "✔️",
-    "fire": "🔥", "link": "🔗", "bar_chart": "📊", "calendar": "📆", "large_blue_circle": "🔵", "white_circle": "⚪",
+    "fire": "🔥", "link": "🔗", "bar_chart": "📊", "chart_with_upwards_trend": "📈", "calendar": "📆", "large_blue_circle": "🔵", "white_circle": "⚪",
 }
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")

@@ -140,16 +140,20 @@ class Pacer:
 PACER = Pacer()
 
 
-def relay_due(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 100, ticket_id: int | None = None) -> int:
-    """Send what is due (only one ticket's messages, when given), outside any transaction; returns how many were sent."""
+def relay_due(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 100, ticket_id: int | None = None,
+              key: str | None = None) -> int:
+    """Send what is due (only one ticket's messages, or one row, when given), outside any transaction;
+    returns how many were sent."""
     now = ctx.clock.now()
     due = (OutboxMessage.status == OutboxStatus.PENDING.value) & (OutboxMessage.next_attempt_at <= now)
     if ticket_id is not None:
         due = due & (OutboxMessage.ticket_id == ticket_id)
+    if key is not None:
+        due = due & (OutboxMessage.dedupe_key == key)
     with ctx.sessions.begin() as session:
         ids = claim(session, OutboxMessage, due=due, order_by=OutboxMessage.id, now=now, lease_until=now + LEASE,
                     worker=worker, limit=limit)
-        if not ids and ticket_id is None:
+        if not ids and ticket_id is None and key is None:
             ids = _claim_probe(session, now, worker)
     return sum(_send_one(ctx, message_id, worker) for message_id in ids)
 
@@ -418,9 +422,22 @@ def _send_home_refresh(ctx: ServiceContext, payload: dict[str, Any], ticket_id: 
     send_home_refresh(ctx, payload, ticket_id, once)
 
 
+def _send_report_post(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
+    from bot.services.digest import send_report_post
+
+    return send_report_post(ctx, payload, ticket_id, once)
+
+
+def _send_report_chart(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
+    from bot.services.digest import send_report_chart
+
+    return send_report_chart(ctx, payload, ticket_id, once)
+
+
 CARD_POST, CARD_UPDATE, CARD_MOVED, POSTMORTEM_DRAFT = "card_post", "card_update", "card_moved", "postmortem_draft"
 EXPAND_GROUP, DIGEST = "expand_group", "digest"
 SYSTEMIC_CHECK, SYSTEMIC_NOTICE, TIMELINE_EXPORT = "systemic_check", "systemic_notice", "timeline_export"
+REPORT_POST, REPORT_CHART = "report_post", "report_chart"  # bot.services.digest: the weekly digest, a chart by DM
 SENDERS = {
     EMAIL: _send_email,
     NOTICE: _send_notice,
@@ -435,15 +452,17 @@ SENDERS = {
     TIMELINE_EXPORT: _send_timeline_export,
     HOME_FANOUT: _send_home_fanout,
     HOME_REFRESH: _send_home_refresh,
+    REPORT_POST: _send_report_post,
+    REPORT_CHART: _send_report_chart,
 }
 TICKET_CHANGES = frozenset({NOTICE, CARD_POST, CARD_UPDATE})  # what a change of a ticket queues: its Homes refresh too
 
 
-def relay_all(ctx: ServiceContext, *, worker: str = WORKER, ticket_id: int | None = None) -> int:
+def relay_all(ctx: ServiceContext, *, worker: str = WORKER, ticket_id: int | None = None, key: str | None = None) -> int:
     """Relay until nothing due is left. After an action, only its ticket's messages: a person's click
     never ends up working through a backlog left by a Slack outage (the sweep does that)."""
     sent = 0
-    while batch := relay_due(ctx, worker=worker, ticket_id=ticket_id):
+    while batch := relay_due(ctx, worker=worker, ticket_id=ticket_id, key=key):
         sent += batch
     return sent
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.policy import Contact, Level
+from bot.domain.reports import Report
 from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
 
@@ -175,7 +176,7 @@ class Notifier(Protocol):
 
     def members_of(self, group_id: str) -> frozenset[str]: ...
 
-    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str,
+    def upload(self, to: str, *, filename: str, content: bytes, title: str, comment: str,
                once: Once | None = None) -> None: ...
 
     def post_systemic_notice(self, notice: "SystemicNotice", existing: MessageRef | None, *,
@@ -184,6 +185,28 @@ class Notifier(Protocol):
     def deliver_digest(self, digest: "Digest", *, once: Once | None = None) -> MessageRef: ...
 
     def publish_home(self, user_id: str, home: "Home") -> None: ...
+
+    def post_report(self, message: "ReportMessage", *, once: Once | None = None) -> MessageRef: ...
+
+    def upload_chart(self, message: "ReportMessage", *, once: Once | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReportMessage:
+    """SLA figures for a channel (the weekly digest) or a person's DM (on demand): the period's `report`,
+    and the figures week by week (oldest first) that its chart draws."""
+
+    report: Report
+    weeks: tuple[Report, ...]
+    week_labels: tuple[str, ...]  # each week's start date in TIMEZONE, for the chart's axis
+    title: str  # the chart's title and file title (unique per report: an in-doubt upload is found by it)
+    period: str  # what the figures cover, in words or as asked ("7d", "30d", "quarter", "week of 23 Nov 2026")
+    channel: str | None = None
+    user: str | None = None
+
+    @property
+    def destination(self) -> str:
+        return self.user or self.channel or ""
 
 
 @dataclass(frozen=True)

@@ -52,12 +52,13 @@ def recent(ctx: ServiceContext, *, period: str, level: str | None = None, catego
                   asked_by=asked_by)
 
 
-def weekly(ctx: ServiceContext, *, weeks: int, until: datetime, level: str | None = None,
-           asked_by: str | None = None) -> list[Report]:
+def weekly(ctx: ServiceContext, *, weeks: int, until: datetime, level: str | None = None, category: str | None = None,
+           severity: str | None = None, asked_by: str | None = None) -> list[Report]:
     """One report per 7-day week ending at `until`, oldest first, from one read over the whole span."""
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
-    return _reports(ctx, weekly_windows(until, weeks), level=level, asked_by=asked_by)
+    return _reports(ctx, weekly_windows(until, weeks), level=level, category=category, severity=severity,
+                    asked_by=asked_by)
 
 
 def may_see_reports(ctx: ServiceContext, actor_id: str) -> bool:

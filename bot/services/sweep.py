@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
 from bot.services.claims import WORKER, release_dead
+from bot.services.digest import plan_weekly_digest
 from bot.services.timers import fire_due_timers
 from models import OutboxMessage, Timer
 
@@ -26,5 +27,6 @@ def release_dead_claims(ctx: ServiceContext) -> int:
 
 
 def sweep(ctx: ServiceContext, *, worker: str = WORKER) -> Swept:
+    plan_weekly_digest(ctx)  # the next slot's digest is queued a week ahead: a restart over the slot loses nothing
     fired = fire_due_timers(ctx, worker=worker)
     return Swept(fired=fired, sent=relay_all(ctx, worker=worker))

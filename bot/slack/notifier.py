@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+import re
 from datetime import timedelta
 
-from bot.domain.policy import Policy
+from bot.domain.policy import Policy, Reason
+from bot.domain.reports import Report
 from bot.rendering import Renderer
-from bot.services.ports import Delivery, DeliveryFailed, Digest, MessageRef, Notice, Once, SystemicNotice, TicketCard
+from bot.charts import sla_chart
+from bot.services.ports import (Delivery, DeliveryFailed, Digest, MessageRef, Notice, Once, ReportMessage, SystemicNotice,
+                                TicketCard)
 from bot.services.home import Home, Listing, Section
 from bot.slack.blocks import (
     HomeHeading, HomeMore, HomePart, HomeRow, HomeText, card_buttons, digest_blocks, fallback_text, home_view, list_modal,
-    notice_blocks, systemic_blocks, ticket_card_blocks,
+    notice_blocks, report_blocks, systemic_blocks, ticket_card_blocks,
 )
 from bot.slack.gateway import Posted, SlackError, SlackGateway, SlackRejected, SlackUnavailable
 from bot.slack.ids import Action
@@ -33,6 +38,15 @@ NOTICE_BUTTONS: dict[Notice, tuple[Action, ...]] = {
     Notice.SLA_UNRESOLVED: (Action.ESCALATE,),
     Notice.FOLLOWUP: (Action.POST_UPDATE,),
 }
+
+
+def report_message(renderer: Renderer, report: Report, *, period: str, reasons: Sequence[Reason]) -> tuple[str, list[dict]]:
+    """An SLA report as a text fallback and blocks (its table), the words from templates/report.md.j2:
+    the `/escalate report` reply and the weekly digest read the same."""
+    parts = renderer.render_blocks("report.md.j2", report=report, period=period, reasons={r.key: r.label for r in reasons})
+    blocks = report_blocks(report, title=parts["title"], context=parts["context"], columns=parts["columns"].splitlines(),
+                           details=parts["details"])
+    return fallback_text(parts["fallback"]), blocks
 
 
 def failed(exc: SlackError) -> DeliveryFailed:
@@ -177,16 +191,16 @@ class SlackNotifier:
             raise failed(exc) from None
         return MessageRef(posted.channel, posted.ts)
 
-    def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str,
+    def upload(self, to: str, *, filename: str, content: bytes, title: str, comment: str,
                once: Once | None = None) -> None:
-        """A file to a person's DM; in doubt, first looked for by its title (uploads carry no metadata)."""
+        """A file to a person's DM (a user ID) or a channel; in doubt, first looked for by its title
+        (uploads carry no metadata)."""
         try:
-            channel = self.gateway.open_dm(user_id)
             if once is not None and once.in_doubt_since is not None and self.gateway.find_upload(
-                    channel, title, since=(once.in_doubt_since - LOOKBACK).timestamp()):
+                    to, title, since=(once.in_doubt_since - LOOKBACK).timestamp()):
                 log.info("in-doubt upload %s was already in Slack; not sent again", once.key)
                 return
-            self.gateway.upload(channel, filename=filename, content=content, title=title, comment=comment)
+            self.gateway.upload(to, filename=filename, content=content, title=title, comment=comment)
         except SlackError as exc:
             raise failed(exc) from None
 
@@ -217,6 +231,22 @@ class SlackNotifier:
             self.gateway.publish_home(user_id, home_view(home_parts(self.renderer, home, command=self.command)))
         except SlackError as exc:
             raise failed(exc) from None
+
+    def post_report(self, message: ReportMessage, *, once: Once | None = None) -> MessageRef:
+        """The figures (a table per level) to the reports channel or a person's DM."""
+        text, blocks = report_message(self.renderer, message.report, period=message.period, reasons=self.policy.reasons)
+        try:
+            posted = self._post(message.destination, text=text, blocks=blocks, once=once)
+        except SlackError as exc:
+            raise failed(exc) from None
+        return MessageRef(posted.channel, posted.ts)
+
+    def upload_chart(self, message: ReportMessage, *, once: Once | None = None) -> None:
+        """The chart as a PNG through Slack's external upload flow (titled uniquely per report)."""
+        png = sla_chart(message.weeks, message.week_labels, title=message.title)
+        filename = re.sub(r"[^a-z0-9]+", "-", message.title.lower()).strip("-") + ".png"
+        comment = fallback_text(self.renderer.render("report_chart.md.j2", m=message))
+        self.upload(message.destination, filename=filename, content=png, title=message.title, comment=comment, once=once)
 
     def members_of(self, group_id: str) -> frozenset[str]:
         try:

@@ -1,0 +1,107 @@
+"""The weekly SLA digest in the reports channel, and a report with its chart on demand by DM.
+
+Both go through the outbox: the digest's two rows (figures, chart) are queued a week ahead, due at the
+policy's slot, so a restart or a Slack outage over the slot delays them and loses nothing; their keys
+name the slot, so two replicas (or two sweeps) queue and send each once. The figures are computed when
+a row is sent, from the timeline as of the period's end, so both rows and any retry show the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain.reports import Report
+from bot.domain.schedule import next_weekly
+from bot.services import reports
+from bot.services.context import ServiceContext
+from bot.services.outbox import REPORT_CHART, REPORT_POST, enqueue
+from bot.services.ports import Once, ReportMessage
+
+WEEK = timedelta(days=7)
+MAX_WEEKS = 26
+
+
+def plan_weekly_digest(ctx: ServiceContext) -> datetime | None:
+    """Queue the next slot's digest (idempotent per slot); returns the slot, or None when the policy
+    names no reports channel. Called on every sweep: one INSERT … ON CONFLICT DO NOTHING."""
+    policy = ctx.policy.reports
+    if policy.channel is None:
+        return None
+    now = ctx.clock.now()
+    slot = next_weekly(now, policy.weekday, policy.at, ctx.tz)
+    with ctx.sessions.begin() as session:
+        for kind in (REPORT_POST, REPORT_CHART):
+            enqueue(session, key=f"weekly_report:{slot:%Y-%m-%dT%H:%M}Z:{kind}", kind=kind, ticket_id=None, now=now,
+                    due=slot, payload={"until": slot.isoformat()})
+    return slot
+
+
+def request_report_chart(ctx: ServiceContext, report: Report, *, user: str, period: str, once: str) -> str:
+    """Queue the chart of a report just shown to `user`, for their DM (`/escalate report … chart`): its
+    period and filters, week by week. `once` names the command, so a re-sent copy queues nothing.
+    Returns the outbox key, to relay it at once."""
+    key = f"report_chart:{once}"
+    with ctx.sessions.begin() as session:
+        enqueue(session, key=key, kind=REPORT_CHART, ticket_id=None, now=ctx.clock.now(),
+                payload={"user": user, "since": report.since.isoformat(), "until": report.until.isoformat(),
+                         "filters": dict(report.filters), "period": period})
+    return key
+
+
+def weeks_for(span: timedelta) -> int:
+    """How many weeks a chart of a period shows: the period's weeks, at least two, at most half a year."""
+    return max(2, min(MAX_WEEKS, -(-span // WEEK)))
+
+
+def _message(ctx: ServiceContext, payload: dict[str, Any]) -> ReportMessage | str:
+    """What a row sends, computed now from the timeline; or why it is not sent (a str)."""
+    until = datetime.fromisoformat(payload["until"])
+    if payload.get("user"):
+        since, filters = datetime.fromisoformat(payload["since"]), dict(payload.get("filters") or {})
+        report = reports.report(ctx, since=since, until=until, **filters)
+        weeks = reports.weekly(ctx, weeks=weeks_for(until - since), until=until, **filters)
+        title = f"SLA report, {_day(ctx, since)} to {_day(ctx, until - timedelta(seconds=1))}{_filtered(filters)}"
+        return ReportMessage(report, tuple(weeks), _labels(ctx, weeks), title=title, period=payload.get("period") or title,
+                             user=payload["user"])
+    policy = ctx.policy.reports
+    if policy.channel is None:
+        return "the policy names no reports channel"
+    if next_weekly(until - timedelta(seconds=1), policy.weekday, policy.at, ctx.tz) != until:
+        return "the policy's weekly slot moved; the digest goes out at the new slot"
+    weeks = reports.weekly(ctx, weeks=policy.weeks, until=until)
+    week = f"week of {_day(ctx, weeks[-1].since)}"
+    return ReportMessage(weeks[-1], tuple(weeks), _labels(ctx, weeks), title=f"SLA report, {week}", period=week,
+                         channel=policy.channel)
+
+
+def _day(ctx: ServiceContext, moment: datetime) -> str:
+    return moment.astimezone(ctx.tz).strftime("%d %b %Y").lstrip("0")
+
+
+def _labels(ctx: ServiceContext, weeks: list[Report]) -> tuple[str, ...]:
+    return tuple(week.since.astimezone(ctx.tz).strftime("%d %b").lstrip("0") for week in weeks)
+
+
+def _filtered(filters: dict[str, str]) -> str:
+    return "".join(f" · {name} {value}" for name, value in sorted(filters.items()))
+
+
+def send_report_post(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
+    """The outbox sender of the digest's figures."""
+    message = _message(ctx, payload)
+    if isinstance(message, str):
+        ctx.log.info("weekly report not posted: %s", message)
+        return message
+    ctx.relay.post_report(message, once=once)
+    return None
+
+
+def send_report_chart(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
+    """The outbox sender of a chart: the digest's, to the reports channel; or one asked for, by DM."""
+    message = _message(ctx, payload)
+    if isinstance(message, str):
+        ctx.log.info("report chart not sent: %s", message)
+        return message
+    ctx.relay.upload_chart(message, once=once)
+    return None
