@@ -23,9 +23,7 @@ from __future__ import annotations
 import copy
 import email.parser
 import email.policy
-import itertools
 import json
-import math
 import secrets
 import sys
 import threading
@@ -49,12 +47,14 @@ from websockets.sync.server import Server as WebSocketServer
 from websockets.sync.server import ServerConnection, serve
 
 from fakeslack.blocks import assign_ids, validate_blocks, validate_view
+from fakeslack.faults import Faults
+from fakeslack.inspection import Inspection
 from fakeslack.spec import methods
+from fakeslack.wire import JSON_CONTENT_TYPE, ApiError, Call, Handler, Params, _absent, _as_int, _as_str, _bad_args, _Reply, _truthy
 
 JSON_PARAMS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
 MAX_TEXT = 40_000
 MAX_MARKDOWN_TEXT = 12_000
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 ACK_DEADLINE = 3.0  # seconds Slack waits for an app to acknowledge a request (HTTP or Socket Mode)
 # Methods that take the app-level token (xapp-...) instead of the bot token.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
@@ -63,91 +63,6 @@ SOCKET_TYPES = {"slash_commands": True, "interactive": True, "events_api": False
 MAX_SOCKET_MESSAGE = 16 * 1024 * 1024  # bytes; far above anything Socket Mode carries
 # Close codes with which the WebSocket library fails a connection whose client broke RFC 6455.
 _CLIENT_FAULTS = frozenset({CloseCode.PROTOCOL_ERROR, CloseCode.INVALID_DATA, CloseCode.MESSAGE_TOO_BIG})
-
-Params = dict[str, Any]
-Handler = Callable[[Params], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Call:
-    """One Web API request as the fake received and answered it."""
-
-    method: str
-    params: dict[str, Any]
-    status: int
-    response: dict[str, Any]
-    at: float
-    wall: float
-
-    @property
-    def ok(self) -> bool:
-        """Whether Slack answered ok: true."""
-        return self.response.get("ok") is True
-
-    @property
-    def error(self) -> str | None:
-        """The Slack error code of a refused call, else None."""
-        error = self.response.get("error")
-        return error if isinstance(error, str) else None
-
-
-class ApiError(Exception):
-    """A Slack error answer: {"ok": false, "error": ...}; `violation` marks requests Slack deems invalid."""
-
-    def __init__(
-        self,
-        error: str,
-        *,
-        violation: bool = False,
-        status: int = 200,
-        messages: list[str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(error)
-        self.error = error
-        self.violation = violation
-        self.status = status
-        self.messages = messages or []
-        self.extra = dict(extra or {})
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body Slack sends for this error."""
-        body: dict[str, Any] = {"ok": False, "error": self.error, **self.extra}
-        if self.messages:
-            body["response_metadata"] = {"messages": list(self.messages)}
-        return body
-
-
-def _bad_args(*messages: str) -> ApiError:
-    """An invalid_arguments error (a violation) carrying Slack-style messages."""
-    return ApiError("invalid_arguments", violation=True, messages=list(messages))
-
-
-@dataclass
-class _Failure:
-    """A failure queued by FakeSlack.fail()."""
-
-    status: int
-    error: str | None
-    retry_after: float | None
-
-
-@dataclass
-class _Delay:
-    """Latency queued by FakeSlack.delay(): seconds per call, for `remaining` calls (None: all)."""
-
-    seconds: float
-    remaining: int | None
-
-
-@dataclass
-class _LostAnswer:
-    """An answer lost by FakeSlack.lose_answer(): the call takes effect, then the connection drops
-    (`late` None) or the answer comes `late` seconds after it (past the client's timeout)."""
-
-    late: float | None
-    remaining: int
-
 
 @dataclass
 class _PendingAck:
@@ -176,29 +91,6 @@ class _ResponseUrl:
     user_id: str | None
     message_ts: str | None
     uses: int = 0
-
-
-@dataclass
-class _Reply:
-    """An HTTP answer from the fake."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    lost: _LostAnswer | None = None  # the effect happened; the answer is dropped or sent late
-
-    @classmethod
-    def json(
-        cls, status: int, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> _Reply:
-        """A JSON reply."""
-        data = json.dumps(payload).encode("utf-8")
-        return cls(status, data, {"Content-Type": JSON_CONTENT_TYPE, **(headers or {})})
-
-    @classmethod
-    def text(cls, status: int, text: str) -> _Reply:
-        """A plain-text reply."""
-        return cls(status, text.encode("utf-8"), {"Content-Type": "text/plain; charset=utf-8"})
 
 
 class _HTTPHandler(BaseHTTPRequestHandler):
@@ -257,7 +149,7 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class FakeSlack:
+class FakeSlack(Inspection, Faults):
     """A Slack workspace with a Web API, response URLs and upload URLs, served on 127.0.0.1."""
 
     def __init__(
@@ -287,37 +179,18 @@ class FakeSlack:
         self.app_id = app_id
         self.clock = clock
         self.trigger_ttl = trigger_ttl
-        self._lock = threading.RLock()
-        self._changed = threading.Condition(self._lock)  # notified by _touch()
-        self._version = 0
+        self._init_workspace()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._ws_server: WebSocketServer | None = None
         self._ws_thread: threading.Thread | None = None
-        self._ids = itertools.count(1)
-        self._last_ts_us = 0
-        # Workspace directory: kept across reset().
-        self._channels: dict[str, dict[str, Any]] = {}
-        self._users: dict[str, dict[str, Any]] = {}
-        self._usergroups: dict[str, dict[str, Any]] = {}
-        # Conversation state: cleared by reset().
         self.calls: list[Call] = []
         self.violations: list[str] = []
-        self.ephemerals: list[dict[str, Any]] = []
-        self.views: dict[str, dict[str, Any]] = {}
-        self.home_views: dict[str, dict[str, Any]] = {}
-        self._view_users: dict[str, str | None] = {}  # view id -> the person it is open for
-        self._view_errors: dict[str, dict[str, str]] = {}  # view id -> block_id -> message shown
         self.responses: list[dict[str, Any]] = []
-        self.files: dict[str, dict[str, Any]] = {}
-        self._messages: dict[str, list[dict[str, Any]]] = {}
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._uploads: dict[str, dict[str, Any]] = {}
-        self._failures: dict[str, list[_Failure]] = {}
-        self._outage: int | None = None
-        self._delays: dict[str, _Delay] = {}
-        self._lost: dict[str, _LostAnswer] = {}
+        self._init_faults()
         # Socket Mode: URLs issued by apps.connections.open, open connections, envelopes awaiting an ack.
         self._socket_urls: dict[str, float] = {}
         self._sockets: list[ServerConnection] = []
@@ -420,42 +293,6 @@ class FakeSlack:
     # Workspace set-up
     # ---------------------------------------------------------------------------------------
 
-    def add_channel(self, name: str, id: str | None = None, is_private: bool = False,  # noqa: A002
-                    bot_member: bool = True) -> str:
-        """Create a channel (public C... or private G... id generated when None); return its id.
-        `bot_member` False: the bot may post there (chat:write.public) but not read it until it joins."""
-        name = name.lstrip("#")
-        with self._lock:
-            channel_id = id or self._new_id("G" if is_private else "C")
-            self._channels[channel_id] = {
-                "id": channel_id, "name": name, "is_private": is_private, "is_im": False,
-                "is_channel": not is_private, "is_group": is_private, "created": int(self.clock()),
-                "bot_member": bot_member,
-            }
-            self._touch()
-            return channel_id
-
-    def add_user(
-        self,
-        id: str,  # noqa: A002 - the documented parameter name
-        name: str,
-        real_name: str | None = None,
-        tz: str = "UTC",
-        is_admin: bool = False,
-    ) -> None:
-        """Create or replace a workspace member."""
-        with self._lock:
-            self._users[id] = {
-                "id": id, "name": name, "real_name": real_name or name, "tz": tz,
-                "is_admin": is_admin, "is_bot": False,
-            }
-            self._touch()
-
-    def add_usergroup(self, id: str, handle: str, users: list[str]) -> None:  # noqa: A002
-        """Create or replace a user group (subteam) with its members."""
-        with self._lock:
-            self._usergroups[id] = {"id": id, "handle": handle, "users": list(users)}
-
     def mint_trigger_id(self, user_id: str | None = None) -> str:
         """A fresh trigger_id, usable once within trigger_ttl seconds of `clock`; a modal opened
         or pushed with it is open for `user_id` (the person who ran the command or clicked)."""
@@ -474,189 +311,23 @@ class FakeSlack:
             self._response_urls[token] = _ResponseUrl(channel_id, user_id, message_ts)
             return f"{self.url}/response/{token}"
 
-    def fail(
-        self,
-        method: str,
-        *,
-        error: str | None = None,
-        status: int = 200,
-        retry_after: float | None = None,
-        times: int = 1,
-    ) -> None:
-        """Make the next `times` valid calls of `method` fail: 429 ratelimited, 5xx, or 200 with `error`."""
-        if method not in methods():
-            raise ValueError(f"unknown Slack method: {method}")
-        if status == 200 and not error:
-            raise ValueError("a status-200 failure needs an error code")
-        with self._lock:
-            queue = self._failures.setdefault(method, [])
-            queue.extend(_Failure(status, error, retry_after) for _ in range(times))
-
-    def delay(self, method: str, seconds: float, *, times: int | None = None) -> None:
-        """Make the next `times` valid calls of `method` (None: every call until clear_delays())
-        answer `seconds` late; the call takes effect, and is recorded, when it is answered.
-
-        Like fail(), only calls that pass validation count; the two combine (a delayed failure).
-        Other calls are served meanwhile. Replaces an earlier delay of the same method.
-        """
-        if method not in methods():
-            raise ValueError(f"unknown Slack method: {method}")
-        if seconds < 0:
-            raise ValueError("a delay cannot be negative")
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1 (or None for every call)")
-        with self._lock:
-            self._delays[method] = _Delay(float(seconds), times)
-
-    def lose_answer(self, method: str, *, times: int = 1, late: float | None = None) -> None:
-        """The next `times` valid calls of `method` take effect, but their answer is lost: the
-        connection closes without one (`late` None), or it comes `late` seconds later — after the
-        client has given up. What Slack did is then only visible by reading the channel."""
-        if method not in methods():
-            raise ValueError(f"unknown Slack method: {method}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        with self._lock:
-            self._lost[method] = _LostAnswer(late, times)
-
-    def outage(self, status: int = 503) -> None:
-        """Every valid Web API call answers `status` (a 5xx) until end_outage(): Slack is down."""
-        if status < 500:
-            raise ValueError("an outage answers 5xx")
-        with self._lock:
-            self._outage = status
-
-    def end_outage(self) -> None:
-        with self._lock:
-            self._outage = None
-
-    def clear_failures(self) -> None:
-        """Drop failures queued with fail() and answers to lose queued with lose_answer()."""
-        with self._lock:
-            self._failures.clear()
-            self._lost.clear()
-
-    def clear_delays(self) -> None:
-        """Answer every method without delay again."""
-        with self._lock:
-            self._delays.clear()
-
     def reset(self) -> None:
         """Forget calls, messages, views, files, failures and delays; keep users, channels, groups
         and Socket Mode connections."""
         with self._lock:
             self.calls.clear()
             self.violations.clear()
-            self.ephemerals.clear()
-            self.views.clear()
-            self._view_users.clear()
-            self._view_errors.clear()
-            self.home_views.clear()
+            self._reset_workspace()
             self.responses.clear()
-            self.files.clear()
-            self._messages.clear()
             self._triggers.clear()
             self._response_urls.clear()
             self._uploads.clear()
-            self._failures.clear()
-            self._delays.clear()
-            self._lost.clear()
-            self._outage = None
+            self._reset_faults()
             self._touch()
 
     # ---------------------------------------------------------------------------------------
     # Inspection helpers for tests
     # ---------------------------------------------------------------------------------------
-
-    def calls_to(self, method: str) -> list[Call]:
-        """Calls of one Web API method, in arrival order."""
-        return [call for call in list(self.calls) if call.method == method]
-
-    def wait_for(
-        self,
-        method: str,
-        *,
-        count: int = 1,
-        timeout: float = 5.0,
-        where: Callable[[Call], bool] | None = None,
-    ) -> list[Call]:
-        """Wait until `count` calls of `method` (matching `where`) arrived; return them all."""
-        def matching() -> list[Call]:
-            return [c for c in self.calls_to(method) if where is None or where(c)]
-
-        deadline = time.monotonic() + timeout
-        while True:
-            found = matching()
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                seen = "\n".join(f"  {c.method} -> {c.status} {c.error or 'ok'}" for c in list(self.calls))
-                raise AssertionError(
-                    f"expected {count} call(s) of {method} within {timeout}s, got {len(found)}; "
-                    f"calls seen:\n{seen or '  (none)'}"
-                )
-            time.sleep(0.005)
-
-    def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0, message: str = "") -> Any:
-        """Poll `predicate` until it is truthy and return its value; AssertionError on timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError(message or f"condition not met within {timeout}s")
-            time.sleep(0.005)
-
-    def messages(self, channel: str) -> list[dict[str, Any]]:
-        """Messages (replies included) of a channel id, #name, name or user id (IM); KeyError if unknown."""
-        with self._lock:
-            channel_id = self._lookup_channel(channel)
-            if channel_id is None:
-                raise KeyError(f"no such channel: {channel}")
-            return [self._public_message(m) for m in self._messages.get(channel_id, [])]
-
-    def delete_message(self, channel: str, ts: str) -> None:
-        """A person deletes a message (chat.update of it then answers message_not_found)."""
-        with self._lock:
-            channel_id = self._lookup_channel(channel) or ""
-            self._messages[channel_id] = [m for m in self._messages.get(channel_id, []) if m["ts"] != ts]
-            self._touch()
-
-    def all_messages(self) -> list[dict[str, Any]]:
-        """Every message in every channel and IM (replies included), each with its "channel"."""
-        with self._lock:
-            return [self._public_message(m) for messages in self._messages.values() for m in messages]
-
-    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
-        """Replies in the thread whose parent has timestamp `ts`."""
-        return [m for m in self.messages(channel) if m["thread_ts"] == ts and m["ts"] != ts]
-
-    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
-        """One message by channel and ts, or None."""
-        with self._lock:
-            channel_id = self._lookup_channel(channel)
-            found = self._find_message(channel_id, ts) if channel_id else None
-            return self._public_message(found) if found else None
-
-    def channel(self, channel: str) -> dict[str, Any] | None:
-        """A channel record (id, name, is_private, is_im...) by id, #name, name or user id."""
-        with self._lock:
-            channel_id = self._lookup_channel(channel)
-            return dict(self._channels[channel_id]) if channel_id else None
-
-    def user(self, user_id: str) -> dict[str, Any] | None:
-        """A workspace member record, or None."""
-        with self._lock:
-            found = self._users.get(user_id)
-            return dict(found) if found else None
-
-    def message_payload(self, channel: str, ts: str) -> dict[str, Any] | None:
-        """One message in the shape Slack puts in API responses and interaction payloads."""
-        with self._lock:
-            channel_id = self._lookup_channel(channel)
-            found = self._find_message(channel_id, ts) if channel_id else None
-            return self._api_message(found) if found else None
 
     def add_violation(self, text: str) -> None:
         """Record something Slack would refuse that was noticed outside the Web API."""
@@ -666,113 +337,6 @@ class FakeSlack:
     # ---------------------------------------------------------------------------------------
     # The workspace as a person sees it (the sandbox UI reads these)
     # ---------------------------------------------------------------------------------------
-
-    def add_file(self, user_id: str, name: str, content: bytes, mimetype: str = "application/octet-stream") -> dict[str, Any]:
-        """A file a person uploaded in Slack's client (a modal's file_input): returns the file object
-        Slack puts in the view state (id, name, title, mimetype, size, permalink on this server)."""
-        with self._lock:
-            file_id = self._new_id("F")
-            safe = urllib.parse.quote(name.replace("/", "_")[:200] or "file")
-            record = {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "size": len(content),
-                      "user": user_id, "content": bytes(content), "channels": [], "channel_id": None,
-                      "permalink": f"{self.url}/files/{file_id}/{safe}"}
-            self.files[file_id] = record
-            self._touch()
-            return {k: v for k, v in record.items() if k not in ("content", "channels", "channel_id")}
-
-    def close_view(self, view_id: str) -> None:
-        """The person closes a modal with Cancel or ×: it leaves their stack (the app hears of it only
-        through view_closed, which Slack sends when the view asked for notify_on_close)."""
-        with self._lock:
-            self._close_views([view_id])
-
-    def touch(self) -> None:
-        """Count a change made outside the Web API (a sandbox moving the clock on), waking wait_for_change()."""
-        with self._lock:
-            self._touch()
-
-    @property
-    def version(self) -> int:
-        """A counter bumped by every change a UI shows: a message posted, updated or deleted, an
-        ephemeral or response_url reply, a modal opened, pushed, updated, closed or given errors, a
-        Home tab published, a channel or person added, reset()."""
-        with self._lock:
-            return self._version
-
-    def wait_for_change(self, since: int, timeout: float) -> int:
-        """Block until `version` is past `since` or `timeout` seconds pass; the version then."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._version > since, timeout)
-            return self._version
-
-    def conversations(self, user_id: str | None = None) -> list[dict[str, Any]]:
-        """The sidebar: channels (id, name, is_private, is_im false), then IMs with the bot (is_im
-        true, user, name = the person's name). With `user_id`, that person's: every channel (the fake
-        keeps no membership for people) and their own IM, opened if it was not yet; KeyError for an
-        unknown person."""
-        with self._lock:
-            if user_id is not None:
-                if user_id not in self._users:
-                    raise KeyError(f"no such user: {user_id}")
-                self._im_for(user_id)
-            channels, ims = [], []
-            for channel in self._channels.values():
-                if not channel["is_im"]:
-                    channels.append({k: channel[k] for k in ("id", "name", "is_private", "is_im")})
-                elif user_id is None or channel["user"] == user_id:
-                    person = self._users.get(channel["user"], {})
-                    ims.append({"id": channel["id"], "name": person.get("name", channel["user"]),
-                                "is_private": True, "is_im": True, "user": channel["user"]})
-            return channels + ims
-
-    def users(self) -> list[dict[str, Any]]:
-        """Every workspace member (id, name, real_name, tz, is_admin, is_bot), the bot included."""
-        with self._lock:
-            return [dict(user) for user in self._users.values()]
-
-    def history(self, channel: str) -> list[dict[str, Any]]:
-        """A channel's top-level messages, oldest first, each with Slack's thread summary:
-        reply_count and latest_reply (the ts of the newest reply, None without replies)."""
-        with self._lock:
-            messages = self.messages(channel)
-        replies: dict[str, list[str]] = {}
-        for message in messages:
-            if message["thread_ts"] and message["thread_ts"] != message["ts"]:
-                replies.setdefault(message["thread_ts"], []).append(message["ts"])
-        top = [m for m in messages if not m["thread_ts"] or m["thread_ts"] == m["ts"]]
-        for message in top:
-            in_thread = replies.get(message["ts"], [])
-            message["reply_count"] = len(in_thread)
-            message["latest_reply"] = max(in_thread, key=float) if in_thread else None
-        return top
-
-    def ephemerals_for(self, channel: str, user_id: str) -> list[dict[str, Any]]:
-        """What only `user_id` sees in a channel (id, #name, name or user id for an IM), oldest
-        first: chat.postEphemeral, slash command acks and ephemeral response_url replies."""
-        with self._lock:
-            channel_id = self._lookup_channel(channel)
-            return [copy.deepcopy(e) for e in self.ephemerals
-                    if e["channel"] == channel_id and e["user"] == user_id]
-
-    def open_view(self, user_id: str) -> dict[str, Any] | None:
-        """The modal `user_id` sees: the top of their stack (the newest view opened or pushed for
-        them that is still open), or None. A modal opened with a trigger_id minted for nobody
-        (mint_trigger_id() without user_id) belongs to no one."""
-        with self._lock:
-            top = self._top_view(user_id)
-            return copy.deepcopy(top) if top else None
-
-    def view_errors(self, view_id: str) -> dict[str, str]:
-        """The inline errors (block_id -> message) of the app's last `response_action: errors`
-        answer for an open modal; {} once it is updated or closed, or when it has none."""
-        with self._lock:
-            return dict(self._view_errors.get(view_id, {}))
-
-    def home_view(self, user_id: str) -> dict[str, Any] | None:
-        """The Home tab the app last published for `user_id`, or None."""
-        with self._lock:
-            found = self.home_views.get(user_id)
-            return copy.deepcopy(found) if found else None
 
     # ---------------------------------------------------------------------------------------
     # Socket Mode: Slack's end of the app's WebSocket connections
@@ -1086,17 +650,6 @@ class FakeSlack:
             reply = self._record(method, params, failure if failure is not None else self._answer(method, params), at, wall)
             return self._lose(method, reply) if failure is None else reply
 
-    def _lose(self, method: str, reply: _Reply) -> _Reply:
-        """Mark a reply lost when lose_answer() says so (the call was recorded and took effect)."""
-        lost = self._lost.get(method)
-        if lost is None:
-            return reply
-        lost.remaining -= 1
-        if lost.remaining <= 0:
-            del self._lost[method]
-        reply.lost = lost
-        return reply
-
     def _record(self, method: str, params: Params, reply: _Reply, at: float, wall: float) -> _Reply:
         """Append the Call for an answered request and return the reply."""
         try:
@@ -1148,77 +701,9 @@ class FakeSlack:
         if bad_json:
             raise _bad_args(*(f"[ERROR] failed to parse JSON in `{name}`" for name in bad_json))
 
-    def _next_delay(self, method: str) -> float:
-        """Seconds to hold this call of `method` before answering (0 when no delay is set)."""
-        pending = self._delays.get(method)
-        if pending is None:
-            return 0.0
-        if pending.remaining is not None:
-            pending.remaining -= 1
-            if pending.remaining <= 0:
-                del self._delays[method]
-        return pending.seconds
-
-    def _next_failure(self, method: str) -> _Reply | None:
-        """The injected failure for this call of `method`, if one is queued (or Slack is "down")."""
-        if self._outage is not None:
-            return _Reply.text(self._outage, f"{self._outage} {HTTPStatus(self._outage).phrase}")
-        queue = self._failures.get(method)
-        if not queue:
-            return None
-        failure = queue.pop(0)
-        if failure.status == HTTPStatus.TOO_MANY_REQUESTS:
-            wait = 1 if failure.retry_after is None else math.ceil(failure.retry_after)
-            body = {"ok": False, "error": "ratelimited"}
-            return _Reply.json(failure.status, body, {"Retry-After": str(wait)})
-        if failure.status >= 500:
-            return _Reply.text(failure.status, f"{failure.status} {HTTPStatus(failure.status).phrase}")
-        return _Reply.json(failure.status, {"ok": False, "error": failure.error or "fatal_error"})
-
     # ---------------------------------------------------------------------------------------
     # Shared helpers (called with the lock held)
     # ---------------------------------------------------------------------------------------
-
-    def _new_id(self, prefix: str) -> str:
-        """A fresh Slack-looking id with the given type prefix."""
-        return f"{prefix}{next(self._ids):09d}"
-
-    def _next_ts(self) -> str:
-        """A unique, increasing message timestamp derived from the clock."""
-        micros = max(int(self.clock() * 1_000_000), self._last_ts_us + 1)
-        self._last_ts_us = micros
-        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
-
-    def _im_for(self, user_id: str) -> str:
-        """The bot's IM channel with a user, created on first use."""
-        channel_id = "D" + user_id[1:]
-        if channel_id not in self._channels:
-            self._channels[channel_id] = {
-                "id": channel_id, "name": channel_id, "is_private": True, "is_im": True,
-                "is_channel": False, "is_group": False, "user": user_id, "created": int(self.clock()),
-            }
-        return channel_id
-
-    def _lookup_channel(self, value: str, *, ids_only: bool = False) -> str | None:
-        """Channel id for an id, an IM user id, or (unless ids_only) a #name / bare name."""
-        if not value:
-            return None
-        if value in self._channels:
-            return value
-        if value[0] in "UW" and value in self._users:
-            return None if ids_only else self._im_for(value)
-        if value[0] == "D":
-            for user_id in self._users:
-                if "D" + user_id[1:] == value:
-                    return self._im_for(user_id)
-            return None
-        if ids_only:
-            return None
-        name = value[1:] if value.startswith("#") else value
-        for channel_id, channel in self._channels.items():
-            if channel["name"] == name and not channel["is_im"]:
-                return channel_id
-        return None
 
     def _channel_param(self, params: Params, name: str = "channel", *, ids_only: bool = False) -> str:
         """Resolve a channel parameter or raise channel_not_found."""
@@ -1226,28 +711,6 @@ class FakeSlack:
         if channel_id is None:
             raise ApiError("channel_not_found")
         return channel_id
-
-    def _find_message(self, channel_id: str | None, ts: str) -> dict[str, Any] | None:
-        """The stored message at `ts` in a channel, or None."""
-        for message in self._messages.get(channel_id or "", []):
-            if message["ts"] == ts:
-                return message
-        return None
-
-    def _public_message(self, message: dict[str, Any]) -> dict[str, Any]:
-        """A caller-safe copy of a stored message."""
-        return copy.deepcopy(message)
-
-    def _api_message(self, message: dict[str, Any]) -> dict[str, Any]:
-        """A stored message in the shape the Web API returns it."""
-        shaped: dict[str, Any] = {
-            "type": "message", "user": message["user"], "bot_id": self.bot_id, "app_id": self.app_id,
-            "text": message["text"], "ts": message["ts"], "team": self.team_id,
-        }
-        for key in ("blocks", "attachments", "metadata", "files", "thread_ts", "edited"):
-            if message.get(key) is not None:
-                shaped[key] = copy.deepcopy(message[key])
-        return shaped
 
     def _content(self, params: Params, *, require: bool) -> dict[str, Any]:
         """Validate text / blocks / attachments / markdown_text / metadata of a message call."""
@@ -1288,67 +751,6 @@ class FakeSlack:
             "metadata": metadata,
         }
 
-    def _post(
-        self, channel_id: str, *, text: str | None, blocks: list[Any] | None = None,
-        thread_ts: str | None = None, **extra: Any,
-    ) -> dict[str, Any]:
-        """Store a new bot message and return it."""
-        message = {
-            "ts": self._next_ts(), "channel": channel_id, "user": self.bot_user_id, "text": text or "",
-            "blocks": blocks, "thread_ts": thread_ts, "edited": None,
-            "attachments": None, "metadata": None, "files": None,
-        }
-        message.update(extra)
-        self._messages.setdefault(channel_id, []).append(message)
-        self._touch()
-        return message
-
-    def _post_ephemeral(
-        self, channel_id: str, user_id: str | None, *, text: str | None, blocks: list[Any] | None,
-        thread_ts: str | None,
-    ) -> dict[str, Any]:
-        """Store a message only `user_id` sees in a channel (chat.postEphemeral, an ephemeral reply)."""
-        ephemeral = {
-            "channel": channel_id, "user": user_id, "text": text or "", "blocks": blocks,
-            "thread_ts": thread_ts, "message_ts": self._next_ts(),
-        }
-        self.ephemerals.append(ephemeral)
-        self._touch()
-        return ephemeral
-
-    def _touch(self) -> None:
-        """Count a change a UI shows and wake wait_for_change()."""
-        self._version += 1
-        self._changed.notify_all()
-
-    def _open_view(self, stored: dict[str, Any], user_id: str | None) -> None:
-        """Put a modal on top of `user_id`'s stack (views.open, views.push, response_action push)."""
-        self.views[stored["id"]] = stored
-        self._view_users[stored["id"]] = user_id
-        self._touch()
-
-    def _top_view(self, user_id: str) -> dict[str, Any] | None:
-        """The top of `user_id`'s modal stack: views keep the order they were opened in (an update
-        keeps a view's place), so it is the last one open for them."""
-        for view_id in reversed(self.views):
-            if self._view_users.get(view_id) == user_id:
-                return self.views[view_id]
-        return None
-
-    def _replace_view(self, stored: dict[str, Any]) -> None:
-        """Replace an open modal in place (same id, owner and place in the stack); its errors go."""
-        self.views[stored["id"]] = stored
-        self._view_errors.pop(stored["id"], None)
-        self._touch()
-
-    def _close_views(self, view_ids: list[str]) -> None:
-        """Close modals: they leave the stack with their errors."""
-        for view_id in view_ids:
-            self.views.pop(view_id, None)
-            self._view_users.pop(view_id, None)
-            self._view_errors.pop(view_id, None)
-        self._touch()
-
     def _view_param(self, params: Params, *, kind: str) -> dict[str, Any]:
         """The `view` parameter, validated as a view of type `kind`."""
         view = params.get("view")
@@ -1362,33 +764,6 @@ class FakeSlack:
         if view.get("type") != kind:
             raise _bad_args(f'[ERROR] must be "{kind}" [json-pointer:/view/type]')
         return view
-
-    def _stored_view(self, view: dict[str, Any], *, view_id: str | None = None,
-                     root_view_id: str | None = None, previous_view_id: str | None = None) -> dict[str, Any]:
-        """The view as Slack stores and returns it (ids, hash, state, defaults)."""
-        view_id = view_id or self._new_id("V")
-        stored: dict[str, Any] = {
-            "id": view_id, "team_id": self.team_id, "type": view["type"],
-            "blocks": assign_ids(view.get("blocks", [])),
-            "private_metadata": view.get("private_metadata", ""),
-            "callback_id": view.get("callback_id", ""),
-            "state": {"values": {}},
-            "hash": f"{int(self.clock())}.{secrets.token_hex(4)}",
-            "clear_on_close": view.get("clear_on_close", False),
-            "notify_on_close": view.get("notify_on_close", False),
-            "external_id": view.get("external_id", ""),
-            "root_view_id": root_view_id or view_id,
-            "previous_view_id": previous_view_id,
-            "app_id": self.app_id, "app_installed_team_id": self.team_id, "bot_id": self.bot_id,
-        }
-        if view["type"] == "modal":
-            stored.update(
-                title=copy.deepcopy(view["title"]),
-                submit=copy.deepcopy(view.get("submit")),
-                close=copy.deepcopy(view.get("close")),
-                submit_disabled=view.get("submit_disabled", False),
-            )
-        return stored
 
     def _trigger(self, params: Params) -> _Trigger:
         """The unused, unexpired trigger named by trigger_id / interactivity_pointer."""
@@ -1853,37 +1228,6 @@ def _bearer(headers: Message) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None
-
-
-def _absent(value: Any) -> bool:
-    """Whether a parameter counts as not given."""
-    return value is None or value == ""
-
-
-def _as_str(value: Any) -> str | None:
-    """A parameter as a string (None when absent)."""
-    if _absent(value):
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
-def _as_int(value: Any) -> int | None:
-    """A parameter as an integer (None when absent or not an integer)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value))
-    except ValueError:
-        return None
-
-
-def _truthy(value: Any) -> bool:
-    """Slack's reading of a boolean parameter (true/1)."""
-    if isinstance(value, str):
-        return value.lower() in ("1", "true")
-    return bool(value)
 
 
 def _tz_offset(tz: str, now: float) -> int:
