@@ -21,11 +21,8 @@ until the next one.
 from __future__ import annotations
 
 import copy
-import email.parser
-import email.policy
 import json
 import secrets
-import sys
 import threading
 import time
 import urllib.parse
@@ -33,9 +30,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import Message
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,17 +42,14 @@ from websockets.sync.server import Server as WebSocketServer
 from websockets.sync.server import ServerConnection, serve
 
 from fakeslack.blocks import assign_ids, validate_blocks, validate_view
+from fakeslack.checks import APP_TOKEN_METHODS, JSON_PARAMS, MAX_MARKDOWN_TEXT, MAX_TEXT, Checks
 from fakeslack.faults import Faults
+from fakeslack.transport import Transport, _HTTPHandler, _Server
 from fakeslack.inspection import Inspection
 from fakeslack.spec import methods
 from fakeslack.wire import JSON_CONTENT_TYPE, ApiError, Call, Handler, Params, _absent, _as_int, _as_str, _bad_args, _Reply, _truthy
 
-JSON_PARAMS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
-MAX_TEXT = 40_000
-MAX_MARKDOWN_TEXT = 12_000
 ACK_DEADLINE = 3.0  # seconds Slack waits for an app to acknowledge a request (HTTP or Socket Mode)
-# Methods that take the app-level token (xapp-...) instead of the bot token.
-APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 # Envelope types Slack sends over Socket Mode, and whether the app may answer with a payload.
 SOCKET_TYPES = {"slash_commands": True, "interactive": True, "events_api": False}
 MAX_SOCKET_MESSAGE = 16 * 1024 * 1024  # bytes; far above anything Socket Mode carries
@@ -93,63 +85,7 @@ class _ResponseUrl:
     uses: int = 0
 
 
-class _HTTPHandler(BaseHTTPRequestHandler):
-    """Hands each HTTP request to the owning FakeSlack."""
-
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        """Serve a GET."""
-        self._serve()
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        """Serve a POST."""
-        self._serve()
-
-    def _serve(self) -> None:
-        """Read the body, route it, write the reply."""
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        try:
-            reply = self.server.fake._route(self.command, self.path, self.headers, body)
-        except Exception as exc:  # a bug in the fake: answer 500 and make the test fail loudly
-            self.server.fake.add_violation(f"fakeslack internal error on {self.path}: {exc!r}")
-            reply = _Reply.text(HTTPStatus.INTERNAL_SERVER_ERROR, f"fakeslack internal error: {exc!r}")
-        if reply.lost is not None and reply.lost.late is None:
-            self.close_connection = True  # the call took effect; its answer never comes
-            return
-        if reply.lost is not None and reply.lost.late is not None:
-            time.sleep(reply.lost.late)
-        self.write(reply)
-
-    def write(self, reply: _Reply) -> None:
-        """Send a complete HTTP answer."""
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
-        """Stay quiet: tests read .calls instead of logs."""
-
-
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its FakeSlack."""
-
-    daemon_threads = True
-    request_queue_size = 128  # socketserver's default of 5 drops SYNs under bursts (a ~1 s stall each)
-    fake: FakeSlack
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away before its answer (killed while Slack held it) is no error of the fake's."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class FakeSlack(Inspection, Faults):
+class FakeSlack(Transport, Inspection, Checks, Faults):
     """A Slack workspace with a Web API, response URLs and upload URLs, served on 127.0.0.1."""
 
     def __init__(
@@ -180,12 +116,10 @@ class FakeSlack(Inspection, Faults):
         self.clock = clock
         self.trigger_ttl = trigger_ttl
         self._init_workspace()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._init_transport()
+        self._init_checks()
         self._ws_server: WebSocketServer | None = None
         self._ws_thread: threading.Thread | None = None
-        self.calls: list[Call] = []
-        self.violations: list[str] = []
         self.responses: list[dict[str, Any]] = []
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
@@ -269,19 +203,6 @@ class FakeSlack(Inspection, Faults):
         self.stop()
 
     @property
-    def url(self) -> str:
-        """Base URL of the running server, e.g. http://127.0.0.1:PORT."""
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
-    def api_url(self) -> str:
-        """Web API base URL for slack_sdk's WebClient(base_url=...)."""
-        return f"{self.url}/api/"
-
-    @property
     def ws_url(self) -> str:
         """Base URL of the Socket Mode WebSocket server, e.g. ws://127.0.0.1:PORT (its own port)."""
         if self._ws_server is None:
@@ -315,8 +236,8 @@ class FakeSlack(Inspection, Faults):
         """Forget calls, messages, views, files, failures and delays; keep users, channels, groups
         and Socket Mode connections."""
         with self._lock:
-            self.calls.clear()
-            self.violations.clear()
+            self._reset_transport()
+            self._reset_checks()
             self._reset_workspace()
             self.responses.clear()
             self._triggers.clear()
@@ -328,11 +249,6 @@ class FakeSlack(Inspection, Faults):
     # ---------------------------------------------------------------------------------------
     # Inspection helpers for tests
     # ---------------------------------------------------------------------------------------
-
-    def add_violation(self, text: str) -> None:
-        """Record something Slack would refuse that was noticed outside the Web API."""
-        with self._lock:
-            self.violations.append(text)
 
     # ---------------------------------------------------------------------------------------
     # The workspace as a person sees it (the sandbox UI reads these)
@@ -606,20 +522,6 @@ class FakeSlack(Inspection, Faults):
     # HTTP routing
     # ---------------------------------------------------------------------------------------
 
-    def _route(self, verb: str, target: str, headers: Message, body: bytes) -> _Reply:
-        """Dispatch one HTTP request to the Web API, a response_url or an upload URL."""
-        parts = urllib.parse.urlsplit(target)
-        path = parts.path
-        if path.startswith("/api/"):
-            return self._api(path[len("/api/"):], parts.query, headers, body)
-        if verb == "POST" and path.startswith("/response/"):
-            return self._post_response_url(path[len("/response/"):], body)
-        if verb == "POST" and path.startswith("/upload/"):
-            return self._post_upload(path[len("/upload/"):], body)
-        if verb == "GET" and path.startswith("/files/"):
-            return self._get_file(path[len("/files/"):].split("/", 1)[0])
-        return _Reply.text(HTTPStatus.NOT_FOUND, "Not Found")
-
     def _get_file(self, file_id: str) -> _Reply:
         """A file's permalink: its bytes (Slack would show a page; the bytes serve a sandbox and tests)."""
         with self._lock:
@@ -630,140 +532,9 @@ class FakeSlack(Inspection, Faults):
                           {"Content-Type": record.get("mimetype") or "application/octet-stream",
                            "Content-Disposition": "attachment", "X-Content-Type-Options": "nosniff"})
 
-    def _api(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
-        """Answer one Web API call (late, when delay() says so) and record it."""
-        at, wall = time.perf_counter(), time.time()
-        params: Params = {}
-        with self._lock:
-            try:
-                params, is_json = _parse_params(query, headers, body)
-                self._check(method, params, headers, is_json)
-            except ApiError as exc:
-                return self._record(method, params, self._error_reply(method, exc), at, wall)
-            seconds = self._next_delay(method)
-            failure = self._next_failure(method)
-            if not seconds:
-                reply = self._record(method, params, failure if failure is not None else self._answer(method, params), at, wall)
-                return self._lose(method, reply) if failure is None else reply
-        time.sleep(seconds)  # without the lock: other calls are served meanwhile
-        with self._lock:
-            reply = self._record(method, params, failure if failure is not None else self._answer(method, params), at, wall)
-            return self._lose(method, reply) if failure is None else reply
-
-    def _record(self, method: str, params: Params, reply: _Reply, at: float, wall: float) -> _Reply:
-        """Append the Call for an answered request and return the reply."""
-        try:
-            response = json.loads(reply.body)
-        except ValueError:
-            response = {"ok": False, "raw": reply.body.decode("utf-8", "replace")}
-        self.calls.append(Call(method, params, int(reply.status), response, at, wall))
-        reply.headers.setdefault("x-slack-req-id", secrets.token_hex(16))  # as Slack tags every Web API answer
-        return reply
-
-    def _error_reply(self, method: str, exc: ApiError) -> _Reply:
-        """The JSON answer for an ApiError, noting a violation when Slack deems the call invalid."""
-        if exc.violation:
-            self.violations.append(_violation_text(method, exc))
-        return _Reply.json(exc.status, exc.body())
-
-    def _answer(self, method: str, params: Params) -> _Reply:
-        """Run the handler of a checked call; error answers as replies."""
-        handler = self._handlers.get(method)
-        try:
-            if handler is None:
-                raise ApiError("fake_not_implemented", violation=True)
-            return _Reply.json(HTTPStatus.OK, {"ok": True, **handler(params)})
-        except ApiError as exc:
-            return self._error_reply(method, exc)
-
-    def _check(self, method: str, params: Params, headers: Message, is_json: bool) -> None:
-        """Check a parsed Web API call like Slack (method, token, parameters); ApiError if refused."""
-        spec = methods().get(method)
-        if spec is None:
-            raise ApiError("unknown_method", violation=True, status=HTTPStatus.NOT_FOUND)
-        bad_json = _decode_json_params(params)
-        # Slack reads the token of a JSON request from the Authorization header only.
-        token = _bearer(headers) or (None if is_json else _as_str(params.get("token")))
-        if not token:
-            raise ApiError("not_authed")
-        expected = self.app_token if method in APP_TOKEN_METHODS else self.bot_token
-        if token != expected:
-            # A real token of the other kind (xapp- for a bot method, xoxb- for an app-level one).
-            raise ApiError("not_allowed_token_type" if token in (self.bot_token, self.app_token) else "invalid_auth")
-        unknown = sorted(set(params) - spec.params)
-        if unknown:
-            raise _bad_args(*(f"[ERROR] unknown parameter: {name}" for name in unknown))
-        missing = sorted(name for name in spec.required - {"token"} if _absent(params.get(name)))
-        if missing:
-            raise _bad_args(*(f"[ERROR] missing required field: {name}" for name in missing))
-        if "blocks" in bad_json:
-            raise ApiError("invalid_blocks_format", violation=True)
-        if bad_json:
-            raise _bad_args(*(f"[ERROR] failed to parse JSON in `{name}`" for name in bad_json))
-
     # ---------------------------------------------------------------------------------------
     # Shared helpers (called with the lock held)
     # ---------------------------------------------------------------------------------------
-
-    def _channel_param(self, params: Params, name: str = "channel", *, ids_only: bool = False) -> str:
-        """Resolve a channel parameter or raise channel_not_found."""
-        channel_id = self._lookup_channel(_as_str(params.get(name)) or "", ids_only=ids_only)
-        if channel_id is None:
-            raise ApiError("channel_not_found")
-        return channel_id
-
-    def _content(self, params: Params, *, require: bool) -> dict[str, Any]:
-        """Validate text / blocks / attachments / markdown_text / metadata of a message call."""
-        text = _as_str(params.get("text"))
-        markdown = _as_str(params.get("markdown_text"))
-        blocks = params.get("blocks")
-        attachments = params.get("attachments")
-        metadata = params.get("metadata")
-        if markdown and (text or blocks):
-            raise ApiError("markdown_text_conflict", violation=True)
-        if blocks is not None and blocks != "":
-            errors = validate_blocks(blocks, surface="message")
-            if errors:
-                raise ApiError(
-                    "invalid_blocks", violation=True, messages=errors,
-                    extra={"errors": [e.removeprefix("[ERROR] ") for e in errors]},
-                )
-        else:
-            blocks = None
-        if attachments is not None and not isinstance(attachments, list):
-            raise ApiError("invalid_attachments", violation=True)
-        if metadata is not None and not (
-            isinstance(metadata, dict)
-            and isinstance(metadata.get("event_type"), str)
-            and isinstance(metadata.get("event_payload"), dict)
-        ):
-            raise ApiError("invalid_metadata_format", violation=True)
-        if text is not None and len(text) > MAX_TEXT:
-            raise ApiError("msg_too_long", violation=True)
-        if markdown is not None and len(markdown) > MAX_MARKDOWN_TEXT:
-            raise ApiError("msg_too_long", violation=True)
-        if require and not (text or markdown or blocks or attachments):
-            raise ApiError("no_text", violation=True)
-        return {
-            "text": markdown if markdown else text,
-            "blocks": assign_ids(blocks) if blocks else blocks,
-            "attachments": attachments,
-            "metadata": metadata,
-        }
-
-    def _view_param(self, params: Params, *, kind: str) -> dict[str, Any]:
-        """The `view` parameter, validated as a view of type `kind`."""
-        view = params.get("view")
-        if _absent(view):
-            raise _bad_args("[ERROR] missing required field: view")
-        if not isinstance(view, dict):
-            raise _bad_args("[ERROR] failed to parse `view`: must be a JSON object")
-        errors = validate_view(view)
-        if errors:
-            raise _bad_args(*errors)
-        if view.get("type") != kind:
-            raise _bad_args(f'[ERROR] must be "{kind}" [json-pointer:/view/type]')
-        return view
 
     def _trigger(self, params: Params) -> _Trigger:
         """The unused, unexpired trigger named by trigger_id / interactivity_pointer."""
@@ -1162,74 +933,6 @@ class FakeSlack(Inspection, Faults):
 # -------------------------------------------------------------------------------------------
 
 
-def _parse_params(query: str, headers: Message, body: bytes) -> tuple[Params, bool]:
-    """Merge query-string and body parameters; tell whether the body was JSON."""
-    params: Params = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
-    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    if not body:
-        return params, False
-    if content_type == "application/json":
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise ApiError("invalid_json", violation=True) from None
-        if not isinstance(data, dict):
-            raise ApiError("json_not_object", violation=True)
-        params.update({k: v for k, v in data.items() if v is not None})
-        return params, True
-    if content_type == "multipart/form-data":
-        params.update(_parse_multipart(headers.get("Content-Type") or "", body))
-        return params, False
-    if content_type in ("application/x-www-form-urlencoded", ""):
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ApiError("invalid_charset", violation=True) from None
-        form = urllib.parse.parse_qs(text, keep_blank_values=True)
-        params.update({k: v[-1] for k, v in form.items()})
-        return params, False
-    raise ApiError("invalid_form_data", violation=True)
-
-
-def _parse_multipart(content_type: str, body: bytes) -> Params:
-    """Fields of a multipart/form-data body: text as str, file parts as bytes."""
-    parser = email.parser.BytesParser(policy=email.policy.HTTP)
-    message = parser.parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    fields: Params = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not name:
-            continue
-        payload = part.get_payload(decode=True) or b""
-        if part.get_filename() is None:
-            fields[str(name)] = payload.decode(part.get_content_charset() or "utf-8")
-        else:
-            fields[str(name)] = payload
-    return fields
-
-
-def _decode_json_params(params: Params) -> list[str]:
-    """Decode JSON-valued parameters sent as strings in place; return the names that failed."""
-    failed = []
-    for name in JSON_PARAMS & params.keys():
-        value = params[name]
-        if isinstance(value, str) and value != "":
-            try:
-                params[name] = json.loads(value)
-            except ValueError:
-                failed.append(name)
-    return sorted(failed)
-
-
-def _bearer(headers: Message) -> str | None:
-    """The token of an `Authorization: Bearer` header."""
-    value = headers.get("Authorization") or ""
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
-
-
 def _tz_offset(tz: str, now: float) -> int:
     """UTC offset of a time zone in seconds at `now` (0 when the zone is unknown)."""
     try:
@@ -1249,7 +952,3 @@ def _envelope_label(type: str, payload: Mapping[str, Any]) -> str:  # noqa: A002
     return str(event.get("type") or "") if isinstance(event, Mapping) else str(payload.get("type") or "")
 
 
-def _violation_text(method: str, exc: ApiError) -> str:
-    """One line describing a refused request for FakeSlack.violations."""
-    detail = "; ".join(exc.messages)
-    return f"{method}: {exc.error}" + (f" {detail}" if detail else "")
