@@ -21,71 +21,29 @@ until the next one.
 from __future__ import annotations
 
 import copy
-import json
-import secrets
 import threading
 import time
-import urllib.parse
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
-from websockets.http11 import Request, Response
-from websockets.protocol import State
-from websockets.sync.server import Server as WebSocketServer
-from websockets.sync.server import ServerConnection, serve
+from websockets.sync.server import serve
 
-from fakeslack.blocks import assign_ids, validate_blocks, validate_view
+from fakeslack.blocks import assign_ids, validate_blocks
 from fakeslack.checks import APP_TOKEN_METHODS, JSON_PARAMS, MAX_MARKDOWN_TEXT, MAX_TEXT, Checks
 from fakeslack.faults import Faults
+from fakeslack.interactions import Interactions
+from fakeslack.socket_mode import MAX_SOCKET_MESSAGE, SOCKET_TYPES, SocketMode
 from fakeslack.transport import Transport, _HTTPHandler, _Server
 from fakeslack.inspection import Inspection
 from fakeslack.spec import methods
-from fakeslack.wire import JSON_CONTENT_TYPE, ApiError, Call, Handler, Params, _absent, _as_int, _as_str, _bad_args, _Reply, _truthy
+from fakeslack.wire import JSON_CONTENT_TYPE, ApiError, Call, Handler, Params, _absent, _as_int, _as_str, _bad_args, _truthy
 
 ACK_DEADLINE = 3.0  # seconds Slack waits for an app to acknowledge a request (HTTP or Socket Mode)
-# Envelope types Slack sends over Socket Mode, and whether the app may answer with a payload.
-SOCKET_TYPES = {"slash_commands": True, "interactive": True, "events_api": False}
-MAX_SOCKET_MESSAGE = 16 * 1024 * 1024  # bytes; far above anything Socket Mode carries
-# Close codes with which the WebSocket library fails a connection whose client broke RFC 6455.
-_CLIENT_FAULTS = frozenset({CloseCode.PROTOCOL_ERROR, CloseCode.INVALID_DATA, CloseCode.MESSAGE_TOO_BIG})
 
-@dataclass
-class _PendingAck:
-    """A Socket Mode envelope sent by socket_send() and the app's ack, once it arrives."""
-
-    type: str
-    done: threading.Event = field(default_factory=threading.Event)
-    payload: dict[str, Any] | None = None
-    acked_at: float | None = None
-
-
-@dataclass
-class _Trigger:
-    """A trigger_id handed to the app: when and for whom it was minted, and whether it was used."""
-
-    minted_at: float
-    user_id: str | None = None  # the person whose command or click it came from
-    used: bool = False
-
-
-@dataclass
-class _ResponseUrl:
-    """What a response_url answers for: the channel, user and message of the interaction."""
-
-    channel_id: str | None
-    user_id: str | None
-    message_ts: str | None
-    uses: int = 0
-
-
-class FakeSlack(Transport, Inspection, Checks, Faults):
+class FakeSlack(Transport, SocketMode, Interactions, Inspection, Checks, Faults):
     """A Slack workspace with a Web API, response URLs and upload URLs, served on 127.0.0.1."""
 
     def __init__(
@@ -118,17 +76,9 @@ class FakeSlack(Transport, Inspection, Checks, Faults):
         self._init_workspace()
         self._init_transport()
         self._init_checks()
-        self._ws_server: WebSocketServer | None = None
-        self._ws_thread: threading.Thread | None = None
-        self.responses: list[dict[str, Any]] = []
-        self._triggers: dict[str, _Trigger] = {}
-        self._response_urls: dict[str, _ResponseUrl] = {}
-        self._uploads: dict[str, dict[str, Any]] = {}
+        self._init_interactions()
         self._init_faults()
-        # Socket Mode: URLs issued by apps.connections.open, open connections, envelopes awaiting an ack.
-        self._socket_urls: dict[str, float] = {}
-        self._sockets: list[ServerConnection] = []
-        self._acks: dict[str, _PendingAck] = {}
+        self._init_socket_mode()
         self._handlers: dict[str, Handler] = {
             "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
@@ -202,35 +152,9 @@ class FakeSlack(Transport, Inspection, Checks, Faults):
         """Stop at the end of the with block."""
         self.stop()
 
-    @property
-    def ws_url(self) -> str:
-        """Base URL of the Socket Mode WebSocket server, e.g. ws://127.0.0.1:PORT (its own port)."""
-        if self._ws_server is None:
-            raise RuntimeError("FakeSlack is not started")
-        host, port = self._ws_server.socket.getsockname()[:2]
-        return f"ws://{host}:{port}"
-
     # ---------------------------------------------------------------------------------------
     # Workspace set-up
     # ---------------------------------------------------------------------------------------
-
-    def mint_trigger_id(self, user_id: str | None = None) -> str:
-        """A fresh trigger_id, usable once within trigger_ttl seconds of `clock`; a modal opened
-        or pushed with it is open for `user_id` (the person who ran the command or clicked)."""
-        with self._lock:
-            now = self.clock()
-            trigger_id = f"{next(self._ids)}.{int(now)}.{secrets.token_hex(16)}"
-            self._triggers[trigger_id] = _Trigger(minted_at=now, user_id=user_id)
-            return trigger_id
-
-    def new_response_url(
-        self, *, channel_id: str | None = None, user_id: str | None = None, message_ts: str | None = None
-    ) -> str:
-        """A fresh response_url; the interaction's channel, user and message give POSTs their effect."""
-        with self._lock:
-            token = secrets.token_hex(12)
-            self._response_urls[token] = _ResponseUrl(channel_id, user_id, message_ts)
-            return f"{self.url}/response/{token}"
 
     def reset(self) -> None:
         """Forget calls, messages, views, files, failures and delays; keep users, channels, groups
@@ -239,10 +163,7 @@ class FakeSlack(Transport, Inspection, Checks, Faults):
             self._reset_transport()
             self._reset_checks()
             self._reset_workspace()
-            self.responses.clear()
-            self._triggers.clear()
-            self._response_urls.clear()
-            self._uploads.clear()
+            self._reset_interactions()
             self._reset_faults()
             self._touch()
 
@@ -258,307 +179,21 @@ class FakeSlack(Transport, Inspection, Checks, Faults):
     # Socket Mode: Slack's end of the app's WebSocket connections
     # ---------------------------------------------------------------------------------------
 
-    @property
-    def socket_connections(self) -> int:
-        """How many Socket Mode connections are open."""
-        with self._lock:
-            return sum(1 for connection in self._sockets if connection.state is State.OPEN)
-
-    def wait_for_socket(self, timeout: float = 5.0) -> None:
-        """Wait until a Socket Mode client is connected (and has been sent `hello`)."""
-        try:
-            self.wait_until(lambda: self.socket_connections > 0, timeout)
-        except AssertionError:
-            opened = len(self.calls_to("apps.connections.open"))
-            raise AssertionError(
-                f"no Socket Mode client connected within {timeout}s ({opened} apps.connections.open call(s))"
-            ) from None
-
-    def socket_send(
-        self,
-        type: str,  # noqa: A002 - the envelope field's name
-        payload: Mapping[str, Any],
-        *,
-        timeout: float = 5.0,
-        retry_attempt: int = 0,
-        retry_reason: str = "",
-    ) -> dict[str, Any]:
-        """Send `payload` in a Socket Mode envelope to the newest connection; return the ack's payload.
-
-        `type` is "slash_commands", "interactive" or "events_api". Waits up to `timeout` seconds for
-        the app's `{"envelope_id": ..., "payload": ...}` and returns that payload ({} when the ack
-        has none). AssertionError when no client is connected or no ack arrives in time; an ack
-        later than Slack's 3 seconds is also recorded as a violation.
-        """
-        if type not in SOCKET_TYPES:
-            raise ValueError(f"unknown Socket Mode envelope type {type!r}; one of {sorted(SOCKET_TYPES)}")
-        envelope_id = str(uuid.uuid4())
-        envelope = {
-            "envelope_id": envelope_id,
-            "type": type,
-            "payload": copy.deepcopy(dict(payload)),
-            "accepts_response_payload": SOCKET_TYPES[type],
-            "retry_attempt": retry_attempt,
-            "retry_reason": retry_reason,
-        }
-        label = f"socket mode {type} {_envelope_label(type, payload)}".rstrip()
-        pending = _PendingAck(type)
-        with self._lock:
-            connection = self._newest_socket()
-            if connection is None:
-                raise AssertionError(f"{label}: no Socket Mode client is connected")
-            self._acks[envelope_id] = pending
-        started = time.perf_counter()
-        try:
-            connection.send(json.dumps(envelope))
-            acked = pending.done.wait(timeout)
-        except ConnectionClosed as exc:
-            raise AssertionError(f"{label}: the connection closed while sending ({exc})") from None
-        finally:
-            with self._lock:
-                self._acks.pop(envelope_id, None)
-        if not acked or pending.acked_at is None:
-            raise AssertionError(f"{label}: the app did not acknowledge envelope {envelope_id} within {timeout}s")
-        elapsed = pending.acked_at - started
-        if elapsed > ACK_DEADLINE:
-            self.add_violation(
-                f"{label}: app acknowledged after {elapsed:.2f}s; Slack gives up after {ACK_DEADLINE:.0f}s"
-            )
-        return copy.deepcopy(pending.payload or {})
-
-    def socket_ping(self, timeout: float = 5.0) -> float:
-        """Ping the newest Socket Mode connection; the seconds until its pong (AssertionError if none)."""
-        with self._lock:
-            connection = self._newest_socket()
-        if connection is None:
-            raise AssertionError("socket_ping: no Socket Mode client is connected")
-        started = time.perf_counter()
-        try:
-            answered = connection.ping()
-        except ConnectionClosed as exc:
-            raise AssertionError(f"socket_ping: the connection closed ({exc})") from None
-        if not answered.wait(timeout):
-            raise AssertionError(f"socket_ping: no pong within {timeout}s")
-        return time.perf_counter() - started
-
-    def _newest_socket(self) -> ServerConnection | None:
-        """The most recently opened Socket Mode connection that is still open (lock held)."""
-        return next((c for c in reversed(self._sockets) if c.state is State.OPEN), None)
-
-    def _socket_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse URLs apps.connections.open did not issue; let the library check the rest (RFC 6455)."""
-        ticket = urllib.parse.urlsplit(request.path).path.removeprefix("/socket/")
-        with self._lock:
-            known = request.path.startswith("/socket/") and ticket in self._socket_urls
-        if not known:
-            return connection.respond(HTTPStatus.NOT_FOUND, "no such Socket Mode URL; ask apps.connections.open\n")
-        connection.ping_interval = self.socket_ping_interval  # keepalive starts after the handshake
-        return None
-
-    def _socket_handshake_answered(
-        self, connection: ServerConnection, request: Request, response: Response
-    ) -> Response | None:
-        """Record a handshake the library refused as broken (not our 404, not its 503 while stopping):
-        no Slack client sends one."""
-        problem = connection.protocol.handshake_exc
-        if problem is not None:
-            self.add_violation(f"socket mode handshake: {response.status_code} {problem}")
-        return None
-
-    def _serve_socket(self, connection: ServerConnection) -> None:
-        """Say hello on an accepted Socket Mode connection, then read the app's acks until it ends."""
-        name = f"socket mode connection {connection.request.path.removeprefix('/socket/')[:8]}"
-        with self._lock:
-            count = 1 + sum(1 for c in self._sockets if c.state is State.OPEN)
-        hello = {
-            "type": "hello",
-            "num_connections": count,
-            "debug_info": {"host": f"fakeslack-{self.team_id.lower()}", "build_number": 1,
-                           "approximate_connection_time": 18060},
-            "connection_info": {"app_id": self.app_id},
-        }
-        try:
-            connection.send(json.dumps(hello))
-        except ConnectionClosed:
-            return
-        with self._lock:
-            self._sockets.append(connection)
-        try:
-            for message in connection:
-                if isinstance(message, bytes):
-                    self.add_violation(f"{name}: binary message; Socket Mode speaks JSON text only")
-                    connection.close(CloseCode.UNSUPPORTED_DATA, "JSON text only")
-                    return
-                self._on_socket_message(message)
-        except ConnectionClosed:
-            pass  # the client went away, or broke the protocol (below)
-        finally:
-            with self._lock:
-                self._sockets.remove(connection)
-            sent = connection.protocol.close_sent
-            if sent is not None and sent.code in _CLIENT_FAULTS and not connection.protocol.close_rcvd_then_sent:
-                self.add_violation(f"{name}: the client broke RFC 6455; closed with {sent.code} ({sent.reason})")
-
-    def _on_socket_message(self, text: str) -> None:
-        """A text message from a Socket Mode client: it must be the ack of an envelope we sent."""
-        try:
-            message = json.loads(text)
-        except ValueError:
-            message = None
-        envelope_id = message.get("envelope_id") if isinstance(message, dict) else None
-        if not isinstance(envelope_id, str):
-            self.add_violation(f"socket mode: message is not an ack {{envelope_id, payload?}}: {text[:200]!r}")
-            return
-        payload = message.get("payload")
-        with self._lock:
-            pending = self._acks.get(envelope_id)
-            if pending is None or pending.done.is_set():
-                self.violations.append(
-                    f"socket mode: ack for an envelope that is not awaiting one (unknown, late or acked twice): "
-                    f"{envelope_id}"
-                )
-                return
-            if payload is not None and not isinstance(payload, dict):
-                self.violations.append(f"socket mode {pending.type}: ack payload is not a JSON object: {text[:200]!r}")
-                payload = None
-            pending.payload = payload
-            pending.acked_at = time.perf_counter()
-            pending.done.set()
-
     # ---------------------------------------------------------------------------------------
     # Slack's reaction to the app's HTTP acknowledgements (used by SlackSender)
     # ---------------------------------------------------------------------------------------
-
-    def apply_view_ack(self, view_id: str, status: int, body: str) -> None:
-        """Act on an app's answer to a view_submission: close, show errors, update, push or clear."""
-        with self._lock:
-            if status != HTTPStatus.OK:
-                return  # Slack shows a connection error in the modal; nothing changes.
-            if not body.strip():
-                self._close_views([view_id])
-                return
-            try:
-                payload = json.loads(body)
-            except ValueError:
-                self.violations.append(f"view_submission ack: body is neither empty nor JSON: {body[:200]!r}")
-                return
-            action = payload.get("response_action") if isinstance(payload, dict) else None
-            current = self.views.get(view_id)
-            if action is None:
-                self._close_views([view_id])
-            elif action == "errors":
-                errors = payload.get("errors")
-                self._check_view_errors(current, errors)
-                if current is not None and isinstance(errors, dict):
-                    self._view_errors[view_id] = {str(k): str(v) for k, v in errors.items()}
-                    self._touch()
-            elif action in ("update", "push"):
-                view = payload.get("view")
-                errors = validate_view(view)
-                if not errors and view.get("type") != "modal":
-                    errors = ['[ERROR] must be "modal" [json-pointer:/view/type]']
-                if errors:
-                    detail = "; ".join(errors)
-                    self.violations.append(f"view_submission ack: response_action {action}: {detail}")
-                elif action == "update" and current is not None:
-                    self._replace_view(self._stored_view(
-                        view, view_id=view_id, root_view_id=current["root_view_id"],
-                        previous_view_id=current["previous_view_id"],
-                    ))
-                elif action == "push":
-                    root = current["root_view_id"] if current else None
-                    pushed = self._stored_view(view, root_view_id=root, previous_view_id=view_id)
-                    self._open_view(pushed, self._view_users.get(view_id))
-            elif action == "clear":
-                root = current["root_view_id"] if current else view_id
-                self._close_views([k for k, v in self.views.items() if v["root_view_id"] == root])
-            else:
-                self.violations.append(f"view_submission ack: unknown response_action {action!r}")
-
-    def _check_view_errors(self, view: dict[str, Any] | None, errors: Any) -> None:
-        """Validate response_action=errors: a non-empty map of input block_id -> message."""
-        input_ids = {b.get("block_id") for b in (view or {}).get("blocks", []) if b.get("type") == "input"}
-        if not isinstance(errors, dict) or not errors:
-            self.violations.append("view_submission ack: response_action errors needs a non-empty `errors`")
-            return
-        for block_id, text in errors.items():
-            if block_id not in input_ids:
-                self.violations.append(
-                    f"view_submission ack: errors names {block_id!r}, not an input block_id of the view"
-                )
-            if not isinstance(text, str) or not text:
-                self.violations.append(f"view_submission ack: error for {block_id!r} must be a string")
-
-    def apply_command_ack(
-        self, channel_id: str, user_id: str, status: int, content_type: str, body: str
-    ) -> None:
-        """Act on an app's answer to a slash command: show its text/blocks to the user or channel."""
-        with self._lock:
-            if status != HTTPStatus.OK or not body.strip():
-                return
-            if content_type.split(";")[0].strip().lower() != "application/json":
-                payload: Any = {"text": body}
-            else:
-                try:
-                    payload = json.loads(body)
-                except ValueError:
-                    self.violations.append(f"slash command ack: invalid JSON body {body[:200]!r}")
-                    return
-            if not isinstance(payload, dict):
-                self.violations.append(f"slash command ack: JSON body is not an object {body[:200]!r}")
-                return
-            blocks = payload.get("blocks")
-            if blocks is not None:
-                errors = validate_blocks(blocks, surface="message")
-                if errors:
-                    self.violations.append("slash command ack: invalid_blocks " + "; ".join(errors))
-                    return
-            if not (payload.get("text") or blocks):
-                return
-            target = _ResponseUrl(channel_id=channel_id, user_id=user_id, message_ts=None)
-            self._apply_response(target, payload)
 
     # ---------------------------------------------------------------------------------------
     # HTTP routing
     # ---------------------------------------------------------------------------------------
 
-    def _get_file(self, file_id: str) -> _Reply:
-        """A file's permalink: its bytes (Slack would show a page; the bytes serve a sandbox and tests)."""
-        with self._lock:
-            record = self.files.get(file_id)
-            if record is None or record.get("content") is None:
-                return _Reply.text(HTTPStatus.NOT_FOUND, "Not Found")
-            return _Reply(HTTPStatus.OK, bytes(record["content"]),
-                          {"Content-Type": record.get("mimetype") or "application/octet-stream",
-                           "Content-Disposition": "attachment", "X-Content-Type-Options": "nosniff"})
-
     # ---------------------------------------------------------------------------------------
     # Shared helpers (called with the lock held)
     # ---------------------------------------------------------------------------------------
 
-    def _trigger(self, params: Params) -> _Trigger:
-        """The unused, unexpired trigger named by trigger_id / interactivity_pointer."""
-        trigger_id = _as_str(params.get("trigger_id")) or _as_str(params.get("interactivity_pointer"))
-        if not trigger_id:
-            raise _bad_args("[ERROR] missing required field: trigger_id")
-        trigger = self._triggers.get(trigger_id)
-        if trigger is None:
-            raise ApiError("invalid_trigger_id")
-        if trigger.used:
-            raise ApiError("exchanged_trigger_id")
-        if self.clock() - trigger.minted_at > self.trigger_ttl:
-            raise ApiError("expired_trigger_id")
-        return trigger
-
     # ---------------------------------------------------------------------------------------
     # Web API methods (called with the lock held; return the body without "ok")
     # ---------------------------------------------------------------------------------------
-
-    def _apps_connections_open(self, params: Params) -> dict[str, Any]:
-        """apps.connections.open: a fresh Socket Mode WebSocket URL (app-level token only)."""
-        ticket = secrets.token_hex(16)
-        self._socket_urls[ticket] = self.clock()
-        return {"url": f"{self.ws_url}/socket/{ticket}"}
 
     def _auth_test(self, params: Params) -> dict[str, Any]:
         """auth.test: who the token belongs to."""
@@ -853,81 +488,6 @@ class FakeSlack(Transport, Inspection, Checks, Faults):
     # response_url and upload URL endpoints
     # ---------------------------------------------------------------------------------------
 
-    def _post_response_url(self, token: str, body: bytes) -> _Reply:
-        """A POST to a response_url: validate like Slack, then reply, replace or delete."""
-        with self._lock:
-            target = self._response_urls.get(token)
-            url = f"{self.url}/response/{token}"
-            if target is None:
-                self.violations.append(f"response_url: unknown or expired url {url}")
-                return _Reply.text(HTTPStatus.NOT_FOUND, "no_active_hooks")
-            try:
-                payload = json.loads(body or b"null")
-            except ValueError:
-                payload = None
-            if not isinstance(payload, dict):
-                self.violations.append(f"response_url: body is not a JSON object: {body[:200]!r}")
-                return _Reply.text(HTTPStatus.BAD_REQUEST, "invalid_payload")
-            if target.uses >= 5:
-                self.violations.append(f"response_url: used more than 5 times: {url}")
-                return _Reply.text(HTTPStatus.NOT_FOUND, "used_url")
-            blocks = payload.get("blocks")
-            if blocks is not None:
-                errors = validate_blocks(blocks, surface="message")
-                if errors:
-                    self.violations.append("response_url: invalid_blocks " + "; ".join(errors))
-                    return _Reply.text(HTTPStatus.BAD_REQUEST, "invalid_blocks")
-            deleting = _truthy(payload.get("delete_original"))
-            if not deleting and not (payload.get("text") or blocks or payload.get("attachments")):
-                self.violations.append("response_url: no_text")
-                return _Reply.text(HTTPStatus.BAD_REQUEST, "no_text")
-            target.uses += 1
-            self.responses.append({"url": url, "body": payload})
-            self._apply_response(target, payload)
-            return _Reply.json(HTTPStatus.OK, {"ok": True})
-
-    def _apply_response(self, target: _ResponseUrl, payload: dict[str, Any]) -> None:
-        """Give a response_url POST its effect on the workspace."""
-        blocks = assign_ids(payload["blocks"]) if payload.get("blocks") else None
-        original = self._find_message(target.channel_id, target.message_ts or "")
-        shown = None if original is not None or not target.message_ts else next(
-            (e for e in self.ephemerals if e["message_ts"] == target.message_ts), None)  # an ephemeral's buttons
-        if _truthy(payload.get("delete_original")):
-            if original is not None:
-                self._messages[original["channel"]].remove(original)
-            elif shown is not None:
-                self.ephemerals.remove(shown)
-            self._touch()
-            return
-        if _truthy(payload.get("replace_original")) and original is not None:
-            original.update(text=payload.get("text") or "", blocks=blocks,
-                            edited={"user": self.bot_user_id, "ts": self._next_ts()})
-            self._touch()
-            return
-        if _truthy(payload.get("replace_original")) and shown is not None:
-            shown.update(text=payload.get("text") or "", blocks=blocks)
-            self._touch()
-            return
-        if target.channel_id is None:
-            return
-        if payload.get("response_type") == "in_channel":
-            self._post(target.channel_id, text=payload.get("text"), blocks=blocks,
-                       thread_ts=payload.get("thread_ts"))
-        else:
-            self._post_ephemeral(target.channel_id, target.user_id, text=payload.get("text"), blocks=blocks,
-                                 thread_ts=payload.get("thread_ts"))
-
-    def _post_upload(self, file_id: str, body: bytes) -> _Reply:
-        """A POST of file bytes to an upload URL from files.getUploadURLExternal."""
-        with self._lock:
-            upload = self._uploads.get(file_id)
-            if upload is None:
-                self.violations.append(f"upload: unknown upload URL for {file_id}")
-                return _Reply.text(HTTPStatus.NOT_FOUND, "Not Found")
-            upload["content"] = body
-            return _Reply.text(HTTPStatus.OK, f"OK - {len(body)}")
-
-
 # -------------------------------------------------------------------------------------------
 # Request parsing
 # -------------------------------------------------------------------------------------------
@@ -940,15 +500,5 @@ def _tz_offset(tz: str, now: float) -> int:
     except (ZoneInfoNotFoundError, ValueError):
         return 0
     return int(offset.total_seconds()) if offset else 0
-
-
-def _envelope_label(type: str, payload: Mapping[str, Any]) -> str:  # noqa: A002
-    """What an envelope carries, for messages: the command, interaction type or event type."""
-    if type == "slash_commands":
-        return str(payload.get("command") or "")
-    if type == "interactive":
-        return str(payload.get("type") or "")
-    event = payload.get("event")
-    return str(event.get("type") or "") if isinstance(event, Mapping) else str(payload.get("type") or "")
 
 
