@@ -11,7 +11,7 @@ from bot.services.acknowledge import acknowledge_ticket
 from bot.services.home import Section, home_more
 from bot.services.queries import ticket_status
 from bot.services.resolve import reopen_ticket
-from bot.services.systemic import escalate_systemic
+from bot.services.systemic_escalation import escalate_systemic
 from bot.services.updates import toggle_subscription
 from bot.slack.blocks import list_modal
 from bot.slack.ids import Action

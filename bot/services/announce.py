@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.services.outbox import CARD_POST, CARD_UPDATE, EXPAND_GROUP, POSTMORTEM_DRAFT, enqueue, enqueue_notice
+from bot.services.delivery import CardPostPayload, ExpandGroupPayload, PostmortemDraftPayload, enqueue_notice, enqueue_ticket_change
 from bot.services.ports import MessageRef, Notice
+from bot.services.queue import NoPayload, OutboxKind, enqueue
 from bot.services.tickets import subscribers_without_role, watchers
 from models import Ticket, TimelineEvent
 
@@ -16,13 +17,15 @@ from models import Ticket, TimelineEvent
 
 def queue_card(session: Session, ticket: Ticket, event: TimelineEvent, now: datetime, *, previous: MessageRef | None = None) -> None:
     """Post the ticket's card (the handoff summary) in its level's channel; the old card will link to it."""
-    enqueue(session, key=f"{CARD_POST}:{ticket.id}:{event.id}", kind=CARD_POST, ticket_id=ticket.id, now=now,
-            payload={"previous": [previous.channel, previous.ts] if previous else None})
+    enqueue_ticket_change(session, key=f"{OutboxKind.CARD_POST}:{ticket.id}:{event.id}", kind=OutboxKind.CARD_POST,
+                          ticket_id=ticket.id, now=now,
+                          payload=CardPostPayload(previous=[previous.channel, previous.ts] if previous else None))
 
 
 def queue_card_update(session: Session, ticket_id: int, event: TimelineEvent, now: datetime) -> None:
     """Refresh the card in place (it is rendered from the ticket as it is when sent)."""
-    enqueue(session, key=f"{CARD_UPDATE}:{ticket_id}:{event.id}", kind=CARD_UPDATE, ticket_id=ticket_id, now=now, payload={})
+    enqueue_ticket_change(session, key=f"{OutboxKind.CARD_UPDATE}:{ticket_id}:{event.id}", kind=OutboxKind.CARD_UPDATE,
+                          ticket_id=ticket_id, now=now, payload=NoPayload())
 
 
 def queue_notice(session: Session, ticket_id: int, event: TimelineEvent, notice: Notice, now: datetime, *,
@@ -38,9 +41,9 @@ def queue_people(session: Session, ticket_id: int, event: TimelineEvent, notice:
     """A DM to each person; a user group (S…) is expanded to its members when relayed, not now."""
     for person in people:
         if person.startswith("S"):
-            enqueue(session, key=f"{EXPAND_GROUP}:{notice.value}:{ticket_id}:{event.id}:{person}", kind=EXPAND_GROUP,
-                    ticket_id=ticket_id, now=now,
-                    payload={"group": person, "notice": notice.value, "event": event.id, "extra": extra or {}})
+            enqueue(session, key=f"{OutboxKind.EXPAND_GROUP}:{notice.value}:{ticket_id}:{event.id}:{person}",
+                    kind=OutboxKind.EXPAND_GROUP, ticket_id=ticket_id, now=now,
+                    payload=ExpandGroupPayload(group=person, notice=notice, event=event.id, extra=extra or {}))
         else:
             queue_notice(session, ticket_id, event, notice, now, user=person, extra=extra)
 
@@ -60,7 +63,7 @@ def queue_change(session: Session, ticket: Ticket, event: TimelineEvent, notice:
 
 
 def queue_postmortem_draft(session: Session, ticket_id: int, event: TimelineEvent, owner: str, now: datetime) -> None:
-    enqueue(session, key=f"{POSTMORTEM_DRAFT}:{ticket_id}:{event.id}", kind=POSTMORTEM_DRAFT, ticket_id=ticket_id,
-            now=now, payload={"owner": owner})
+    enqueue(session, key=f"{OutboxKind.POSTMORTEM_DRAFT}:{ticket_id}:{event.id}", kind=OutboxKind.POSTMORTEM_DRAFT,
+            ticket_id=ticket_id, now=now, payload=PostmortemDraftPayload(owner))
 
 

@@ -8,6 +8,7 @@ a row is sent, from the timeline as of the period's end, so both rows and any re
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,11 +16,28 @@ from bot.domain.reports import Report
 from bot.domain.schedule import next_weekly
 from bot.services import reports
 from bot.services.context import ServiceContext
-from bot.services.outbox import REPORT_CHART, REPORT_POST, enqueue
 from bot.services.ports import Once, ReportMessage
+from bot.services.queue import OutboxKind, Payload, enqueue
 
 WEEK = timedelta(days=7)
 MAX_WEEKS = 26
+
+
+@dataclass(frozen=True)
+class ReportPayload(Payload):
+    """The weekly digest's slot (`until`); or a report asked for by `user`, its period and filters."""
+
+    until: str
+    user: str | None = None
+    since: str | None = None
+    filters: dict[str, str] | None = None
+    period: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+    def where(self) -> str:
+        return self.user or "card"
 
 
 def plan_weekly_digest(ctx: ServiceContext) -> datetime | None:
@@ -31,9 +49,9 @@ def plan_weekly_digest(ctx: ServiceContext) -> datetime | None:
     now = ctx.clock.now()
     slot = next_weekly(now, policy.weekday, policy.at, ctx.tz)
     with ctx.sessions.begin() as session:
-        for kind in (REPORT_POST, REPORT_CHART):
+        for kind in (OutboxKind.REPORT_POST, OutboxKind.REPORT_CHART):
             enqueue(session, key=f"weekly_report:{slot:%Y-%m-%dT%H:%M}Z:{kind}", kind=kind, ticket_id=None, now=now,
-                    due=slot, payload={"until": slot.isoformat()})
+                    due=slot, payload=ReportPayload(until=slot.isoformat()))
     return slot
 
 
@@ -43,9 +61,9 @@ def request_report_chart(ctx: ServiceContext, report: Report, *, user: str, peri
     Returns the outbox key, to relay it at once."""
     key = f"report_chart:{once}"
     with ctx.sessions.begin() as session:
-        enqueue(session, key=key, kind=REPORT_CHART, ticket_id=None, now=ctx.clock.now(),
-                payload={"user": user, "since": report.since.isoformat(), "until": report.until.isoformat(),
-                         "filters": dict(report.filters), "period": period})
+        enqueue(session, key=key, kind=OutboxKind.REPORT_CHART, ticket_id=None, now=ctx.clock.now(),
+                payload=ReportPayload(until=report.until.isoformat(), user=user, since=report.since.isoformat(),
+                                      filters=dict(report.filters), period=period))
     return key
 
 
@@ -54,16 +72,16 @@ def weeks_for(span: timedelta) -> int:
     return max(2, min(MAX_WEEKS, -(-span // WEEK)))
 
 
-def _message(ctx: ServiceContext, payload: dict[str, Any]) -> ReportMessage | str:
+def _message(ctx: ServiceContext, payload: ReportPayload) -> ReportMessage | str:
     """What a row sends, computed now from the timeline; or why it is not sent (a str)."""
-    until = datetime.fromisoformat(payload["until"])
-    if payload.get("user"):
-        since, filters = datetime.fromisoformat(payload["since"]), dict(payload.get("filters") or {})
+    until = datetime.fromisoformat(payload.until)
+    if payload.user:
+        since, filters = datetime.fromisoformat(payload.since or payload.until), dict(payload.filters or {})
         report = reports.report(ctx, since=since, until=until, **filters)
         weeks = reports.weekly(ctx, weeks=weeks_for(until - since), until=until, **filters)
         title = f"SLA report, {_day(ctx, since)} to {_day(ctx, until - timedelta(seconds=1))}{_filtered(filters)}"
-        return ReportMessage(report, tuple(weeks), _labels(ctx, weeks), title=title, period=payload.get("period") or title,
-                             user=payload["user"])
+        return ReportMessage(report, tuple(weeks), _labels(ctx, weeks), title=title, period=payload.period or title,
+                             user=payload.user)
     policy = ctx.policy.reports
     if policy.channel is None:
         return "the policy names no reports channel"
@@ -87,7 +105,7 @@ def _filtered(filters: dict[str, str]) -> str:
     return "".join(f" · {name} {value}" for name, value in sorted(filters.items()))
 
 
-def send_report_post(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
+def send_report_post(ctx: ServiceContext, payload: ReportPayload, ticket_id: int | None, once: Once) -> str | None:
     """The outbox sender of the digest's figures."""
     message = _message(ctx, payload)
     if isinstance(message, str):
@@ -97,7 +115,7 @@ def send_report_post(ctx: ServiceContext, payload: dict[str, Any], ticket_id: in
     return None
 
 
-def send_report_chart(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> str | None:
+def send_report_chart(ctx: ServiceContext, payload: ReportPayload, ticket_id: int | None, once: Once) -> str | None:
     """The outbox sender of a chart: the digest's, to the reports channel; or one asked for, by DM."""
     message = _message(ctx, payload)
     if isinstance(message, str):

@@ -13,7 +13,8 @@ from bot.domain.tickets import DomainError, Move, ticket_ref, transition
 from bot.services import timers
 from bot.services.context import ServiceContext
 from bot.services.announce import queue_card, queue_change, queue_people
-from bot.services.outbox import QUIET_KINDS, RECENT_ENTRIES, enqueue_email, relay_all
+from bot.services.delivery import QUIET_KINDS, RECENT_ENTRIES, enqueue_email
+from bot.services.outbox import relay_all
 from bot.services.ports import Email, Handoff, MessageRef, Notice, TicketCard
 from bot.services.tickets import (
     BOT_ACTOR, add_participant, authorize, card_of, entries, first_time, get_ticket, record, response_due,

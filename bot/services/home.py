@@ -24,6 +24,7 @@ from bot.domain.tickets import TicketStatus, ticket_ref
 from bot.services import reports
 from bot.services.context import ServiceContext
 from bot.services.ports import Once
+from bot.services.queue import OutboxKind, Payload, Rows, enqueue, queue_row
 from bot.services.tickets import answers_for, upsert_insert
 from models import HomeViewer, Participant, ParticipantRole, Ticket, Timer, TimelineEvent
 from models.timer import TimerKind, TimerStatus
@@ -262,7 +263,26 @@ def queue_figures(ctx: ServiceContext, session: Session, now: datetime) -> tuple
 
 # ---- Refresh: the outbox carries it (durable), coalesced per window, only for people who opened the Home.
 
-HOME_FANOUT, HOME_REFRESH = "home_fanout", "home_refresh"
+@dataclass(frozen=True)
+class HomeFanoutPayload(Payload):
+    bucket: int  # the refresh window (REFRESH_WINDOW) the ticket changed in
+
+
+@dataclass(frozen=True)
+class HomeRefreshPayload(Payload):
+    user: str
+
+    def where(self) -> str:
+        return self.user
+
+
+def queue_home_refresh(into: Rows, ticket_id: int, now: datetime) -> None:
+    """The Homes showing this ticket are re-published when this window ends, once per ticket and window
+    (not a notice: storm control never counts it; it has no recipient). Dropped when the rows are
+    written if nobody has opened the Home."""
+    bucket, ends = refresh_window(now)
+    queue_row(into, key=f"{OutboxKind.HOME_FANOUT}:{ticket_id}:{bucket}", kind=OutboxKind.HOME_FANOUT,
+              ticket_id=ticket_id, payload=HomeFanoutPayload(bucket), now=now, due=ends)
 
 
 def refresh_window(now: datetime) -> tuple[int, datetime]:
@@ -292,19 +312,17 @@ def concerned(ctx: ServiceContext, session: Session, ticket_id: int, since: date
         or_(HomeViewer.user_id.in_(sorted(p for p in people if p)), *answers)).order_by(HomeViewer.user_id)))
 
 
-def send_home_fanout(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+def send_home_fanout(ctx: ServiceContext, payload: HomeFanoutPayload, ticket_id: int | None, once: Once) -> None:
     """A ticket changed in this window: queue one Home publish per person concerned (deduplicated per
     person and window, however many tickets changed)."""
-    from bot.services.outbox import enqueue
-
     now = ctx.clock.now()
-    since = datetime.fromtimestamp(payload["bucket"] * REFRESH_WINDOW.total_seconds(), tz=now.tzinfo) - REFRESH_WINDOW
+    since = datetime.fromtimestamp(payload.bucket * REFRESH_WINDOW.total_seconds(), tz=now.tzinfo) - REFRESH_WINDOW
     with ctx.sessions.begin() as session:
         for user in concerned(ctx, session, ticket_id or 0, since):
-            enqueue(session, key=f"{HOME_REFRESH}:{user}:{payload['bucket']}", kind=HOME_REFRESH, ticket_id=None,
-                    payload={"user": user}, now=now)
+            enqueue(session, key=f"{OutboxKind.HOME_REFRESH}:{user}:{payload.bucket}", kind=OutboxKind.HOME_REFRESH,
+                    ticket_id=None, payload=HomeRefreshPayload(user), now=now)
 
 
-def send_home_refresh(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+def send_home_refresh(ctx: ServiceContext, payload: HomeRefreshPayload, ticket_id: int | None, once: Once) -> None:
     """Build the person's Home as it is now and publish it (views.publish replaces it: a retry is harmless)."""
-    ctx.relay.publish_home(payload["user"], home(ctx, actor_id=payload["user"]))
+    ctx.relay.publish_home(payload.user, home(ctx, actor_id=payload.user))

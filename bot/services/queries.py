@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, or_, select
 
@@ -14,8 +13,8 @@ from bot.domain.exports import defuse
 from bot.domain.permissions import Act
 from bot.domain.tickets import TicketStatus, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.outbox import TIMELINE_EXPORT, enqueue
 from bot.services.ports import Entry, Once, TicketCard
+from bot.services.queue import OutboxKind, Payload, enqueue
 from bot.services.tickets import answers_for, authorize, card_of, entries, first_time, get_ticket, record
 from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
@@ -69,25 +68,39 @@ def export_timeline(ctx: ServiceContext, ticket_id: int, *, actor_id: str, once:
         for fmt in EXPORT_FORMATS:
             # A name per request (its time and its event), so a later look-up by title finds this upload only.
             name = f"{ticket_ref(ticket_id)}-timeline-{now:%Y%m%d-%H%M%S}-{event.id}.{fmt}"
-            enqueue(session, key=f"{TIMELINE_EXPORT}:{once or event.id}:{fmt}", kind=TIMELINE_EXPORT, ticket_id=ticket_id,
-                    now=now, payload={"user": actor_id, "format": fmt, "filename": name, "before": event.id,
-                                      "as_of": now.isoformat()})
+            enqueue(session, key=f"{OutboxKind.TIMELINE_EXPORT}:{once or event.id}:{fmt}", kind=OutboxKind.TIMELINE_EXPORT,
+                    ticket_id=ticket_id, now=now, payload=ExportPayload(user=actor_id, format=fmt, filename=name,
+                                                                         before=event.id, as_of=now.isoformat()))
     return True
 
 
-def send_timeline_export(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+@dataclass(frozen=True)
+class ExportPayload(Payload):
+    """One file of an export: for whom, which format and name, the timeline up to which event, as of when."""
+
+    user: str
+    format: str
+    filename: str
+    before: int
+    as_of: str
+
+    def where(self) -> str:
+        return self.user
+
+
+def send_timeline_export(ctx: ServiceContext, payload: ExportPayload, ticket_id: int | None, once: Once) -> None:
     """The outbox sender: build the file from the timeline as it was when asked, and upload it by DM."""
     with ctx.sessions() as session:
         ticket = get_ticket(session, ticket_id or 0)
         ref, title = ticket_ref(ticket.id), ticket.title
-        rows = export_rows(ticket.id, entries(session, ticket.id, before=payload["before"]))
-    if payload["format"] == "csv":
+        rows = export_rows(ticket.id, entries(session, ticket.id, before=payload.before))
+    if payload.format == "csv":
         content = to_csv(rows)
     else:
-        content = json.dumps({"ticket": ref, "title": title, "as_of": payload["as_of"], "events": rows},
+        content = json.dumps({"ticket": ref, "title": title, "as_of": payload.as_of, "events": rows},
                              ensure_ascii=False, indent=2).encode()
-    ctx.relay.upload(payload["user"], filename=payload["filename"], content=content, title=payload["filename"],
-                     comment=f"Timeline of {ref} ({len(rows)} events, as of {payload['as_of']})", once=once)
+    ctx.relay.upload(payload.user, filename=payload.filename, content=content, title=payload.filename,
+                     comment=f"Timeline of {ref} ({len(rows)} events, as of {payload.as_of})", once=once)
 
 
 def my_tickets(ctx: ServiceContext, *, actor_id: str, limit: int = 25) -> tuple[list[TicketCard], dict[str, list[TicketCard]]]:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bot.domain.lifecycle import EscalationForm
-from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
-from bot.domain.tickets import DomainError, TicketStatus, ticket_ref
+from bot.domain.tickets import TicketStatus, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.escalate import escalate_ticket
-from bot.services.outbox import SYSTEMIC_CHECK, SYSTEMIC_NOTICE, enqueue, relay_all
 from bot.services.ports import DeliveryFailed, MessageRef, Once, SystemicNotice
-from bot.services.tickets import BOT_ACTOR, answers_for, get_ticket, record
+from bot.services.queue import NoPayload, OutboxKind, Payload, enqueue
+from bot.services.tickets import BOT_ACTOR, get_ticket, record
 from models import SystemicAlert, Ticket
 from models.timeline import Source
 
@@ -28,7 +25,13 @@ GONE = ("message_not_found", "cant_update_message")  # someone deleted the notic
 def queue_systemic_check(session: Session, ticket_id: int, now: datetime) -> None:
     """Decided with the ticket, in its transaction: the check runs when the outbox relays this row
     (right after the ack, or after a restart), so a crash after the ack can't lose it."""
-    enqueue(session, key=f"{SYSTEMIC_CHECK}:{ticket_id}", kind=SYSTEMIC_CHECK, ticket_id=ticket_id, payload={}, now=now)
+    enqueue(session, key=f"{OutboxKind.SYSTEMIC_CHECK}:{ticket_id}", kind=OutboxKind.SYSTEMIC_CHECK, ticket_id=ticket_id,
+            payload=NoPayload(), now=now)
+
+
+def send_systemic_check(ctx: ServiceContext, payload: NoPayload, ticket_id: int | None, once: Once) -> None:
+    """The outbox sender: run the check of a filed ticket (idempotent: a retried row changes nothing more)."""
+    check_systemic(ctx, ticket_id or 0)
 
 
 def check_systemic(ctx: ServiceContext, ticket_id: int) -> int | None:
@@ -65,7 +68,7 @@ def check_systemic(ctx: ServiceContext, ticket_id: int) -> int | None:
                 record(session, member, "systemic_flagged", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                        alert=alert.id, category=ticket.category, tickets=list(recent))
             raised = True
-        _queue_notice(ctx, session, alert, ticket_id, ctx.clock.now(), change=str(len(alert.ticket_ids)), post=raised)
+        queue_notice(ctx, session, alert, ticket_id, ctx.clock.now(), change=str(len(alert.ticket_ids)), post=raised)
         return alert.id
 
 
@@ -76,18 +79,29 @@ def _serialise_category(session: Session, category: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(category.encode())})
 
 
-def _queue_notice(ctx: ServiceContext, session: Session, alert: SystemicAlert, ticket_id: int, now: datetime, *,
+@dataclass(frozen=True)
+class SystemicNoticePayload(Payload):
+    alert: int
+    post: bool = False  # only the row that raised the alert posts its notice; the others refresh it
+    channel: str | None = None  # the last level's channel, where it goes
+
+    def where(self) -> str:
+        return self.channel or "card"
+
+
+def queue_notice(ctx: ServiceContext, session: Session, alert: SystemicAlert, ticket_id: int, now: datetime, *,
                   change: str, post: bool = False) -> None:
     """One row per change of the alert (a new member, the escalation), rendered when sent. Only the
     row that raised the alert posts the notice; every other one refreshes it, so two rows relayed at
     once never post two notices."""
-    enqueue(session, key=f"{SYSTEMIC_NOTICE}:{alert.id}:{change}", kind=SYSTEMIC_NOTICE, ticket_id=ticket_id, now=now,
-            payload={"alert": alert.id, "post": post, "channel": ctx.policy.last_level.channel})
+    enqueue(session, key=f"{OutboxKind.SYSTEMIC_NOTICE}:{alert.id}:{change}", kind=OutboxKind.SYSTEMIC_NOTICE,
+            ticket_id=ticket_id, now=now,
+            payload=SystemicNoticePayload(alert=alert.id, post=post, channel=ctx.policy.last_level.channel))
 
 
-def send_systemic_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id: int | None, once: Once) -> None:
+def send_systemic_notice(ctx: ServiceContext, payload: SystemicNoticePayload, ticket_id: int | None, once: Once) -> None:
     """The outbox sender: post the notice (or update it in place once it exists) as the alert is now."""
-    alert_id = payload["alert"]
+    alert_id = payload.alert
     with ctx.sessions() as session:
         alert = session.get_one(SystemicAlert, alert_id)
         tickets = session.scalars(select(Ticket).where(Ticket.id.in_(alert.ticket_ids)).order_by(Ticket.id)).all()
@@ -95,7 +109,7 @@ def send_systemic_notice(ctx: ServiceContext, payload: dict[str, Any], ticket_id
         cards = [(t.id, t.title, MessageRef(t.card_channel, t.card_ts) if t.card_channel and t.card_ts else None)
                  for t in tickets]
         category, escalated_by = alert.category, alert.escalated_by
-    if existing is None and not payload.get("post"):
+    if existing is None and not payload.post:
         raise DeliveryFailed("systemic notice not posted yet")  # the raising row posts it; retried after that
     links = tuple((ticket_ref(i), title, _permalink(ctx, ref)) for i, title, ref in cards)
     notice = SystemicNotice(alert_id=alert_id, category=category, channel=ctx.policy.last_level.channel, tickets=links,
@@ -120,36 +134,3 @@ def _permalink(ctx: ServiceContext, ref: MessageRef | None) -> str | None:
         return ctx.relay.permalink(ref)
     except DeliveryFailed:
         return None  # the notice without a link is better than no notice
-
-
-def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> list[int]:
-    """One click: every live ticket of the alert goes to the last level with the reason "systemic"."""
-    last = ctx.policy.last_level
-    people = TicketPeople(level=last, reporter_id="", assignee_id=None, managers=ctx.policy.management.managers)
-    roles = roles_of(actor_id, people, responder=answers_for(ctx, last, actor_id), any_responder=False)
-    require(Act.ESCALATE, roles & {Role.RESPONDER, Role.MANAGER}, people, ref="these tickets")
-    now = ctx.clock.now()
-    with ctx.sessions.begin() as session:
-        alert = session.get(SystemicAlert, alert_id, with_for_update=True)
-        if alert is None:
-            raise DomainError("That systemic-issue notice no longer exists.")
-        if alert.escalated_at is not None:
-            raise DomainError("These tickets were already escalated as a systemic issue.")
-        alert.escalated_at, alert.escalated_by = now, actor_id
-        ids = list(alert.ticket_ids)
-        tickets = session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
-        todo = [(t.id, t.business_impact, t.troubleshooting) for t in tickets if t.status in LIVE and t.level_key != last.key]
-        _queue_notice(ctx, session, alert, ids[0], now, change="escalated")  # with the flag: the button goes, whatever happens next
-    refs = ", ".join(f"ESC-{i}" for i in ids)
-    reason = next((r.key for r in ctx.policy.reasons if r.key == SYSTEMIC_REASON), ctx.policy.reasons[0].key)
-    escalated = []
-    for ticket_id, impact, tried in todo:
-        form = EscalationForm(reason=reason, target_level=last.key, business_impact=impact,
-                              troubleshooting=tried, notes=f"Part of a systemic issue: {refs}.")
-        try:
-            escalate_ticket(ctx, ticket_id, actor_id=actor_id, form=form, source=Source.BUTTON, authorized=True)
-            escalated.append(ticket_id)
-        except DomainError as exc:
-            ctx.log.info("systemic escalation skipped ESC-%s: %s", ticket_id, exc)
-    relay_all(ctx, ticket_id=ids[0])  # the notice's row, if no escalation above relayed it
-    return escalated

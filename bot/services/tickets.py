@@ -39,25 +39,12 @@ def get_ticket(session: Session, ticket_id: int, *, for_update: bool = False) ->
 def record(
     session: Session, ticket_id: int, kind: str, *, actor: str, source: Source, at: datetime, **details: Any
 ) -> TimelineEvent:
-    """Append one timeline event (never updated, never deleted); flushed, because its id keys the
-    notifications it causes."""
+    """Append one timeline event (never updated, never deleted), written now and returned: its id keys
+    the notifications it causes (`queue.Batch.note` defers one nobody needs the id of, for a bulk INSERT)."""
     event = TimelineEvent(ticket_id=ticket_id, at=at, actor_id=actor, kind=kind, source=source.value, details=details)
     session.add(event)
     session.flush()
     return event
-
-
-TIMELINE_BATCH = "timeline_batch"
-
-
-def note(session: Session, ticket_id: int, kind: str, *, actor: str, source: Source, at: datetime, **details: Any) -> None:
-    """Append a timeline event whose id nobody needs; inside `outbox.batched` it joins one bulk INSERT."""
-    row = {"ticket_id": ticket_id, "at": at, "actor_id": actor, "kind": kind, "source": source.value, "details": details}
-    pending = session.info.get(TIMELINE_BATCH)
-    if pending is not None:
-        pending.append(row)
-    else:
-        session.add(TimelineEvent(**row))
 
 
 def upsert_insert(session: Session) -> Any:

@@ -19,9 +19,10 @@ from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
 from bot.services.claims import WORKER, claim
 from bot.services.context import ServiceContext
-from bot.services.outbox import batched, enqueue_notice
+from bot.services.delivery import enqueue_notice
 from bot.services.ports import Notice
-from bot.services.tickets import BOT_ACTOR, note
+from bot.services.queue import Batch
+from bot.services.tickets import BOT_ACTOR
 from models import Ticket, Timer, TimerKind, TimerStatus
 from models.timeline import Source
 
@@ -124,77 +125,77 @@ def _fire(ctx: ServiceContext, timer_ids: list[int], worker: str) -> int:
         if not timers:
             return 0
         tickets = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_({t.ticket_id for t in timers})))}
-        with batched(session):
+        with Batch(session) as batch:  # the effects' notices and notes: one INSERT each, at the end
             for timer in timers:
                 # Plain values for the effects; the rows are updated by the one statement below.
                 set_committed_value(timer, "delayed", now - timer.due_at > LATE)
-                EFFECTS[TimerKind(timer.kind)](ctx, session, tickets[timer.ticket_id], timer, now)
+                EFFECTS[TimerKind(timer.kind)](ctx, batch, tickets[timer.ticket_id], timer, now)
         session.execute(update(Timer).where(Timer.id.in_([t.id for t in timers]))
                         .values(status=TimerStatus.FIRED.value, fired_at=now, delayed=Timer.due_at < now - LATE)
                         .execution_options(synchronize_session=False))
         return len(timers)
 
 
-def _note(session: Session, ticket: Ticket, timer: Timer, kind: str, now: datetime, **details: object) -> None:
-    note(session, ticket.id, kind, actor=BOT_ACTOR, source=Source.SCHEDULER, at=now, timer=timer.id,
+def _note(batch: Batch, ticket: Ticket, timer: Timer, kind: str, now: datetime, **details: object) -> None:
+    batch.note(ticket.id, kind, actor=BOT_ACTOR, source=Source.SCHEDULER, at=now, timer=timer.id,
          due_at=timer.due_at.isoformat(), delayed=timer.delayed, **details)
 
 
-def _breach(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+def _breach(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, now: datetime) -> None:
     if ticket.status != TicketStatus.OPEN or ticket.acknowledged_at is not None:
         return
     level = ctx.policy.level(ticket.level_key)
     key = f"timer:{timer.id}"
-    enqueue_notice(session, key=f"{key}:channel", ticket_id=ticket.id, notice=Notice.BREACH, channel=level.channel, now=now)
+    enqueue_notice(batch, key=f"{key}:channel", ticket_id=ticket.id, notice=Notice.BREACH, channel=level.channel, now=now)
     for manager in ctx.policy.management.managers:
-        enqueue_notice(session, key=f"{key}:{manager}", ticket_id=ticket.id, notice=Notice.BREACH_MANAGER, user=manager, now=now)
-    _note(session, ticket, timer, "sla_breached", now, level=level.key, managers=list(ctx.policy.management.managers))
+        enqueue_notice(batch, key=f"{key}:{manager}", ticket_id=ticket.id, notice=Notice.BREACH_MANAGER, user=manager, now=now)
+    _note(batch, ticket, timer, "sla_breached", now, level=level.key, managers=list(ctx.policy.management.managers))
 
 
-def _prebreach(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+def _prebreach(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, now: datetime) -> None:
     if ticket.status != TicketStatus.OPEN or ticket.acknowledged_at is not None:
         return
-    enqueue_notice(session, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.PREBREACH, thread=True, now=now)
-    _note(session, ticket, timer, "sla_warning", now, level=ticket.level_key)
+    enqueue_notice(batch, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.PREBREACH, thread=True, now=now)
+    _note(batch, ticket, timer, "sla_warning", now, level=ticket.level_key)
 
 
-def _unresolved(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+def _unresolved(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, now: datetime) -> None:
     following = ctx.policy.next_level(ticket.level_key)
     if ticket.status not in LIVE or following is None:
         return
-    enqueue_notice(session, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.SLA_UNRESOLVED, thread=True,
+    enqueue_notice(batch, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.SLA_UNRESOLVED, thread=True,
                    now=now, extra={"next_level": following.title})
-    _note(session, ticket, timer, "escalation_suggested", now, level=ticket.level_key, next_level=following.key)
+    _note(batch, ticket, timer, "escalation_suggested", now, level=ticket.level_key, next_level=following.key)
 
 
-def _followup(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+def _followup(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, now: datetime) -> None:
     if ticket.status not in LIVE:
         return
     cadence = ctx.policy.followups.critical if ticket.severity == Severity.CRITICAL else ctx.policy.followups.standard
-    enqueue_notice(session, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.FOLLOWUP, thread=True, now=now,
+    enqueue_notice(batch, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.FOLLOWUP, thread=True, now=now,
                    extra={"cadence": format_duration(cadence)})
-    _note(session, ticket, timer, "followup_requested", now, assignee=ticket.assignee_id)
-    schedule(session, ticket.id, TimerKind.FOLLOWUP, followup_after(ctx, ticket, now), now)  # one catch-up, then on
+    _note(batch, ticket, timer, "followup_requested", now, assignee=ticket.assignee_id)
+    schedule(batch.session, ticket.id, TimerKind.FOLLOWUP, followup_after(ctx, ticket, now), now)  # one catch-up, then on
 
 
-def _manager_notice(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+def _manager_notice(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, now: datetime) -> None:
     if ticket.status not in LIVE:
         return
     open_for = format_duration(now - ticket.created_at)
     for manager in ctx.policy.management.managers:
-        enqueue_notice(session, key=f"timer:{timer.id}:{manager}", ticket_id=ticket.id, notice=Notice.MANAGER_NOTICE,
+        enqueue_notice(batch, key=f"timer:{timer.id}:{manager}", ticket_id=ticket.id, notice=Notice.MANAGER_NOTICE,
                        user=manager, now=now, extra={"open_for": open_for})
-    _note(session, ticket, timer, "managers_notified", now, managers=list(ctx.policy.management.managers), open_for=open_for)
+    _note(batch, ticket, timer, "managers_notified", now, managers=list(ctx.policy.management.managers), open_for=open_for)
 
 
-def _postmortem_reminder(ctx: ServiceContext, session: Session, ticket: Ticket, timer: Timer, now: datetime) -> None:
+def _postmortem_reminder(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, now: datetime) -> None:
     if ticket.status != TicketStatus.POSTMORTEM_DUE or not ticket.postmortem_owner:
         return
     overdue = ticket.postmortem_due_at is not None and now > ticket.postmortem_due_at
-    enqueue_notice(session, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.POSTMORTEM_REMINDER,
+    enqueue_notice(batch, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.POSTMORTEM_REMINDER,
                    user=ticket.postmortem_owner, now=now, extra={"overdue": "yes" if overdue else ""})
-    _note(session, ticket, timer, "postmortem_reminded", now, owner=ticket.postmortem_owner, overdue=overdue)
-    schedule(session, ticket.id, TimerKind.POSTMORTEM_REMINDER, max(timer.due_at + timedelta(days=1), now + timedelta(hours=12)), now)
+    _note(batch, ticket, timer, "postmortem_reminded", now, owner=ticket.postmortem_owner, overdue=overdue)
+    schedule(batch.session, ticket.id, TimerKind.POSTMORTEM_REMINDER, max(timer.due_at + timedelta(days=1), now + timedelta(hours=12)), now)
 
 
 EFFECTS = {

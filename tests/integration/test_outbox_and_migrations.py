@@ -15,7 +15,8 @@ from bot.db import make_sessions
 from bot.mail import SmtpMailer
 from tests.policies import open_seed_policy
 from bot.services.context import ServiceContext
-from bot.services.outbox import enqueue_email, relay_due
+from bot.services.delivery import enqueue_email
+from bot.services.outbox import relay_due
 from bot.services.ports import Email
 from models import Base, OutboxMessage
 from tests.integration.recording import RecordingNotifier

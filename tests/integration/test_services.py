@@ -229,7 +229,7 @@ def test_the_systemic_check_run_twice_adds_the_ticket_once_and_flags_once(ctx: S
 def test_a_refresh_of_a_systemic_notice_not_posted_yet_waits_for_the_post(ctx: ServiceContext, clock: ManualClock,
                                                                           notifier: RecordingNotifier) -> None:
     """Two rows for one alert relayed at once never post two notices: only the raising row posts."""
-    from bot.services.outbox import SENDERS, SYSTEMIC_NOTICE
+    from bot.services.systemic import SystemicNoticePayload, send_systemic_notice
     from bot.services.ports import DeliveryFailed, Once
     from bot.services.systemic import check_systemic
 
@@ -238,11 +238,11 @@ def test_a_refresh_of_a_systemic_notice_not_posted_yet_waits_for_the_post(ctx: S
     for ticket_id in ids:
         check_systemic(ctx, ticket_id)
     with pytest.raises(DeliveryFailed, match="not posted yet"):  # the 4th ticket's refresh, sent before the post
-        SENDERS[SYSTEMIC_NOTICE](ctx, {"alert": 1, "post": False}, ids[-1], Once("refresh"))
+        send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=False), ids[-1], Once("refresh"))
     assert notifier.systemic == []
-    SENDERS[SYSTEMIC_NOTICE](ctx, {"alert": 1, "post": True}, ids[2], Once("post"))
-    SENDERS[SYSTEMIC_NOTICE](ctx, {"alert": 1, "post": True}, ids[2], Once("post"))  # the post row again (a retry): an update
-    SENDERS[SYSTEMIC_NOTICE](ctx, {"alert": 1, "post": False}, ids[-1], Once("refresh"))
+    send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=True), ids[2], Once("post"))
+    send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=True), ids[2], Once("post"))  # the post row again (a retry): an update
+    send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=False), ids[-1], Once("refresh"))
     assert [existing is None for _, existing in notifier.systemic] == [True, False, False]
     assert len(notifier.systemic[-1][0].tickets) == 4
 

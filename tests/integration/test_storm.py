@@ -9,7 +9,8 @@ from sqlalchemy import Engine, select, update
 from bot.clock import ManualClock
 from bot.db import make_sessions
 from bot.services.context import Burst, ServiceContext
-from bot.services.outbox import enqueue_notice, relay_all
+from bot.services.delivery import enqueue_notice
+from bot.services.outbox import relay_all
 from bot.services.ports import Notice
 from models import OutboxMessage
 from tests.integration.recording import RecordingNotifier

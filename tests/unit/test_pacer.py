@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from bot.services.outbox import Pacer
+from bot.services.storm import Pacer
 
 
 def test_a_second_post_to_the_same_channel_waits_and_another_channel_does_not() -> None:

@@ -1,0 +1,44 @@
+"""Which sender relays each outbox kind, and the payload type its rows are read as. The senders live
+with their use cases; this table imports them all (none imports the relay), so bot/services/outbox.py
+finds every kind here without an import cycle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.services import delivery, digest, home, queries, storm, systemic
+from bot.services.context import ServiceContext
+from bot.services.ports import Once
+from bot.services.queue import NoPayload, NoticePayload, OutboxKind, Payload
+
+# What a sender returns: None (sent), a reason it was not sent (logged, on the timeline), or storm.Fold
+# (held back for the recipient's digest). DeliveryFailed / MailFailed: failed, retried or dead.
+Outcome = str | storm.Fold | None
+
+
+@dataclass(frozen=True)
+class Sender:
+    payload: type[Payload]
+    send: Callable[[ServiceContext, Any, int | None, Once], Outcome]
+
+
+SENDERS: dict[OutboxKind, Sender] = {
+    OutboxKind.EMAIL: Sender(delivery.EmailPayload, delivery.send_email),
+    OutboxKind.NOTICE: Sender(NoticePayload, delivery.send_notice),
+    OutboxKind.CARD_POST: Sender(delivery.CardPostPayload, delivery.send_card_post),
+    OutboxKind.CARD_UPDATE: Sender(NoPayload, delivery.send_card_update),
+    OutboxKind.CARD_MOVED: Sender(delivery.CardMovedPayload, delivery.send_card_moved),
+    OutboxKind.POSTMORTEM_DRAFT: Sender(delivery.PostmortemDraftPayload, delivery.send_postmortem_draft),
+    OutboxKind.EXPAND_GROUP: Sender(delivery.ExpandGroupPayload, delivery.send_expand_group),
+    OutboxKind.DIGEST: Sender(storm.DigestPayload, storm.send_digest),
+    OutboxKind.SYSTEMIC_CHECK: Sender(NoPayload, systemic.send_systemic_check),
+    OutboxKind.SYSTEMIC_NOTICE: Sender(systemic.SystemicNoticePayload, systemic.send_systemic_notice),
+    OutboxKind.TIMELINE_EXPORT: Sender(queries.ExportPayload, queries.send_timeline_export),
+    OutboxKind.HOME_FANOUT: Sender(home.HomeFanoutPayload, home.send_home_fanout),
+    OutboxKind.HOME_REFRESH: Sender(home.HomeRefreshPayload, home.send_home_refresh),
+    OutboxKind.REPORT_POST: Sender(digest.ReportPayload, digest.send_report_post),
+    OutboxKind.REPORT_CHART: Sender(digest.ReportPayload, digest.send_report_chart),
+}
+assert set(SENDERS) == set(OutboxKind), "every outbox kind has a sender"

@@ -1,0 +1,51 @@
+"""A systemic issue escalated with one click: every live ticket of the alert goes to the last level.
+Apart from bot/services/systemic.py (the check and the notice, which the outbox relays) because it is
+a lifecycle move: it escalates through bot/services/escalate.py and relays, above the outbox."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.domain.lifecycle import EscalationForm
+from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
+from bot.domain.tickets import DomainError
+from bot.services.context import ServiceContext
+from bot.services.escalate import escalate_ticket
+from bot.services.outbox import relay_all
+from bot.services.systemic import LIVE, SYSTEMIC_REASON, queue_notice
+from bot.services.tickets import answers_for
+from models import SystemicAlert, Ticket
+from models.timeline import Source
+
+
+def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> list[int]:
+    """One click: every live ticket of the alert goes to the last level with the reason "systemic"."""
+    last = ctx.policy.last_level
+    people = TicketPeople(level=last, reporter_id="", assignee_id=None, managers=ctx.policy.management.managers)
+    roles = roles_of(actor_id, people, responder=answers_for(ctx, last, actor_id), any_responder=False)
+    require(Act.ESCALATE, roles & {Role.RESPONDER, Role.MANAGER}, people, ref="these tickets")
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        alert = session.get(SystemicAlert, alert_id, with_for_update=True)
+        if alert is None:
+            raise DomainError("That systemic-issue notice no longer exists.")
+        if alert.escalated_at is not None:
+            raise DomainError("These tickets were already escalated as a systemic issue.")
+        alert.escalated_at, alert.escalated_by = now, actor_id
+        ids = list(alert.ticket_ids)
+        tickets = session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
+        todo = [(t.id, t.business_impact, t.troubleshooting) for t in tickets if t.status in LIVE and t.level_key != last.key]
+        queue_notice(ctx, session, alert, ids[0], now, change="escalated")  # with the flag: the button goes, whatever happens next
+    refs = ", ".join(f"ESC-{i}" for i in ids)
+    reason = next((r.key for r in ctx.policy.reasons if r.key == SYSTEMIC_REASON), ctx.policy.reasons[0].key)
+    escalated = []
+    for ticket_id, impact, tried in todo:
+        form = EscalationForm(reason=reason, target_level=last.key, business_impact=impact,
+                              troubleshooting=tried, notes=f"Part of a systemic issue: {refs}.")
+        try:
+            escalate_ticket(ctx, ticket_id, actor_id=actor_id, form=form, source=Source.BUTTON, authorized=True)
+            escalated.append(ticket_id)
+        except DomainError as exc:
+            ctx.log.info("systemic escalation skipped ESC-%s: %s", ticket_id, exc)
+    relay_all(ctx, ticket_id=ids[0])  # the notice's row, if no escalation above relayed it
+    return escalated
