@@ -40,6 +40,7 @@ from bot.readiness import Readiness
 from bot.slack.gateway import SlackError, SlackGateway, SlackRejected, make_client
 from bot.slack.metered import MeteredApp
 from bot.slack.notifier import SlackNotifier
+from bot.slack.pacing import Pacer
 from handlers import register_handlers
 from handlers.deps import Deps
 
@@ -157,7 +158,8 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
                             username=settings.smtp_username, password=settings.smtp_password, starttls=settings.smtp_starttls)
     services = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock or SystemClock(),
                               notifier=SlackNotifier(gateway, renderer, policy, command=settings.slash_command), renderer=renderer, mailer=mailer,
-                              tz=settings.tz, relay_notifier=SlackNotifier(relay_gateway, renderer, policy, command=settings.slash_command), pace=pace,
+                              tz=settings.tz, relay_notifier=SlackNotifier(relay_gateway, renderer, policy, command=settings.slash_command,
+                                                           pacer=Pacer(pace)),
                               burst=Burst(settings.notice_burst_limit, settings.notice_burst_window)
                               if settings.notice_burst_limit else None)
     multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None

@@ -35,7 +35,6 @@ class ServiceContext:
     mailer: Mailer | None = None  # None: SMTP_HOST unset, e-mail is skipped and the timeline says so
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # TIMEZONE: daily follow-ups are local
     relay_notifier: Notifier | None = None  # the outbox relay's (no SDK retries: it retries durably); default: notifier
-    pace: timedelta = timedelta(0)  # at most one post per channel per `pace` from the relay (Slack: ~1/s)
     burst: Burst | None = None  # storm control (NOTICE_BURST_LIMIT / NOTICE_BURST_WINDOW); None: off
     # 0..1, spreads retries so replicas don't retry in step (its own generator: the global one is everyone's)
     jitter: Callable[[], float] = field(default_factory=lambda: random.Random().random)

@@ -10,7 +10,7 @@ from bot.services.context import ServiceContext
 from bot.services.home import queue_home_refresh
 from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, Once, TicketCard
 from bot.services.queue import NoPayload, NoticePayload, OutboxKind, Payload, Rows, enqueue, queue_row
-from bot.services.storm import PACER, Fold, crowded
+from bot.services.storm import Fold, crowded
 from bot.services.tickets import BOT_ACTOR, card_of, entries, get_ticket, handoff_of, may_view, record
 from models.timeline import Source
 
@@ -126,7 +126,6 @@ def send_card_post(ctx: ServiceContext, payload: CardPostPayload, ticket_id: int
     """Post the card; remember where it is; have the previous card (if any) point to it."""
     card = current_card(ctx, ticket_id, handoff=True)
     card = replace(card, card=None, card_link=None)
-    PACER.wait(card.level.channel, ctx.pace)
     posted = ctx.relay.post_card(card, once=once)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
@@ -185,7 +184,6 @@ def send_notice(ctx: ServiceContext, payload: NoticePayload, ticket_id: int | No
     else:
         channel = payload.channel
     delivery = Delivery(payload.notice, user=payload.user, thread=thread, channel=channel, extra=extra)
-    PACER.wait(delivery.user or (thread.channel if thread else channel) or "", ctx.pace)
     ctx.relay.deliver(delivery, card, once=once)
     return None
 

@@ -4,8 +4,6 @@ row of its own, sent when the window ends."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,27 +18,6 @@ from models import OutboxMessage, OutboxStatus
 from models.timeline import Source
 
 DIGEST_GRACE = timedelta(seconds=2)  # a digest goes out this long after its window ends (late folds still join)
-
-
-class Pacer:
-    """At most one post per channel per interval, across the relay's calls in this process."""
-
-    def __init__(self) -> None:
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, channel: str, interval: timedelta) -> None:
-        if interval <= timedelta(0):
-            return
-        with self._lock:
-            ready = self._last.get(channel, 0.0) + interval.total_seconds()
-            now = time.monotonic()
-            self._last[channel] = max(now, ready)
-        if ready > now:
-            time.sleep(ready - now)
-
-
-PACER = Pacer()
 
 
 @dataclass(frozen=True)
@@ -115,7 +92,6 @@ def send_digest(ctx: ServiceContext, payload: DigestPayload, ticket_id: int | No
         items.append(DigestItem(ref=card.ref, title=card.title, severity=card.severity, notice=notice, card_link=link))
     burst = ctx.burst or Burst()
     digest = Digest(items=tuple(items), limit=burst.limit, window=burst.window, user=payload.user, channel=payload.channel)
-    PACER.wait(digest.user or digest.channel or "", ctx.pace)
     ctx.relay.deliver_digest(digest, once=once)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:

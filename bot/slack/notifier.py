@@ -20,6 +20,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.gateway import Posted, SlackError, SlackGateway, SlackRejected, SlackUnavailable
 from bot.slack.ids import Action
+from bot.slack.pacing import Pacer
 
 log = logging.getLogger("bot.slack")
 
@@ -105,8 +106,11 @@ def home_more_modal(renderer: Renderer, listing: Listing, *, command: str) -> di
 
 
 class SlackNotifier:
-    def __init__(self, gateway: SlackGateway, renderer: Renderer, policy: Policy, *, command: str = "/escalate"):
+    def __init__(self, gateway: SlackGateway, renderer: Renderer, policy: Policy, *, command: str = "/escalate",
+                 pacer: Pacer | None = None):
+        """`pacer`: the relay's notifier paces its cards, notices and digests per channel (Slack: ~1/s)."""
         self.gateway, self.renderer, self.policy, self.command = gateway, renderer, policy, command
+        self.pacer = pacer
         self._permalinks: dict[MessageRef, str] = {}
 
     def card_message(self, card: TicketCard) -> tuple[str, list[dict]]:
@@ -136,8 +140,13 @@ class SlackNotifier:
         return self.gateway.post(channel, text=text, blocks=blocks, thread_ts=thread_ts,
                                  key=once.key if once is not None else None)
 
+    def _pace(self, channel: str) -> None:
+        if self.pacer is not None:
+            self.pacer.wait(channel)
+
     def post_card(self, card: TicketCard, *, once: Once | None = None) -> MessageRef:
         text, blocks = self.card_message(card)
+        self._pace(card.level.channel)
         try:
             posted = self._post(card.level.channel, text=text, blocks=blocks, once=once)
         except SlackError as exc:
@@ -177,6 +186,7 @@ class SlackNotifier:
             acknowledged=card.acknowledged_by is not None,
             link=card.card_link if delivery.user else None,
         )
+        self._pace(delivery.user or (delivery.thread.channel if delivery.thread else delivery.channel) or "")
         try:
             if delivery.user:  # a user ID: the bot's DM with that person
                 posted = self._post(delivery.user, text=fallback_text(text), blocks=blocks, once=once)
@@ -220,6 +230,7 @@ class SlackNotifier:
 
     def deliver_digest(self, digest: Digest, *, once: Once | None = None) -> MessageRef:
         text = self.renderer.render("notices/digest.md.j2", d=digest)
+        self._pace(digest.user or digest.channel or "")
         try:
             posted = self._post(digest.user or digest.channel or "", text=fallback_text(text), blocks=digest_blocks(text), once=once)
         except SlackError as exc:

@@ -120,3 +120,26 @@ def test_a_dm_channel_is_asked_of_slack_once_per_person(fake: FakeSlack) -> None
         slack.deliver(Delivery(Notice.BREACH_MANAGER, user="U0MANAGER"), ticket,
                       once=Once(f"bm:{n}", in_doubt_since=now()))
     assert len(fake.calls_to("conversations.open")) == 1 and len(fake.messages("U0MANAGER")) == 3
+
+
+def test_the_relays_notifier_paces_its_posts_per_channel_and_a_dm_elsewhere_does_not_wait(fake: FakeSlack) -> None:
+    from datetime import timedelta
+
+    from bot.slack.pacing import Pacer
+
+    slept: list[float] = []
+    moment = [500.0]  # a monotonic clock that moves only when slept on
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        moment[0] += seconds
+
+    slack = SlackNotifier(SlackGateway(make_client("xoxb-fake-token", fake.api_url, retries=False)), Renderer(), POLICY,
+                          pacer=Pacer(timedelta(seconds=1), monotonic=lambda: moment[0], sleep=sleep))
+    ticket = card(level=POLICY.level("L3"))
+    slack.post_card(ticket)
+    slack.deliver(Delivery(Notice.BREACH_MANAGER, user="U0MANAGER"), ticket)
+    assert slept == []
+    slack.deliver(Delivery(Notice.BREACH, channel=ticket.level.channel), ticket)  # the card's channel again, at once
+    assert slept == [1.0]
+    assert len(fake.messages("C0L3")) == 2 and len(fake.messages("U0MANAGER")) == 1
