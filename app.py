@@ -158,6 +158,7 @@ def build(settings: Settings, *, clock: Clock | None = None, policy: Policy | No
                             username=settings.smtp_username, password=settings.smtp_password, starttls=settings.smtp_starttls)
     services = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock or SystemClock(),
                               notifier=SlackNotifier(gateway, renderer, policy, command=settings.slash_command), renderer=renderer, mailer=mailer,
+                              directory=gateway,
                               tz=settings.tz, relay_notifier=SlackNotifier(relay_gateway, renderer, policy, command=settings.slash_command,
                                                            pacer=Pacer(pace)),
                               burst=Burst(settings.notice_burst_limit, settings.notice_burst_window)

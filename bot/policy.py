@@ -14,9 +14,8 @@ from pydantic import (
 
 from bot.domain import policy as domain
 from bot.domain.durations import parse_duration
+from bot.slack.ids import CHANNEL_REF, MENTIONABLE_USER, USER_OR_GROUP
 
-_SLACK_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
-_CHANNEL = re.compile(r"^(C[A-Z0-9]{2,}|G[A-Z0-9]{2,}|#[a-z0-9][a-z0-9_\-]{0,79})$")
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,30}$")
 OPEN_TO_EVERYONE = "everyone"  # `responders: everyone`: the admin opened a level to every workspace member
 OPTION_TEXT_LIMIT = 75  # Slack's limit for a select option's text: categories must fit
@@ -56,7 +55,7 @@ class _Strict(BaseModel):
 
 def _slack_ids(values: list[str]) -> list[str]:
     for value in values:
-        if not _SLACK_USER_OR_GROUP.match(value):
+        if not USER_OR_GROUP.match(value):
             raise ValueError(f"{value!r} is not a Slack user ID (U…) or user-group ID (S…)")
     return values
 
@@ -130,7 +129,7 @@ class LevelModel(_Strict):
     @field_validator("channel")
     @classmethod
     def _channel(cls, value: str) -> str:
-        if not _CHANNEL.match(value):
+        if not CHANNEL_REF.match(value):
             raise ValueError(f"{value!r} must be a channel ID (C…) or a #name in lower case")
         return value
 
@@ -183,7 +182,7 @@ class ManagementModel(_Strict):
     @classmethod
     def _managers(cls, value: list[str]) -> list[str]:
         for item in value:
-            if not re.match(r"^[UW][A-Z0-9]{2,}$", item):
+            if not MENTIONABLE_USER.match(item):
                 raise ValueError(f"{item!r} is not a Slack user ID (U…)")
         return value
 
@@ -219,7 +218,7 @@ class ReportsModel(_Strict):
     @field_validator("channel")
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
-        if value is not None and not _CHANNEL.match(value):
+        if value is not None and not CHANNEL_REF.match(value):
             raise ValueError(f"{value!r} must be a channel ID (C…) or a #name in lower case")
         return value
 

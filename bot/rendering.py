@@ -16,11 +16,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.domain.durations import format_duration
+from bot.slack.ids import GROUP_ID, MENTIONABLE_USER
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 ELLIPSIS = "…"
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _SAFE_URL = re.compile(r"^(https?|mailto|tel):[^\s<>|\\]+$", re.IGNORECASE)  # no backslash: browsers read it as /
 
 
@@ -66,9 +65,9 @@ def _finalize(value: Any) -> Any:
 
 
 def mention(user_id: str | None) -> Mrkdwn:
-    if user_id and _USER_ID.match(user_id):
+    if user_id and MENTIONABLE_USER.match(user_id):
         return Mrkdwn(f"<@{user_id}>")
-    if user_id and _GROUP_ID.match(user_id):
+    if user_id and GROUP_ID.match(user_id):
         return Mrkdwn(f"<!subteam^{user_id}>")
     return Mrkdwn(escape_mrkdwn(user_id or "someone"))
 

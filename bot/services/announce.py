@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.services.delivery import CardPostPayload, ExpandGroupPayload, PostmortemDraftPayload, enqueue_notice, enqueue_ticket_change
-from bot.services.ports import MessageRef, Notice
+from bot.services.ports import Directory, MessageRef, Notice
 from bot.services.queue import NoPayload, OutboxKind, enqueue
 from bot.services.tickets import subscribers_without_role, watchers
 from models import Ticket, TimelineEvent
@@ -37,10 +37,10 @@ def queue_notice(session: Session, ticket_id: int, event: TimelineEvent, notice:
 
 
 def queue_people(session: Session, ticket_id: int, event: TimelineEvent, notice: Notice, people: tuple[str, ...],
-                 now: datetime, *, extra: dict[str, str] | None = None) -> None:
-    """A DM to each person; a user group (S…) is expanded to its members when relayed, not now."""
+                 now: datetime, *, directory: Directory, extra: dict[str, str] | None = None) -> None:
+    """A DM to each person; a user group (the directory knows one) is expanded to its members when relayed, not now."""
     for person in people:
-        if person.startswith("S"):
+        if directory.is_group(person):
             enqueue(session, key=f"{OutboxKind.EXPAND_GROUP}:{notice.value}:{ticket_id}:{event.id}:{person}",
                     kind=OutboxKind.EXPAND_GROUP, ticket_id=ticket_id, now=now,
                     payload=ExpandGroupPayload(group=person, notice=notice, event=event.id, extra=extra or {}))

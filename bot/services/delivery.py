@@ -190,7 +190,7 @@ def send_notice(ctx: ServiceContext, payload: NoticePayload, ticket_id: int | No
 
 def send_expand_group(ctx: ServiceContext, payload: ExpandGroupPayload, ticket_id: int | None, once: Once) -> None:
     """A notice for a user group: one DM per member, each its own outbox row (sent once each)."""
-    members = ctx.relay.members_of(payload.group)
+    members = ctx.directory.members_of(payload.group)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         for user in sorted(members):

@@ -60,7 +60,7 @@ def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form:
         previous = MessageRef(seen.card_channel, seen.card_ts) if seen.card_channel and seen.card_ts else None
         queue_card(session, ticket, event, now, previous=previous)
         if ticket.severity == Severity.CRITICAL:
-            queue_people(session, ticket_id, event, Notice.PAGE, level.responders, now)
+            queue_people(session, ticket_id, event, Notice.PAGE, level.responders, now, directory=ctx.directory)
         if ticket.severity != Severity.CRITICAL:
             handoff = Handoff(escalated_by=actor_id, from_level=seen.level_key, reason=reason, notes=form.notes,
                               changes=changes, number=ticket.handoffs)

@@ -99,12 +99,14 @@ def _announcements(ctx: ServiceContext, session: Session, ticket: Ticket, event:
     queue_card(session, ticket, event, now)
     queue_notice(session, ticket.id, event, Notice.REPORTER_CONFIRMATION, now, user=ticket.reporter_id)
     if ticket.severity == Severity.CRITICAL:
-        queue_people(session, ticket.id, event, Notice.PAGE, ctx.policy.level(ticket.level_key).responders, now)
+        queue_people(session, ticket.id, event, Notice.PAGE, ctx.policy.level(ticket.level_key).responders, now,
+                     directory=ctx.directory)
     for trigger in triggers:
         for key in trigger.notify:
             contact = ctx.policy.contact(key)
             extra = {"contact": contact.key, "trigger": trigger.label}
             if contact.slack:
-                queue_people(session, ticket.id, event, Notice.CONTACT_ALERT, (contact.slack,), now, extra=extra)
+                queue_people(session, ticket.id, event, Notice.CONTACT_ALERT, (contact.slack,), now, extra=extra,
+                             directory=ctx.directory)
             else:
                 queue_notice(session, ticket.id, event, Notice.CONTACT_NO_SLACK, now, thread=True, extra=extra)

@@ -174,8 +174,6 @@ class Notifier(Protocol):
 
     def deliver(self, delivery: Delivery, card: TicketCard, *, once: Once | None = None) -> MessageRef | None: ...
 
-    def members_of(self, group_id: str) -> frozenset[str]: ...
-
     def upload(self, to: str, *, filename: str, content: bytes, title: str, comment: str,
                once: Once | None = None) -> None: ...
 
@@ -189,6 +187,27 @@ class Notifier(Protocol):
     def post_report(self, message: "ReportMessage", *, once: Once | None = None) -> MessageRef: ...
 
     def upload_chart(self, message: "ReportMessage", *, once: Once | None = None) -> None: ...
+
+
+class Directory(Protocol):
+    """Who is in a user group (responders, people to DM may name one): asked of the workspace (Slack's
+    user groups), which alone knows what a group's ID looks like."""
+
+    def is_group(self, member_id: str) -> bool: ...
+
+    def members_of(self, group_id: str) -> frozenset[str]:
+        """The group's members; raises DeliveryFailed when the workspace can't say."""
+        ...
+
+
+class NoGroups:
+    """A directory with no user groups (the offline command line, tests that need none)."""
+
+    def is_group(self, member_id: str) -> bool:
+        return False
+
+    def members_of(self, group_id: str) -> frozenset[str]:
+        return frozenset()
 
 
 @dataclass(frozen=True)

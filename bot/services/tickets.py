@@ -180,7 +180,7 @@ def people_of(policy: Policy, session: Session, ticket: Ticket) -> TicketPeople:
 
 def answers_for(ctx: "ServiceContext", level: Level, actor_id: str) -> bool:
     """Is the actor one of the level's responders (user groups expanded; `everyone` when the policy opened it)?"""
-    groups = [r for r in level.responders if r.startswith("S")]
+    groups = [r for r in level.responders if ctx.directory.is_group(r)]
     members = frozenset().union(*(members_of(ctx, g) for g in groups))
     return responders_may_act(level, actor_id, members)
 
@@ -225,7 +225,7 @@ def may_view(ctx: "ServiceContext", ticket_id: int, actor_id: str) -> bool:
 def members_of(ctx: "ServiceContext", group_id: str) -> frozenset[str]:
     """A user group's members; when Slack can't say, nobody (logged), so a check fails closed."""
     try:
-        return ctx.notifier.members_of(group_id)
+        return ctx.directory.members_of(group_id)
     except DeliveryFailed as exc:
         ctx.log.warning("could not list members of user group %s: %s", group_id, exc.reason)
         return frozenset()

@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 import urllib.error
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from slack_sdk import WebClient
@@ -16,6 +15,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from bot import metrics
+from bot.services.ports import DeliveryFailed, MessageRef
+from bot.slack.ids import POSTABLE_ID, is_group, is_user
 
 log = logging.getLogger("bot.slack")
 
@@ -56,12 +57,6 @@ class TriggerExpired(SlackRejected):
     """The trigger_id was older than Slack's 3 seconds, or already used."""
 
 
-@dataclass(frozen=True)
-class Posted:
-    channel: str
-    ts: str
-
-
 def make_client(token: str, base_url: str, *, timeout: int = 10, retries: bool = True) -> WebClient:
     """A WebClient that retries connection errors, 429 (honouring Retry-After) and 5xx a few times.
 
@@ -84,7 +79,13 @@ def _never_sent(exc: BaseException) -> bool:
 
 def _is_id(channel: str) -> bool:
     """A Slack ID (C…, G…, D…, U…, W…) rather than a #name."""
-    return bool(re.fullmatch(r"[CGDUW][A-Z0-9]{2,}", channel))
+    return bool(POSTABLE_ID.fullmatch(channel))
+
+
+def failed(exc: SlackError) -> DeliveryFailed:
+    """A Slack error in the services' terms: rate limits and outages are transient, refusals permanent."""
+    return DeliveryFailed(exc.code, permanent=not isinstance(exc, SlackUnavailable), retry_after=exc.retry_after,
+                          maybe_done=getattr(exc, "maybe_done", False))
 
 
 def _name(channel: str) -> str:
@@ -172,7 +173,7 @@ class SlackGateway:
         return str(data["view"]["id"])
 
     def post(self, channel: str, *, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
-             key: str | None = None) -> Posted:
+             key: str | None = None) -> MessageRef:
         """Post a message; `key` goes with it as message metadata, so `find_posted` can find it later."""
         data = self._doubtful(lambda: self._call("chat.postMessage", lambda: self.client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
@@ -183,18 +184,18 @@ class SlackGateway:
             read = self._reads.get((str(data["channel"]), thread_ts))
             if read is not None:
                 read[2].append({"ts": str(data["ts"]), "metadata": _metadata(key)})
-        return Posted(channel=str(data["channel"]), ts=str(data["ts"]))
+        return MessageRef(channel=str(data["channel"]), ts=str(data["ts"]))
 
-    def dm(self, user_id: str, *, text: str, blocks: list[dict[str, Any]] | None = None, key: str | None = None) -> Posted:
+    def dm(self, user_id: str, *, text: str, blocks: list[dict[str, Any]] | None = None, key: str | None = None) -> MessageRef:
         """Posting to a user ID lands in the bot's DM with that person."""
         return self.post(user_id, text=text, blocks=blocks, key=key)
 
-    def find_posted(self, channel: str, key: str, *, since: float, thread_ts: str | None = None) -> Posted | None:
+    def find_posted(self, channel: str, key: str, *, since: float, thread_ts: str | None = None) -> MessageRef | None:
         """The bot's message carrying `key`, posted since `since` (epoch seconds) in a channel, a user's
         DM (given the user ID) or a thread; None when it is not there."""
         channel = self._readable(channel)
         found = self._search(channel, since=since, thread_ts=thread_ts, match=lambda m: _carries(m, key))
-        return Posted(channel=channel, ts=str(found["ts"])) if found else None
+        return MessageRef(channel=channel, ts=str(found["ts"])) if found else None
 
     def find_upload(self, channel: str, title: str, *, since: float) -> bool:
         """Whether a file titled `title` was shared since `since` in a channel or a user's DM."""
@@ -204,7 +205,7 @@ class SlackGateway:
 
     def _readable(self, channel: str) -> str:
         """The channel ID the history methods need: a user's DM, or a #name looked up (once) in conversations.list."""
-        if channel[:1] in "UW" and _is_id(channel):
+        if is_user(channel):
             return self.open_dm(channel)
         if _is_id(channel):
             return channel
@@ -303,6 +304,17 @@ class SlackGateway:
                 if exc.code != "not_in_channel" or attempt:
                     raise
                 self._call("conversations.join", lambda: self.client.conversations_join(channel=channel))
+
+    # ---- The Directory port (bot/services/ports.py): user groups, for permissions and group DMs.
+
+    def is_group(self, member_id: str) -> bool:
+        return is_group(member_id)
+
+    def members_of(self, group_id: str) -> frozenset[str]:
+        try:
+            return self.group_members(group_id)
+        except SlackError as exc:
+            raise failed(exc) from None
 
     def group_members(self, group_id: str) -> frozenset[str]:
         """Members of a user group, cached for a few minutes (permission checks ask often)."""

@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+
+# ---- What Slack's IDs look like, known here only (payload readers, the gateway, the policy's checks,
+# the mention filter and the directory all ask this module).
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")  # in a payload: a user (W… on Enterprise Grid)
+CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,30}$")  # a channel, a DM, a private channel
+VIEW_ID = re.compile(r"^V[A-Z0-9]{2,62}$")
+FILE_ID = re.compile(r"^F[A-Z0-9]{2,30}$")
+MENTIONABLE_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")  # an ID the policy names, or a mention may show
+GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")  # a user group
+USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+CHANNEL_REF = re.compile(r"^(C[A-Z0-9]{2,}|G[A-Z0-9]{2,}|#[a-z0-9][a-z0-9_\-]{0,79})$")  # a channel ID or a #name
+POSTABLE_ID = re.compile(r"[CGDUW][A-Z0-9]{2,}")  # what chat.postMessage takes as is (else a #name to look up)
+
+
+def is_group(member_id: str) -> bool:
+    """A user group's ID (S…) rather than a person's: the policy has checked the IDs' shapes already."""
+    return member_id.startswith("S")
+
+
+def is_user(member_id: str) -> bool:
+    """A person's ID (U…, W…): their DM is opened to read its history."""
+    return member_id[:1] in "UW" and bool(POSTABLE_ID.fullmatch(member_id))
 
 
 class Action(StrEnum):

@@ -18,7 +18,7 @@ from bot.slack.blocks import (
     HomeHeading, HomeMore, HomePart, HomeRow, HomeText, card_buttons, digest_blocks, fallback_text, home_view, list_modal,
     notice_blocks, report_blocks, systemic_blocks, ticket_card_blocks,
 )
-from bot.slack.gateway import Posted, SlackError, SlackGateway, SlackRejected, SlackUnavailable
+from bot.slack.gateway import SlackError, SlackGateway, SlackRejected, failed
 from bot.slack.ids import Action
 from bot.slack.pacing import Pacer
 
@@ -48,12 +48,6 @@ def report_message(renderer: Renderer, report: Report, *, period: str, reasons: 
     blocks = report_blocks(report, title=parts["title"], context=parts["context"], columns=parts["columns"].splitlines(),
                            details=parts["details"])
     return fallback_text(parts["fallback"]), blocks
-
-
-def failed(exc: SlackError) -> DeliveryFailed:
-    """A Slack error in delivery terms: rate limits and outages are transient, refusals permanent."""
-    return DeliveryFailed(exc.code, permanent=not isinstance(exc, SlackUnavailable), retry_after=exc.retry_after,
-                          maybe_done=getattr(exc, "maybe_done", False))
 
 
 # Buttons a ticket shows on the App Home, by section: the card's own actions (same handlers, same checks).
@@ -122,7 +116,7 @@ class SlackNotifier:
         return fallback_text(parts["fallback"]), blocks
 
     def _post(self, channel: str, *, text: str, blocks: list[dict], thread_ts: str | None = None,
-              once: Once | None = None) -> Posted:
+              once: Once | None = None) -> MessageRef:
         """Post once: with the outbox key as metadata, and, when an earlier attempt may have landed,
         only after looking for it (then that message is the answer). A lookup Slack refuses (a private
         channel the bot can't read, a missing history scope) is logged and the post is sent: a possible
@@ -151,7 +145,7 @@ class SlackNotifier:
             posted = self._post(card.level.channel, text=text, blocks=blocks, once=once)
         except SlackError as exc:
             raise failed(exc) from None
-        return MessageRef(posted.channel, posted.ts)
+        return posted
 
     def update_card(self, card: TicketCard) -> None:
         if card.card is None:
@@ -199,7 +193,7 @@ class SlackNotifier:
                 return None
         except SlackError as exc:
             raise failed(exc) from None
-        return MessageRef(posted.channel, posted.ts)
+        return posted
 
     def upload(self, to: str, *, filename: str, content: bytes, title: str, comment: str,
                once: Once | None = None) -> None:
@@ -226,7 +220,7 @@ class SlackNotifier:
             posted = self._post(notice.channel, text=fallback_text(text), blocks=blocks, once=once)
         except SlackError as exc:
             raise failed(exc) from None
-        return MessageRef(posted.channel, posted.ts)
+        return posted
 
     def deliver_digest(self, digest: Digest, *, once: Once | None = None) -> MessageRef:
         text = self.renderer.render("notices/digest.md.j2", d=digest)
@@ -235,7 +229,7 @@ class SlackNotifier:
             posted = self._post(digest.user or digest.channel or "", text=fallback_text(text), blocks=digest_blocks(text), once=once)
         except SlackError as exc:
             raise failed(exc) from None
-        return MessageRef(posted.channel, posted.ts)
+        return posted
 
     def publish_home(self, user_id: str, home: Home) -> None:
         try:
@@ -250,7 +244,7 @@ class SlackNotifier:
             posted = self._post(message.destination, text=text, blocks=blocks, once=once)
         except SlackError as exc:
             raise failed(exc) from None
-        return MessageRef(posted.channel, posted.ts)
+        return posted
 
     def upload_chart(self, message: ReportMessage, *, once: Once | None = None) -> None:
         """The chart as a PNG through Slack's external upload flow (titled uniquely per report)."""
@@ -258,9 +252,3 @@ class SlackNotifier:
         filename = re.sub(r"[^a-z0-9]+", "-", message.title.lower()).strip("-") + ".png"
         comment = fallback_text(self.renderer.render("report_chart.md.j2", m=message))
         self.upload(message.destination, filename=filename, content=png, title=message.title, comment=comment, once=once)
-
-    def members_of(self, group_id: str) -> frozenset[str]:
-        try:
-            return self.gateway.group_members(group_id)
-        except SlackError as exc:
-            raise failed(exc) from None

@@ -21,13 +21,11 @@ from bot.domain.intake import Attachment, IntakeDraft
 from bot.domain.reports import DEFAULT_PERIOD, PERIODS
 from bot.domain.severity import Severity
 from bot.domain.tickets import MAX_TICKET_ID, parse_ticket_ref
-from bot.slack.ids import FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, IntakeBlock
+from bot.slack.ids import (
+    CHANNEL_ID, FILE_ID, FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, USER_ID, VIEW_ID, IntakeBlock,
+)
 
 # Slack's id shapes, bounded so every id fits the 32-character columns that store it.
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,30}$")
-VIEW_ID = re.compile(r"^V[A-Z0-9]{2,62}$")
-FILE_ID = re.compile(r"^F[A-Z0-9]{2,30}$")
 MESSAGE_TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
 _TICKET_VALUE = re.compile(r"^[0-9]{1,10}$")  # ASCII digits only ("²".isdigit() is True)
 MAX_COMMAND_TEXT = 4000

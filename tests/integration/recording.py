@@ -1,4 +1,5 @@
-"""A recording Notifier for service tests: remembers every send, can be told to fail."""
+"""A recording Notifier for service tests: remembers every send, can be told to fail. It is their
+Directory too (`groups`: the user groups it knows, by ID)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ class RecordingNotifier:
         self.deliveries.append((delivery, card))
         return MessageRef(delivery.user or "C0LEVEL", f"200.{next(self._ts):06d}")
 
+    def is_group(self, member_id: str) -> bool:
+        return member_id.startswith("S")  # Slack's shape, as the gateway knows it (bot/slack/ids.py)
+
     def members_of(self, group_id: str) -> frozenset[str]:
         return self.groups.get(group_id, frozenset())
 
@@ -67,3 +71,18 @@ class RecordingNotifier:
 
     def notices(self) -> list[tuple[str, str | None]]:
         return [(d.notice.value, d.user or (d.thread.channel if d.thread else None)) for d, _ in self.deliveries]
+
+
+@dataclass
+class Groups:
+    """A Directory with no notifier attached: the user groups it knows, and who asked about which."""
+
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    def is_group(self, member_id: str) -> bool:
+        return member_id in self.groups
+
+    def members_of(self, group_id: str) -> frozenset[str]:
+        self.asked.append(group_id)
+        return self.groups[group_id]

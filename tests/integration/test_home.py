@@ -41,7 +41,7 @@ POLICY = replace(BASE, levels=(
 
 @pytest.fixture
 def ctx(engine: Engine, clock: ManualClock, notifier: RecordingNotifier) -> ServiceContext:
-    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier)
+    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier, directory=notifier)
 
 
 def file(ctx: ServiceContext, reporter: str = "U0AGENT", **changes: object) -> int:
@@ -231,7 +231,7 @@ def test_a_change_republishes_the_home_of_those_who_opened_it_once_per_window(ct
 
 def test_home_refreshes_are_not_counted_by_storm_control(engine: Engine, clock: ManualClock, notifier: RecordingNotifier) -> None:
     ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier,
-                         burst=Burst(limit=1, window=timedelta(minutes=1)))
+                         directory=notifier, burst=Burst(limit=1, window=timedelta(minutes=1)))
     open_home(ctx, actor_id="U0AGENT")
     file(ctx)
     clock.advance(timedelta(seconds=6))

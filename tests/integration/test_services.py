@@ -20,7 +20,7 @@ from bot.services.context import ServiceContext
 from bot.services.intake import announce_ticket, open_ticket
 from models import Ticket, TimelineEvent
 from models.timeline import TimelineIsAppendOnly
-from tests.integration.recording import RecordingNotifier
+from tests.integration.recording import Groups, RecordingNotifier
 
 BASE_POLICY = open_seed_policy()
 L2 = replace(BASE_POLICY.level("L2"), responders=("U0L2ENG",), open_to_everyone=False)
@@ -42,7 +42,7 @@ def notifier() -> RecordingNotifier:
 
 @pytest.fixture
 def ctx(engine: Engine, clock: ManualClock, notifier: RecordingNotifier) -> ServiceContext:
-    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier)
+    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier, directory=notifier)
 
 
 def events(ctx: ServiceContext, ticket_id: int) -> list[str]:
@@ -138,6 +138,20 @@ def test_someone_outside_the_level_cannot_acknowledge(ctx: ServiceContext) -> No
 def test_a_user_group_member_may_acknowledge_for_the_level(ctx: ServiceContext) -> None:
     filed = open_ticket(ctx, replace(FORM, triggers=frozenset({"data_loss"})), reporter_id="U0AGENT", intake_key=None)
     assert acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0ONCALL2").first
+
+
+def test_group_membership_comes_from_the_directory_not_the_notifier(engine: Engine, clock: ManualClock) -> None:
+    """The directory says what a group is and who is in it, for the permission check and for the page."""
+    groups = Groups({"S0ONCALL": frozenset({"U0ONCALL1"})})
+    notifier = RecordingNotifier(groups={"S0ONCALL": frozenset({"U0SOMEONEELSE"})})  # never asked
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier, directory=groups)
+    filed = open_ticket(ctx, replace(FORM, triggers=frozenset({"security_incident"})), reporter_id="U0AGENT", intake_key=None)
+    announce_ticket(ctx, filed.ticket_id)
+    assert [to for notice, to in notifier.notices() if notice == "page"] == ["U0L3ENG", "U0ONCALL1"]
+    with pytest.raises(NotAllowed):
+        acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0SOMEONEELSE")
+    assert acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0ONCALL1").first
+    assert "S0ONCALL" in groups.asked
 
 
 def test_a_closed_ticket_cannot_be_acknowledged(ctx: ServiceContext) -> None:

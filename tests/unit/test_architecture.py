@@ -148,3 +148,12 @@ def test_services_import_each_other_at_the_top_and_without_a_cycle() -> None:
 
     cycles = [c for module in sorted(graph) if module != "bot.services.__init__" and (c := cycle_from(module, module, (module,)))]
     assert cycles == []
+
+
+def test_slack_id_shapes_are_spelled_in_the_slack_ids_module_only() -> None:
+    """What a Slack ID looks like (U…, S…, C…) is bot/slack/ids.py's; services ask the Directory port."""
+    shape = re.compile(r"""\[[CDGSUVWF]{1,5}\]\[A-Z0-9\]|startswith\(["'][CDGSUW]["']\)|in ["'][CDGSUW]{1,5}["']""")
+    spelled = [f"{path.relative_to(ROOT)}:{n}" for pkg in ("bot", "handlers", "models") for path in (ROOT / pkg).rglob("*.py")
+               if path != ROOT / "bot/slack/ids.py"
+               for n, line in enumerate(path.read_text().splitlines(), 1) if shape.search(line)]
+    assert spelled == []
