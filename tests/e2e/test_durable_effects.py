@@ -162,6 +162,25 @@ def test_an_export_asked_for_while_slack_is_down_arrives_once_after_recovery(
     assert timeline_kinds(bot, 1).count("timeline_exported") == 1
 
 
+def test_an_export_slack_refuses_is_an_expected_failure_not_the_error_boundary(
+    bot: RunningBot, slack: SlackSender, fake: FakeSlack
+) -> None:
+    """Issue 11, item 6: the refused upload is a dead letter on the timeline; the asker got the export's
+    own reply, never "something went wrong", and nothing is logged as unexpected."""
+    file_ticket(slack, fake, bot)
+    fake.fail("files.completeUploadExternal", error="invalid_channel", times=2)
+    answered = len(fake.responses)
+    slack.slash_command("U0AGENT", "export ESC-1")
+    fake.wait_until(lambda: timeline_kinds(bot, 1).count("delivery_failed") == 2, message="both uploads refused")
+    settle(bot, fake)
+    replies = [r["body"]["text"] for r in fake.responses[answered:]]
+    assert len(replies) == 1 and "on its way to your DMs" in replies[0] and "went wrong" not in replies[0]
+    assert fake.files == {}
+    with bot.runtime.deps.services.sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "timeline_export")).all()
+    assert [(r.status, r.last_error) for r in rows] == [("dead", "invalid_channel")] * 2
+
+
 def test_the_export_files_are_named_per_request(bot: RunningBot, slack: SlackSender, fake: FakeSlack,
                                                  clock: ManualClock) -> None:
     """Two exports of one ticket, even in the same second: four distinct titles (a look-up by title finds one)."""
