@@ -274,3 +274,30 @@ def test_an_action_relays_its_own_tickets_messages_and_leaves_any_backlog_to_the
     assert [c.id for c in notifier.cards] == [mine]  # the click's thread sent only its own ticket's card
     sweep(ctx, worker="sweeper")
     assert sorted(c.id for c in notifier.cards) == sorted([mine, backlog])
+
+
+def test_a_batch_writes_its_rows_and_notes_when_flushed_and_enqueue_at_once(ctx: ServiceContext, clock: ManualClock) -> None:
+    """Batching is the caller's choice, visible where it is called: nothing ambient in the session."""
+    from sqlalchemy import func
+
+    from bot.services.queue import Batch, NoPayload, OutboxKind, enqueue
+    from models import OutboxMessage
+    from models.timeline import Source
+
+    filed = open_ticket(ctx, FORM, reporter_id="U0AGENT", intake_key=None)
+    rows = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dedupe_key.like("test:%"))
+    notes = select(func.count()).select_from(TimelineEvent).where(TimelineEvent.kind == "test_note")
+    with ctx.sessions.begin() as session:
+        with Batch(session) as batch:
+            batch.enqueue(key="test:1", kind=OutboxKind.SYSTEMIC_CHECK, ticket_id=filed.ticket_id, payload=NoPayload(),
+                          now=clock.now())
+            batch.note(filed.ticket_id, "test_note", actor="U0BOT", source=Source.SYSTEM, at=clock.now())
+            assert (session.scalar(rows), session.scalar(notes)) == (0, 0)  # deferred
+        assert (session.scalar(rows), session.scalar(notes)) == (1, 1)
+        enqueue(session, key="test:2", kind=OutboxKind.SYSTEMIC_CHECK, ticket_id=filed.ticket_id, payload=NoPayload(),
+                now=clock.now())
+        assert session.scalar(rows) == 2  # written at once
+        with pytest.raises(RuntimeError), Batch(session) as batch:
+            batch.enqueue(key="test:3", kind=OutboxKind.SYSTEMIC_CHECK, ticket_id=None, payload=NoPayload(), now=clock.now())
+            raise RuntimeError("the caller failed: the batch writes nothing")
+        assert session.scalar(rows) == 2
