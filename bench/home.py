@@ -45,7 +45,7 @@ from bot.services.context import ServiceContext  # noqa: E402
 from bot.services.home import home  # noqa: E402
 from bot.slack.blocks import home_view  # noqa: E402
 from bot.slack.notifier import home_parts  # noqa: E402
-from tests.integration.recording import RecordingNotifier  # noqa: E402
+from tests.integration.recording import Groups, RecordingNotifier  # noqa: E402
 from tests.policies import open_seed_policy  # noqa: E402
 from tests.seeding import seed_open_tickets  # noqa: E402
 
@@ -87,7 +87,7 @@ def measure_home(url: str, open_tickets: int, *, closed: int, repeats: int) -> d
     migrate(engine)
     seed(engine, open_tickets, closed=closed)
     ctx = ServiceContext(sessions=make_sessions(engine), policy=policy_for_bench(), clock=ManualClock(NOW),
-                         notifier=RecordingNotifier())
+                         notifier=RecordingNotifier(), directory=Groups())
     renderer = Renderer()
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))

@@ -49,7 +49,7 @@ from bot.services.context import ServiceContext  # noqa: E402
 from bot.services.reports import report, weekly  # noqa: E402
 from bot.services.tickets import calendar_of  # noqa: E402
 from models import Ticket, TimelineEvent  # noqa: E402
-from tests.integration.recording import RecordingNotifier  # noqa: E402
+from tests.integration.recording import Groups, RecordingNotifier  # noqa: E402
 from tests.policies import open_seed_policy  # noqa: E402
 
 UTC = timezone.utc
@@ -209,7 +209,7 @@ def run(url: str, *, tickets: int = 50_000, runs: int = 7, baseline: bool = True
     try:
         migrate(engine)
         policy = open_seed_policy()
-        ctx = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=ManualClock(T0), notifier=RecordingNotifier())
+        ctx = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=ManualClock(T0), notifier=RecordingNotifier(), directory=Groups())
         result: dict[str, Any] = {"backend": engine.dialect.name, **seed(engine, policy, tickets)}
         ms30, month = timed(lambda: report(ctx, since=T0 - SPAN, until=T0), runs)
         ms7, week = timed(lambda: report(ctx, since=T0 - timedelta(days=7), until=T0), runs)

@@ -407,7 +407,7 @@ def prepare(backend: str, url: str, directory: Path, n: int) -> Setup:
     migrate(engine)
     clock = ManualClock(T0)
     notifier = RecordingNotifier()
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=bench_policy(), clock=clock, notifier=notifier)
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=bench_policy(), clock=clock, notifier=notifier, directory=notifier)
     note(f"{backend} N={n:,}: seeding")
     seeded = seed(engine, ctx, n)
     note(f"{backend} N={n:,}: {seeded['timers']:,} timers seeded in {seeded['seed_seconds']:.1f} s")

@@ -16,7 +16,7 @@ from bot.config import ConfigError, load_settings
 from bot.db import make_engine, make_sessions
 from bot.policy import PolicyError, load_policy
 from bot.services.context import ServiceContext
-from bot.services.ports import DeliveryFailed
+from bot.services.ports import DeliveryFailed, NoGroups
 
 
 class SetupError(Exception):
@@ -57,7 +57,7 @@ def offline_context(**overrides: object) -> Iterator[ServiceContext]:
             raise SetupError(f"Configuration error: DATABASE_URL cannot be used ({type(getattr(exc, 'orig', None) or exc).__name__}: {reason})") from None
         if not {"tickets", "timeline_events"} <= tables:
             raise SetupError("Configuration error: DATABASE_URL holds no escalation bot tables (start the bot once to create them)")
-        yield ServiceContext(sessions=make_sessions(engine), policy=policy, clock=SystemClock(), notifier=NoSlack(),
+        yield ServiceContext(sessions=make_sessions(engine), policy=policy, clock=SystemClock(), notifier=NoSlack(), directory=NoGroups(),
                              tz=settings.tz)
     finally:
         engine.dispose()

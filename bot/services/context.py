@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.domain.policy import Policy
 from bot.rendering import Renderer
-from bot.services.ports import Directory, Mailer, NoGroups, Notifier
+from bot.services.ports import Directory, Mailer, Notifier
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,11 @@ class ServiceContext:
     policy: Policy
     clock: Clock
     notifier: Notifier
+    directory: Directory  # user groups and their members (the Slack gateway); required: no silent "no groups"
     renderer: Renderer = field(default_factory=Renderer)
     mailer: Mailer | None = None  # None: SMTP_HOST unset, e-mail is skipped and the timeline says so
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # TIMEZONE: daily follow-ups are local
     relay_notifier: Notifier | None = None  # the outbox relay's (no SDK retries: it retries durably); default: notifier
-    directory: Directory = field(default_factory=NoGroups)  # user groups and their members (the Slack gateway)
     burst: Burst | None = None  # storm control (NOTICE_BURST_LIMIT / NOTICE_BURST_WINDOW); None: off
     # 0..1, spreads retries so replicas don't retry in step (its own generator: the global one is everyone's)
     jitter: Callable[[], float] = field(default_factory=lambda: random.Random().random)

@@ -27,7 +27,7 @@ from fakeslack import FakeSlack
 from models import OutboxMessage, Timer, TimelineEvent
 from tests.conftest import T0
 from tests.e2e.harness import write_policy
-from tests.integration.recording import RecordingNotifier
+from tests.integration.recording import Groups, RecordingNotifier
 from tests.integration.test_services import FORM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +85,7 @@ class World:
         self.tick(timedelta(0))
         self.engine = make_engine(url)
         self.ctx = ServiceContext(sessions=make_sessions(self.engine), policy=load_policy(self.policy), clock=self.clock,
-                                  notifier=RecordingNotifier())
+                                  notifier=RecordingNotifier(), directory=Groups())
         self.replicas: list[Replica] = []
 
     def tick(self, delta: timedelta) -> None:

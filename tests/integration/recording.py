@@ -75,14 +75,15 @@ class RecordingNotifier:
 
 @dataclass
 class Groups:
-    """A Directory with no notifier attached: the user groups it knows, and who asked about which."""
+    """A Directory with no notifier attached: IDs shaped like Slack's groups are groups (bot/slack/ids.py),
+    `groups` their members (none for any other), and `asked` who asked about which."""
 
     groups: dict[str, frozenset[str]] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
 
     def is_group(self, member_id: str) -> bool:
-        return member_id in self.groups
+        return member_id.startswith("S")
 
     def members_of(self, group_id: str) -> frozenset[str]:
         self.asked.append(group_id)
-        return self.groups[group_id]
+        return self.groups.get(group_id, frozenset())

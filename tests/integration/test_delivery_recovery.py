@@ -20,7 +20,7 @@ from bot.services.outbox import PROBE_EVERY, RETRY_CAP, relay_all
 from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Once, TicketCard
 from bot.services.sweep import sweep
 from models import OutboxMessage
-from tests.integration.recording import RecordingNotifier
+from tests.integration.recording import Groups, RecordingNotifier
 from tests.integration.test_timers import POLICY, file
 
 TICK = timedelta(seconds=2)
@@ -66,7 +66,7 @@ def test_everything_that_fell_due_during_an_outage_is_sent_within_10_s_of_recove
     engine: Engine, clock: ManualClock, outage: timedelta
 ) -> None:
     slack = OutageSlack(clock=clock)
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=slack)
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=slack, directory=slack)
     slack.down = True
     tickets = [file(ctx, triggers=frozenset({"data_loss"})) for _ in range(5)]  # critical: cards, pages, alerts
     end = clock.now() + outage
@@ -99,7 +99,7 @@ def test_a_rate_limited_message_keeps_waiting_for_retry_after_even_when_slack_an
     engine: Engine, clock: ManualClock
 ) -> None:
     slack = OutageSlack(clock=clock)
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=slack)
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=slack, directory=slack)
     file(ctx)
     with ctx.sessions.begin() as session:
         message = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
@@ -125,7 +125,7 @@ def test_at_start_up_the_claims_of_dead_processes_on_this_host_are_released_at_o
     from models import Timer
 
     slack = OutageSlack(clock=clock)
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=slack)
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=slack, directory=slack)
     file(ctx, triggers=frozenset({"data_loss"}))
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead, alive = f"{HOST}:{int(gone.stdout)}", f"{HOST}:{os.getppid()}"
@@ -150,7 +150,7 @@ def test_readiness_names_each_failing_check(engine: Engine, clock: ManualClock) 
     from bot.readiness import OUTBOX_LAG_LIMIT, Readiness
 
     ticks = [0.0]
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=OutageSlack(clock=clock))
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=OutageSlack(clock=clock), directory=Groups())
     ready = Readiness(ctx, sweep_interval=timedelta(seconds=10), monotonic=lambda: ticks[0])
     assert ready.problems() == ["slack: Slack has not answered auth.test yet"]
     ready.slack_answered()

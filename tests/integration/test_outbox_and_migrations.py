@@ -19,7 +19,7 @@ from bot.services.delivery import enqueue_email
 from bot.services.outbox import relay_due
 from bot.services.ports import Email
 from models import Base, OutboxMessage
-from tests.integration.recording import RecordingNotifier
+from tests.integration.recording import Groups, RecordingNotifier
 from tests.smtp import SmtpServer
 
 EMAIL = Email(to=("eng@example.com",), subject="[ESC-1] Escalated to L3: <b>x</b>\r\nBcc: evil@example.com",
@@ -35,7 +35,7 @@ def smtp() -> SmtpServer:
 
 def context(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> ServiceContext:
     return ServiceContext(sessions=make_sessions(engine), policy=open_seed_policy(), clock=clock,
-                          notifier=RecordingNotifier(),
+                          notifier=RecordingNotifier(), directory=Groups(),
                           mailer=SmtpMailer("127.0.0.1", smtp.port, sender="bot@example.com", starttls=False, timeout=2))
 
 
@@ -103,7 +103,7 @@ def test_a_message_is_a_dead_letter_only_after_a_day_of_trying(engine: Engine, c
 
 
 def test_without_smtp_the_e_mail_is_dead_at_once_and_says_why(engine: Engine, clock: ManualClock, smtp: SmtpServer) -> None:
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=open_seed_policy(), clock=clock, notifier=RecordingNotifier())
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=open_seed_policy(), clock=clock, notifier=RecordingNotifier(), directory=Groups())
     queue(ctx)
     relay_due(ctx)
     with ctx.sessions() as session:

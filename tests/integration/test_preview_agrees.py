@@ -19,7 +19,7 @@ from bot.services.context import ServiceContext
 from bot.services.intake import open_ticket
 from bot.services.sweep import sweep
 from models import Ticket, Timer, TimerStatus
-from tests.integration.recording import RecordingNotifier
+from tests.integration.recording import Groups, RecordingNotifier
 from tests.integration.test_services import FORM
 from tests.unit.test_preview import staffed_policy
 
@@ -42,7 +42,7 @@ def test_the_preview_lists_the_timers_the_intake_schedules_and_the_followups_as_
     filed_at, severity, form_changes = CASES[case]
     policy = staffed_policy(business_hours_l2=True)
     clock = ManualClock(filed_at)
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock, notifier=RecordingNotifier(), tz=BERLIN)
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=policy, clock=clock, notifier=RecordingNotifier(), directory=Groups(), tz=BERLIN)
     form = replace(FORM, severity=severity, **form_changes)
     trigger = policy.trigger(next(iter(form.triggers))) if form.triggers else None
     preview = dry_run(policy, severity=severity, category=None if trigger else form.category, trigger=trigger,

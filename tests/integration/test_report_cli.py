@@ -20,7 +20,7 @@ from bot.services.acknowledge import acknowledge_ticket
 from bot.services.context import ServiceContext
 from bot.services.intake import open_ticket
 from bot.services.resolve import resolve_ticket
-from tests.integration.recording import RecordingNotifier
+from tests.integration.recording import Groups, RecordingNotifier
 from tests.integration.test_services import FORM
 from tests.policies import open_seed_policy, open_seed_text
 
@@ -45,7 +45,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: s
 @pytest.fixture
 def history(engine: Engine) -> dict[str, int]:
     clock = ManualClock(T0)
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=open_seed_policy(), clock=clock, notifier=RecordingNotifier())
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=open_seed_policy(), clock=clock, notifier=RecordingNotifier(), directory=Groups())
     a = open_ticket(ctx, replace(FORM, title="=HYPERLINK(\"http://evil\") payroll"), reporter_id="U0AGENT", intake_key=None).ticket_id
     b = open_ticket(ctx, replace(FORM, category="Security incidents and breaches", severity=Severity.CRITICAL),
                     reporter_id="U0AGENT", intake_key=None).ticket_id

@@ -22,7 +22,7 @@ from bot.services.intake import open_ticket
 from bot.services.reports import report, weekly
 from bot.services.resolve import reopen_ticket, resolve_ticket
 from bot.services.sweep import sweep
-from tests.integration.recording import RecordingNotifier
+from tests.integration.recording import Groups, RecordingNotifier
 from tests.integration.test_services import FORM
 from tests.policies import open_seed_policy
 
@@ -34,7 +34,7 @@ FIXED = ResolutionForm("Fixed the pool.", "A leak in the pool.", "Alert earlier.
 
 @pytest.fixture
 def ctx(engine: Engine, clock: ManualClock) -> ServiceContext:
-    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=RecordingNotifier())
+    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=RecordingNotifier(), directory=Groups())
 
 
 def file(ctx: ServiceContext, **changes: object) -> int:
@@ -126,7 +126,7 @@ def test_weekly_reports_come_from_one_read_oldest_first(ctx: ServiceContext, clo
 def test_someone_who_neither_manages_nor_responds_is_refused(engine: Engine, clock: ManualClock) -> None:
     named = replace(POLICY, levels=tuple(replace(lv, responders=(f"U0{lv.key}ENG",), open_to_everyone=False)
                                          for lv in POLICY.levels))
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=named, clock=clock, notifier=RecordingNotifier())
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=named, clock=clock, notifier=RecordingNotifier(), directory=Groups())
     with pytest.raises(NotAllowed, match="Only support responders and managers"):
         report(ctx, since=clock.now() - H, until=clock.now(), asked_by="U0AGENT")
     assert report(ctx, since=clock.now() - H, until=clock.now(), asked_by="U0L2ENG").total.opened == 0

@@ -19,7 +19,7 @@ from tests.integration.test_timers import POLICY, file
 
 def context(engine: Engine, clock: ManualClock, burst: Burst | None) -> tuple[ServiceContext, RecordingNotifier]:
     slack = RecordingNotifier()
-    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=slack, burst=burst), slack
+    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=slack, directory=slack, burst=burst), slack
 
 
 def notify(ctx: ServiceContext, tickets: list[int], user: str = "U0BOSS", tag: str = "a") -> None:

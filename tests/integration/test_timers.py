@@ -34,7 +34,7 @@ def notifier() -> RecordingNotifier:
 
 @pytest.fixture
 def ctx(engine: Engine, clock: ManualClock, notifier: RecordingNotifier) -> ServiceContext:
-    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier)
+    return ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier, directory=notifier)
 
 
 def file(ctx: ServiceContext, **changes: object) -> int:
@@ -113,7 +113,7 @@ def test_a_promised_next_update_replaces_the_next_reminder(ctx: ServiceContext, 
 def test_standard_tickets_are_asked_daily_at_nine_local(engine: Engine, clock: ManualClock, notifier: RecordingNotifier) -> None:
     from zoneinfo import ZoneInfo
 
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier, tz=ZoneInfo("Europe/Berlin"))
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=notifier, directory=notifier, tz=ZoneInfo("Europe/Berlin"))
     ticket = file(ctx)  # filed 09:00 UTC = 10:00 Berlin: first check tomorrow 09:00 Berlin = 08:00 UTC
     with ctx.sessions() as session:
         due = session.scalars(select(Timer.due_at).where(Timer.ticket_id == ticket, Timer.kind == "followup")).one()
@@ -208,7 +208,7 @@ class FlakySlack(RecordingNotifier):
 def test_rate_limits_wait_without_counting_and_outages_back_off_until_delivered_once(engine: Engine, clock: ManualClock) -> None:
     flaky = FlakySlack([DeliveryFailed("ratelimited", retry_after=30), DeliveryFailed("ratelimited", retry_after=30),
                         DeliveryFailed("http_503"), DeliveryFailed("http_503"), DeliveryFailed("http_503")])
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=flaky)
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=flaky, directory=flaky)
     ticket = file(ctx, triggers=frozenset({"data_loss"}))
     clock.advance(timedelta(minutes=16))
     run_until(ctx, clock, timedelta(hours=3), step=timedelta(seconds=30))
@@ -221,7 +221,7 @@ def test_rate_limits_wait_without_counting_and_outages_back_off_until_delivered_
 
 def test_a_permanent_refusal_is_a_dead_letter_and_never_retried(engine: Engine, clock: ManualClock) -> None:
     flaky = FlakySlack([DeliveryFailed("channel_not_found", permanent=True)])
-    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=flaky)
+    ctx = ServiceContext(sessions=make_sessions(engine), policy=POLICY, clock=clock, notifier=flaky, directory=flaky)
     file(ctx, triggers=frozenset({"data_loss"}))
     run_until(ctx, clock, timedelta(hours=1))
     with ctx.sessions() as session:
@@ -242,7 +242,7 @@ def test_with_business_hours_the_sla_clock_stops_overnight_and_at_the_weekend(en
     office = WorkingHours(days=frozenset(range(5)), start=time(9), end=time(17))
     levels = tuple(replace(lv, business_hours=office) if lv.key == "L2" else lv for lv in POLICY.levels)
     ctx = ServiceContext(sessions=make_sessions(engine), policy=replace(POLICY, levels=levels), clock=clock,
-                         notifier=notifier, tz=ZoneInfo("Europe/Berlin"))
+                         notifier=notifier, directory=notifier, tz=ZoneInfo("Europe/Berlin"))
     ticket = file(ctx)  # Friday 27 Nov 2026, 10:00 in Berlin; 8 working hours: 7 on Friday, 1 on Monday
     with ctx.sessions() as session:
         from models import Ticket
