@@ -42,7 +42,7 @@ def test_submitting_files_a_ticket_posts_the_card_in_the_levels_channel_and_conf
     assert card["blocks"][0]["text"]["text"] == ":large_orange_circle: ESC-1 · Payroll returns 502 for everyone"
     actions = next(b for b in card["blocks"] if b["type"] == "actions")
     assert [e["text"]["text"] for e in actions["elements"]] == ["Acknowledge", "Escalate", "Post update", "Resolve", "Subscribe"]
-    context = card["blocks"][-1]["elements"][0]["text"]
+    context = next(b for b in card["blocks"] if b["type"] == "context")["elements"][0]["text"]
     assert context.startswith("ESC-1 · L2 Technical Support")
     assert "<!date^" in json.dumps(card["blocks"], ensure_ascii=False)
     fake.wait_until(lambda: dms_to(fake, "U0AGENT"), message="reporter confirmation DM")

@@ -61,7 +61,8 @@ def test_filters_and_the_default_period_reach_the_figures(bot: RunningBot, slack
     fake.wait_until(lambda: len(fake.ephemerals_for(CHANNEL, "U0L3ENG")) == 2, message="the figures, and the chart's note")
     message = next(m for m in fake.ephemerals_for(CHANNEL, "U0L3ENG") if m.get("blocks"))
     assert "last 7 days" in message["blocks"][0]["text"]["text"]
-    assert "level: L2 · category: Server and application troubleshooting · severity: high" in message["blocks"][1]["elements"][0]["text"]
+    filters = "level: L2 · category: Server and application troubleshooting · severity: high"
+    assert any(filters in e["text"] for b in message["blocks"] if b["type"] == "context" for e in b["elements"])
     assert [row[0] for row in table_of(message["blocks"])] == ["Level", "L2 Technical Support", "All levels"]
 
 

@@ -49,6 +49,18 @@ def test_models_and_the_slack_layer_do_not_reach_upwards() -> None:
     assert offenders("bot.slack", ("handlers", "models", "sqlalchemy", "app")) == []
 
 
+HANDLERS_MAY_USE = ("slack_bolt", "bot.services", "bot.slack", "bot.domain", "bot.rendering", "bot.config", "handlers")
+
+
+def test_handlers_use_services_and_the_slack_layer_never_models_sqlalchemy_or_the_composition_root() -> None:
+    def allowed(name: str) -> bool:
+        return name.split(".")[0] in sys.stdlib_module_names or any(
+            name == a or name.startswith(a + ".") for a in HANDLERS_MAY_USE)
+
+    bad = [f"{file}: {name}" for file, names in imports_of("handlers").items() for name in sorted(names) if not allowed(name)]
+    assert bad == []  # so never models, sqlalchemy or app: the edge reaches the database through a service
+
+
 def test_only_the_composition_root_reads_the_environment() -> None:
     readers = [str(p.relative_to(ROOT)) for pkg in ("bot", "handlers", "models") for p in (ROOT / pkg).rglob("*.py")
                if re.search(r"os\.environ|os\.getenv", p.read_text())]
