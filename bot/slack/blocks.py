@@ -37,9 +37,11 @@ from slack_sdk.models.views import View
 
 from bot.domain.durations import format_duration
 from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_DESCRIPTION
+from bot.domain.lifecycle import ALLOWED_MOVES
 from bot.domain.reports import LevelFigures, Report
 from bot.domain.policy import OTHER_CATEGORY, Policy
 from bot.domain.severity import Severity
+from bot.domain.tickets import Move, TicketStatus, takes_updates
 from bot.rendering import clip, clip_mrkdwn
 from bot.slack.ids import (
     FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, Action, Callback, EscalateBlock, IntakeBlock, PostmortemBlock,
@@ -197,16 +199,22 @@ BUTTON_LABELS = {
 }
 
 
-def card_buttons(*, status: str, acknowledged: bool, last_level: bool, moved: bool) -> list[Action]:
-    """Which buttons a card shows, by the ticket's state (a card the ticket left shows none)."""
+# A card's buttons in the order they show; each is its move, offered when the ticket's state allows it.
+CARD_MOVES: tuple[tuple[Action, Move], ...] = (
+    (Action.ACKNOWLEDGE, Move.ACKNOWLEDGE), (Action.POSTMORTEM_DONE, Move.COMPLETE_POSTMORTEM),
+    (Action.ESCALATE, Move.ESCALATE), (Action.POST_UPDATE, Move.POST_UPDATE), (Action.RESOLVE, Move.RESOLVE),
+    (Action.REOPEN, Move.REOPEN),
+)
+
+
+def card_buttons(*, status: TicketStatus, last_level: bool, moved: bool) -> list[Action]:
+    """Which buttons a card shows: the moves its state allows (bot.domain.lifecycle.ALLOWED_MOVES), no
+    escalation from the last level, Subscribe while it takes updates; a card the ticket left shows none."""
     if moved:
         return []
-    if status in ("open", "acknowledged"):
-        return [a for a, show in ((Action.ACKNOWLEDGE, not acknowledged), (Action.ESCALATE, not last_level),
-                                  (Action.POST_UPDATE, True), (Action.RESOLVE, True), (Action.SUBSCRIBE, True)) if show]
-    if status == "postmortem_due":
-        return [Action.POSTMORTEM_DONE, Action.POST_UPDATE, Action.REOPEN, Action.SUBSCRIBE]
-    return [Action.REOPEN]
+    allowed = set(ALLOWED_MOVES[status]) - ({Move.ESCALATE} if last_level else set())
+    buttons = [action for action, move in CARD_MOVES if move in allowed]
+    return buttons + ([Action.SUBSCRIBE] if takes_updates(status) else [])
 
 
 def _button(action: Action, value: str) -> ButtonElement:
