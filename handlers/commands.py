@@ -12,12 +12,12 @@ from bot.services.outbox import relay_all
 from bot.domain.reports import Report
 from bot.services.queries import export_timeline, my_tickets, ticket_status
 from bot.services.reports import recent
-from bot.slack.blocks import preview_blocks, text_blocks
+from bot.slack.blocks import preview_blocks, status_reply, text_blocks
 from bot.slack.notifier import report_message
 from bot.slack.payloads import CommandKind, read_command
 from handlers.deps import Deps
 from handlers.errors import guarded
-from handlers.modals import open_escalate_modal, status_fallback, status_texts
+from handlers.modals import open_escalate_modal
 
 
 def register(app: App, deps: Deps) -> None:
@@ -39,7 +39,7 @@ def _escalate_command(deps: Deps) -> Callable[..., None]:
         elif request.kind is CommandKind.STATUS and request.ticket_id is not None:
             ack()
             view = ticket_status(ctx, request.ticket_id, actor_id=request.user_id)
-            respond(text=status_fallback(view), blocks=text_blocks(*status_texts(deps, view)), response_type="ephemeral")
+            respond(**status_reply(deps.renderer, view.card, view.entries), response_type="ephemeral")
         elif request.kind is CommandKind.EXPORT and request.ticket_id is not None:
             ack()
             if export_timeline(ctx, request.ticket_id, actor_id=request.user_id, once=request.command_key):

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.tickets import ticket_ref
-from bot.rendering import escape_mrkdwn
 from bot.services.escalate import escalation_defaults
-from bot.services.queries import TicketWithTimeline
 from bot.services.resolve import postmortem_ref, resolution_needs_postmortem
 from bot.services.updates import reassign_current, update_ref
 from bot.slack.blocks import escalate_modal, postmortem_modal, reassign_modal, resolve_modal, update_modal
@@ -38,14 +36,3 @@ def open_reassign_modal(deps: Deps, body: dict[str, Any], respond: Any, ticket_i
 def open_postmortem_modal(deps: Deps, body: dict[str, Any], respond: Any, ticket_id: int, actor_id: str) -> None:
     ref = postmortem_ref(deps.services, ticket_id, actor_id=actor_id)
     deps.open_modal(body, respond, postmortem_modal(ticket_id=ticket_id, ref=ref))
-
-
-def status_texts(deps: Deps, view: TicketWithTimeline) -> tuple[str, str]:
-    """A ticket's status as `/escalate status` and the Status button show it: the summary, and the timeline."""
-    parts = deps.renderer.render_blocks("card.md.j2", t=view.card)
-    summary = "\n".join(parts[name] for name in ("summary", "status", "context") if parts[name])
-    return f"*{view.card.ref}* · {summary}", deps.reply("timeline", t=view.card, entries=view.entries)
-
-
-def status_fallback(view: TicketWithTimeline) -> str:
-    return f"{view.card.ref}: {escape_mrkdwn(view.card.title)}"

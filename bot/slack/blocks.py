@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -42,11 +42,14 @@ from bot.domain.reports import LevelFigures, Report
 from bot.domain.policy import OTHER_CATEGORY, Policy
 from bot.domain.severity import Severity
 from bot.domain.tickets import Move, TicketStatus, takes_updates
-from bot.rendering import clip, clip_mrkdwn
+from bot.rendering import Renderer, clip, clip_mrkdwn, escape_mrkdwn
 from bot.slack.ids import (
     FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, Action, Callback, EscalateBlock, IntakeBlock, PostmortemBlock,
     ReassignBlock, ResolveBlock, UpdateBlock,
 )
+
+if TYPE_CHECKING:
+    from bot.services.ports import Entry, TicketCard
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -325,6 +328,23 @@ def home_view(parts: Sequence[HomePart]) -> dict[str, Any]:
     if len(blocks) > VIEW_BLOCKS:
         blocks = blocks[:VIEW_BLOCKS - 1] + [mrkdwn_section("_…more than the Home can show; `/escalate list` lists your tickets._")]
     return View(type="home", blocks=blocks).to_dict()
+
+
+def status_texts(renderer: Renderer, card: "TicketCard", entries: Sequence["Entry"]) -> tuple[str, str]:
+    """A ticket's status as `/escalate status` and the Status button show it: the summary, and the timeline."""
+    parts = renderer.render_blocks("card.md.j2", t=card)
+    summary = "\n".join(parts[name] for name in ("summary", "status", "context") if parts[name])
+    return f"*{card.ref}* · {summary}", renderer.render_block("replies.md.j2", "timeline", t=card, entries=entries)
+
+
+def status_reply(renderer: Renderer, card: "TicketCard", entries: Sequence["Entry"]) -> dict[str, Any]:
+    """`/escalate status`: the status as blocks, with a plain fallback."""
+    return {"text": f"{card.ref}: {escape_mrkdwn(card.title)}", "blocks": text_blocks(*status_texts(renderer, card, entries))}
+
+
+def status_modal(renderer: Renderer, card: "TicketCard", entries: Sequence["Entry"]) -> dict[str, Any]:
+    """The Status button: the same status, in a modal."""
+    return list_modal(card.ref, "\n".join(status_texts(renderer, card, entries)))
 
 
 def list_modal(title: str, text: str) -> dict[str, Any]:
