@@ -13,18 +13,12 @@ from bot.domain.severity import Severity
 from bot.domain.tickets import Move, ticket_ref
 from bot.services.announce import queue_card, queue_people
 from bot.services.context import ServiceContext
-from bot.services.moves import Change, Checked, apply_move, check_move
+from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.outbox import QUIET_KINDS, RECENT_ENTRIES, enqueue_email
 from bot.services.ports import Email, Handoff, MessageRef, Notice, TicketCard
 from bot.services.tickets import BOT_ACTOR, add_participant, card_of, entries, record
 from models import ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
-
-
-@dataclass(frozen=True)
-class EscalationChecked:
-    checked: Checked
-    form: EscalationForm
 
 
 @dataclass(frozen=True)
@@ -45,22 +39,22 @@ def escalation_defaults(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -
                               seen.business_impact, seen.troubleshooting)
 
 
-def check_escalation(ctx: ServiceContext, asked: EscalationAsked) -> EscalationChecked:
+def check_escalation(ctx: ServiceContext, asked: EscalationAsked) -> Validated[EscalationForm]:
     checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.ESCALATE, Move.ESCALATE, once=asked.once)
     form = validate_escalation(ctx.policy, checked.seen.level_key, reason=asked.reason, target_level=asked.target_level,
                                business_impact=asked.business_impact, troubleshooting=asked.troubleshooting,
                                notes=asked.notes)
-    return EscalationChecked(checked, form)
+    return Validated(checked, form)
 
 
 def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: EscalationForm,
                     source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
     """Check and apply in one call (a validated form: tests, the bench)."""
     checked = check_move(ctx, ticket_id, actor_id, Act.ESCALATE, Move.ESCALATE, once=once)
-    apply_escalation(ctx, EscalationChecked(checked, form), source=source, relay=relay)
+    apply_escalation(ctx, Validated(checked, form), source=source, relay=relay)
 
 
-def apply_escalation(ctx: ServiceContext, request: EscalationChecked, *, source: Source = Source.MODAL,
+def apply_escalation(ctx: ServiceContext, request: Validated[EscalationForm], *, source: Source = Source.MODAL,
                      relay: bool = True) -> None:
     """Move the ticket up, snapshot the new SLA, clear the acknowledgement, then hand off and tell everyone.
     `relay=False`: the caller relays the queued Slack work itself (a modal does, after its ack)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
@@ -55,6 +55,17 @@ def check_move(ctx: ServiceContext, ticket_id: int, actor_id: str, act: Act, mov
 def checked_as(seen: Ticket, actor_id: str, move: Move, *, once: str | None = None) -> Checked:
     """The transition of a ticket the caller has authorised by its own rule (a systemic escalation's)."""
     return Checked(move, actor_id, seen, transition(seen.status, move, ref=ticket_ref(seen.id)), once)
+
+
+F = TypeVar("F")
+
+
+@dataclass(frozen=True)
+class Validated(Generic[F]):
+    """A checked move and its validated request (a form, a link, an assignee): what an apply takes."""
+
+    checked: Checked
+    form: F
 
 
 Effects = Callable[[Session, Ticket, TimelineEvent], None]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from bot.domain.permissions import Act
 from bot.domain.tickets import Move, resolve_target, ticket_ref
 from bot.services.announce import queue_notice, queue_postmortem_draft
 from bot.services.context import ServiceContext
-from bot.services.moves import Change, Checked, apply_move, check_move
+from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.ports import Notice
 from bot.services.tickets import record
 from models import Ticket, TimelineEvent
@@ -29,28 +29,22 @@ def resolution_needs_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id
     return postmortem_required(ctx, check_move(ctx, ticket_id, actor_id, Act.RESOLVE, Move.RESOLVE).seen)
 
 
-@dataclass(frozen=True)
-class ResolutionChecked:
-    checked: Checked
-    form: ResolutionForm
-
-
-def check_resolution(ctx: ServiceContext, asked: ResolutionAsked) -> ResolutionChecked:
+def check_resolution(ctx: ServiceContext, asked: ResolutionAsked) -> Validated[ResolutionForm]:
     checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.RESOLVE, Move.RESOLVE, once=asked.once)
     form = validate_resolution(resolution=asked.resolution, root_cause=asked.root_cause, lessons=asked.lessons,
                                postmortem_owner=asked.postmortem_owner,
                                postmortem_required=postmortem_required(ctx, checked.seen))
-    return ResolutionChecked(checked, form)
+    return Validated(checked, form)
 
 
 def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: ResolutionForm,
                    source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
     """Check and apply in one call (a validated form: tests, the bench)."""
     checked = check_move(ctx, ticket_id, actor_id, Act.RESOLVE, Move.RESOLVE, once=once)
-    apply_resolution(ctx, ResolutionChecked(checked, form), source=source, relay=relay)
+    apply_resolution(ctx, Validated(checked, form), source=source, relay=relay)
 
 
-def apply_resolution(ctx: ServiceContext, request: ResolutionChecked, *, source: Source = Source.MODAL,
+def apply_resolution(ctx: ServiceContext, request: Validated[ResolutionForm], *, source: Source = Source.MODAL,
                      relay: bool = True) -> None:
     """Record resolution, root cause and lessons; critical tickets then wait for their post-mortem."""
     form, seen, now = request.form, request.checked.seen, ctx.clock.now()
@@ -79,37 +73,31 @@ def apply_resolution(ctx: ServiceContext, request: ResolutionChecked, *, source:
     apply_move(ctx, checked, change, now=now, source=source, effects=request_postmortem, relay=relay)
 
 
-@dataclass(frozen=True)
-class PostmortemChecked:
-    checked: Checked
-    url: str
-
-
 def postmortem_ref(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str:
     """Opening the modal: the actor may close the post-mortem and it is due; the ticket's ref."""
     check_move(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM, Move.COMPLETE_POSTMORTEM)
     return ticket_ref(ticket_id)
 
 
-def check_postmortem(ctx: ServiceContext, asked: PostmortemAsked) -> PostmortemChecked:
+def check_postmortem(ctx: ServiceContext, asked: PostmortemAsked) -> Validated[str]:
     checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.COMPLETE_POSTMORTEM, Move.COMPLETE_POSTMORTEM,
                          once=asked.once)
-    return PostmortemChecked(checked, validate_postmortem_link(asked.url))
+    return Validated(checked, validate_postmortem_link(asked.url))
 
 
 def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, url: str,
                         source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
     """Check and apply in one call."""
     checked = check_move(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM, Move.COMPLETE_POSTMORTEM, once=once)
-    apply_postmortem(ctx, PostmortemChecked(checked, url), source=source, relay=relay)
+    apply_postmortem(ctx, Validated(checked, url), source=source, relay=relay)
 
 
-def apply_postmortem(ctx: ServiceContext, request: PostmortemChecked, *, source: Source = Source.MODAL,
+def apply_postmortem(ctx: ServiceContext, request: Validated[str], *, source: Source = Source.MODAL,
                      relay: bool = True) -> None:
     """The post-mortem is written: link it and close the ticket."""
     now = ctx.clock.now()
-    change = Change(values={"postmortem_url": request.url, "closed_at": now}, event="closed", details={},
-                    notice=Notice.CLOSED, recorded_first=(("postmortem_completed", {"url": request.url}),))
+    change = Change(values={"postmortem_url": request.form, "closed_at": now}, event="closed", details={},
+                    notice=Notice.CLOSED, recorded_first=(("postmortem_completed", {"url": request.form}),))
     apply_move(ctx, request.checked, change, now=now, source=source, relay=relay)
 
 

@@ -13,8 +13,8 @@ from bot.domain.lifecycle import EscalationForm
 from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
 from bot.domain.tickets import DomainError, Move, TicketStatus, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.escalate import EscalationChecked, apply_escalation
-from bot.services.moves import checked_as
+from bot.services.escalate import apply_escalation
+from bot.services.moves import Validated, checked_as
 from bot.services.outbox import SYSTEMIC_CHECK, SYSTEMIC_NOTICE, enqueue, relay_all
 from bot.services.ports import DeliveryFailed, MessageRef, Once, SystemicNotice
 from bot.services.tickets import BOT_ACTOR, answers_for, get_ticket, record
@@ -148,7 +148,7 @@ def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> l
         form = EscalationForm(reason=reason, target_level=last.key, business_impact=impact,
                               troubleshooting=tried, notes=f"Part of a systemic issue: {refs}.")
         try:
-            apply_escalation(ctx, EscalationChecked(checked_as(_ticket(ctx, ticket_id), actor_id, Move.ESCALATE), form),
+            apply_escalation(ctx, Validated(checked_as(_ticket(ctx, ticket_id), actor_id, Move.ESCALATE), form),
                              source=Source.BUTTON)
             escalated.append(ticket_id)
         except DomainError as exc:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -11,17 +9,11 @@ from bot.domain.lifecycle import ReassignAsked, UpdateAsked, UpdateForm, validat
 from bot.domain.permissions import Act
 from bot.domain.tickets import Move, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.moves import Change, Checked, apply_move, check_move
+from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.ports import Notice
 from bot.services.tickets import add_participant, authorize, first_time, get_ticket, participants, record
 from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
-
-
-@dataclass(frozen=True)
-class UpdateChecked:
-    checked: Checked
-    form: UpdateForm
 
 
 def update_ref(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str:
@@ -30,21 +22,21 @@ def update_ref(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str:
     return ticket_ref(ticket_id)
 
 
-def check_update(ctx: ServiceContext, asked: UpdateAsked) -> UpdateChecked:
+def check_update(ctx: ServiceContext, asked: UpdateAsked) -> Validated[UpdateForm]:
     checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.POST_UPDATE, Move.POST_UPDATE, once=asked.once)
     form = validate_update(status=asked.status, next_steps=asked.next_steps, next_update_by=asked.next_update_by,
                            now=ctx.clock.now())
-    return UpdateChecked(checked, form)
+    return Validated(checked, form)
 
 
 def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: UpdateForm,
                 source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
     """Check and apply in one call (a validated form: tests, the bench)."""
     checked = check_move(ctx, ticket_id, actor_id, Act.POST_UPDATE, Move.POST_UPDATE, once=once)
-    apply_update(ctx, UpdateChecked(checked, form), source=source, relay=relay)
+    apply_update(ctx, Validated(checked, form), source=source, relay=relay)
 
 
-def apply_update(ctx: ServiceContext, request: UpdateChecked, *, source: Source = Source.MODAL, relay: bool = True) -> None:
+def apply_update(ctx: ServiceContext, request: Validated[UpdateForm], *, source: Source = Source.MODAL, relay: bool = True) -> None:
     """Post in the thread and DM the reporter, escalators and subscribers; a promised time is kept."""
     form, now = request.form, ctx.clock.now()
     change = Change(values={"last_update_at": now, "next_update_by": form.next_update_by},
@@ -55,32 +47,26 @@ def apply_update(ctx: ServiceContext, request: UpdateChecked, *, source: Source 
     apply_move(ctx, request.checked, change, now=now, source=source, relay=relay)
 
 
-@dataclass(frozen=True)
-class ReassignChecked:
-    checked: Checked
-    assignee_id: str
-
-
 def reassign_current(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str | None:
     """Opening the modal: the actor may reassign the ticket now; who has it."""
     return check_move(ctx, ticket_id, actor_id, Act.REASSIGN, Move.REASSIGN).seen.assignee_id
 
 
-def check_reassign(ctx: ServiceContext, asked: ReassignAsked) -> ReassignChecked:
+def check_reassign(ctx: ServiceContext, asked: ReassignAsked) -> Validated[str]:
     checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.REASSIGN, Move.REASSIGN, once=asked.once)
-    return ReassignChecked(checked, validate_assignee(asked.assignee_id))
+    return Validated(checked, validate_assignee(asked.assignee_id))
 
 
 def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assignee_id: str,
                     source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
     """Check and apply in one call."""
     checked = check_move(ctx, ticket_id, actor_id, Act.REASSIGN, Move.REASSIGN, once=once)
-    apply_reassign(ctx, ReassignChecked(checked, assignee_id), source=source, relay=relay)
+    apply_reassign(ctx, Validated(checked, assignee_id), source=source, relay=relay)
 
 
-def apply_reassign(ctx: ServiceContext, request: ReassignChecked, *, source: Source = Source.MODAL, relay: bool = True) -> None:
+def apply_reassign(ctx: ServiceContext, request: Validated[str], *, source: Source = Source.MODAL, relay: bool = True) -> None:
     """A manager (or the level) hands the ticket to someone; they are told, and so is everyone on it."""
-    now, assignee = ctx.clock.now(), request.assignee_id
+    now, assignee = ctx.clock.now(), request.form
     change = Change(values={"assignee_id": assignee}, event="reassigned", notice=Notice.REASSIGNED,
                     details={"assignee": assignee, "previous": request.checked.seen.assignee_id})
 
