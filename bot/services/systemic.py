@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from bot.domain.lifecycle import EscalationForm
 from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
-from bot.domain.tickets import DomainError, TicketStatus, ticket_ref
+from bot.domain.tickets import DomainError, Move, TicketStatus, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.escalate import escalate_ticket
+from bot.services.escalate import apply_escalation
+from bot.services.moves import Validated, checked_as
 from bot.services.outbox import SYSTEMIC_CHECK, SYSTEMIC_NOTICE, enqueue, relay_all
 from bot.services.ports import DeliveryFailed, MessageRef, Once, SystemicNotice
 from bot.services.tickets import BOT_ACTOR, answers_for, get_ticket, record
@@ -147,9 +148,16 @@ def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> l
         form = EscalationForm(reason=reason, target_level=last.key, business_impact=impact,
                               troubleshooting=tried, notes=f"Part of a systemic issue: {refs}.")
         try:
-            escalate_ticket(ctx, ticket_id, actor_id=actor_id, form=form, source=Source.BUTTON, authorized=True)
+            apply_escalation(ctx, Validated(checked_as(_ticket(ctx, ticket_id), actor_id, Move.ESCALATE), form),
+                             source=Source.BUTTON)
             escalated.append(ticket_id)
         except DomainError as exc:
             ctx.log.info("systemic escalation skipped ESC-%s: %s", ticket_id, exc)
     relay_all(ctx, ticket_id=ids[0])  # the notice's row, if no escalation above relayed it
     return escalated
+
+
+def _ticket(ctx: ServiceContext, ticket_id: int) -> Ticket:
+    """The ticket as it is now: the alert's rule (checked above) authorised the escalation, not the ticket's."""
+    with ctx.sessions() as session:
+        return get_ticket(session, ticket_id)
