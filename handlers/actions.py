@@ -13,14 +13,14 @@ from bot.services.queries import ticket_status
 from bot.services.resolve import reopen_ticket
 from bot.services.systemic_escalation import escalate_systemic
 from bot.services.updates import toggle_subscription
-from bot.slack.blocks import list_modal
+from bot.slack.blocks import status_modal
 from bot.slack.ids import Action
 from bot.slack.notifier import home_more_modal
 from bot.slack.payloads import read_button
 from handlers.deps import Deps
 from handlers.errors import guarded
 from handlers.modals import (
-    open_escalate_modal, open_postmortem_modal, open_reassign_modal, open_resolve_modal, open_update_modal, status_texts,
+    open_escalate_modal, open_postmortem_modal, open_reassign_modal, open_resolve_modal, open_update_modal,
 )
 
 ModalOpener = Callable[[Deps, dict[str, Any], Any, int, str], None]
@@ -78,7 +78,7 @@ def register(app: App, deps: Deps) -> None:
         press = read_button(body)
         if press.ticket_id is not None:
             view = ticket_status(ctx, press.ticket_id, actor_id=press.user_id)
-            deps.open_modal(body, respond, list_modal(view.card.ref, "\n".join(status_texts(deps, view))))
+            deps.open_modal(body, respond, status_modal(deps.renderer, view.card, view.entries))
 
     def home_section(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """"See all" on the App Home: the section at length, in a modal (the same rule of who sees what)."""

@@ -3,15 +3,80 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain.forms import URL, FormInvalid, check_optional, check_text, has_control_characters
 from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_TROUBLESHOOTING
-from bot.domain.policy import Policy
-from bot.domain.tickets import DomainError
+from bot.domain.policy import Level, Policy
+from bot.domain.tickets import TRANSITIONS, DomainError, Move, TicketStatus
+from bot.domain.timers import response_due
 
 MIN_UPDATE = 10
 MIN_RESOLUTION = 10
+
+# The moves each state allows, in the transition table's order (the card's buttons come from here).
+ALLOWED_MOVES: dict[TicketStatus, tuple[Move, ...]] = {
+    status: tuple(move for move in Move if (status, move) in TRANSITIONS) for status in TicketStatus
+}
+
+
+def enter_level(level: Level, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """The values a ticket takes on entering a level (filed, escalated, reopened): the level's SLA
+    snapshotted and started now, and nobody has acknowledged it there yet."""
+    return {"level_key": level.key, "level_entered_at": now, "response_sla_seconds": int(level.response_sla.total_seconds()),
+            "response_due_at": response_due(level, now, tz).astimezone(timezone.utc), "acknowledged_by": None, "acknowledged_at": None,
+            "assignee_id": None}
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Who asks for a move on which ticket; `once` names the request (a modal's view id, a click), so a
+    replay of it changes nothing."""
+    ticket_id: int
+    actor_id: str
+    once: str | None = None
+
+
+@dataclass(frozen=True)
+class EscalationAsked(Asked):
+    reason: str = ""
+    target_level: str = ""
+    business_impact: str = ""
+    troubleshooting: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class UpdateAsked(Asked):
+    status: str = ""
+    next_steps: str = ""
+    next_update_by: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ResolutionAsked(Asked):
+    resolution: str = ""
+    root_cause: str = ""
+    lessons: str = ""
+    postmortem_owner: str | None = None
+
+
+@dataclass(frozen=True)
+class PostmortemAsked(Asked):
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ReassignAsked(Asked):
+    assignee_id: str | None = None
+
+
+def validate_assignee(assignee_id: str | None) -> str:
+    if not assignee_id:
+        raise FormInvalid({"assignee": "Pick the new assignee."})  # ReassignBlock.ASSIGNEE
+    return assignee_id
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class Move(StrEnum):
     RESOLVE = "resolve"
     COMPLETE_POSTMORTEM = "complete_postmortem"
     REOPEN = "reopen"
+    POST_UPDATE = "post_update"  # lands where it started: a ticket that is not closed takes updates
+    REASSIGN = "reassign"
 
 
 class DomainError(Exception):
@@ -44,8 +46,12 @@ class DomainError(Exception):
 
 
 class IllegalTransition(DomainError):
-    def __init__(self, move: Move, status: TicketStatus):
-        super().__init__(f"A ticket that is {status.label.lower()} can't be {_PAST[move]}.")
+    def __init__(self, move: Move, status: TicketStatus, *, ref: str | None = None):
+        if move in _REOPEN_FIRST:
+            message = f"{ref or 'The ticket'} is {status.label.lower()}; reopen it before {_REOPEN_FIRST[move]}."
+        else:
+            message = f"A ticket that is {status.label.lower()} can't be {_PAST[move]}."
+        super().__init__(message)
         self.move, self.status = move, status
 
 
@@ -64,6 +70,7 @@ _PAST = {
     Move.COMPLETE_POSTMORTEM: "closed with a post-mortem",
     Move.REOPEN: "reopened",
 }
+_REOPEN_FIRST = {Move.POST_UPDATE: "posting updates", Move.REASSIGN: "reassigning"}
 
 # The one place that says which move is legal from which state, and where it lands.
 # RESOLVE lands on POSTMORTEM_DUE or CLOSED depending on severity; see `resolve_target`.
@@ -76,15 +83,17 @@ TRANSITIONS: dict[tuple[TicketStatus, Move], TicketStatus] = {
     (TicketStatus.POSTMORTEM_DUE, Move.COMPLETE_POSTMORTEM): TicketStatus.CLOSED,
     (TicketStatus.POSTMORTEM_DUE, Move.REOPEN): TicketStatus.OPEN,
     (TicketStatus.CLOSED, Move.REOPEN): TicketStatus.OPEN,
+    **{(status, move): status for status in (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED, TicketStatus.POSTMORTEM_DUE)
+       for move in (Move.POST_UPDATE, Move.REASSIGN)},
 }
 
 
-def transition(status: TicketStatus, move: Move) -> TicketStatus:
-    """The state after `move`, or IllegalTransition naming what was tried."""
+def transition(status: TicketStatus, move: Move, *, ref: str | None = None) -> TicketStatus:
+    """The state after `move`, or IllegalTransition naming what was tried (and `ref`, where the wording names it)."""
     try:
         return TRANSITIONS[(status, move)]
     except KeyError:
-        raise IllegalTransition(move, status) from None
+        raise IllegalTransition(move, status, ref=ref) from None
 
 
 def resolve_target(status: TicketStatus, *, postmortem_required: bool) -> TicketStatus:
@@ -94,7 +103,7 @@ def resolve_target(status: TicketStatus, *, postmortem_required: bool) -> Ticket
 
 
 def takes_updates(status: TicketStatus) -> bool:
-    return status is not TicketStatus.CLOSED
+    return (status, Move.POST_UPDATE) in TRANSITIONS
 
 
 def ticket_ref(ticket_id: int) -> str:

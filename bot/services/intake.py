@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.intake import IntakeForm
+from bot.domain.lifecycle import enter_level
 from bot.domain.policy import Trigger
 from bot.domain.routing import route
 from bot.domain.severity import Severity
@@ -19,7 +20,7 @@ from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
 from bot.services.ports import Notice
 from bot.services.systemic import queue_systemic_check
-from bot.services.tickets import BOT_ACTOR, record, response_due
+from bot.services.tickets import BOT_ACTOR, record
 from models import Ticket, TimelineEvent
 from models.timeline import Source
 
@@ -44,7 +45,6 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
         title=form.title,
         category=form.category,
         severity=decision.severity,
-        level_key=level.key,
         description=form.description,
         error_messages=form.error_messages,
         troubleshooting=form.troubleshooting,
@@ -57,10 +57,8 @@ def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, inta
         regulatory=form.regulatory,
         reporter_id=reporter_id,
         created_at=now,
-        level_entered_at=now,
-        response_sla_seconds=int(level.response_sla.total_seconds()),
-        response_due_at=response_due(ctx, level, now),
         intake_key=intake_key,
+        **enter_level(level, now, ctx.tz),
     )
     try:
         with ctx.sessions.begin() as session:

@@ -8,12 +8,13 @@ from sqlalchemy import select
 
 from bot.domain.lifecycle import EscalationForm
 from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
-from bot.domain.tickets import DomainError
+from bot.domain.tickets import DomainError, Move
 from bot.services.context import ServiceContext
-from bot.services.escalate import escalate_ticket
+from bot.services.escalate import apply_escalation
+from bot.services.moves import Validated, checked_as
 from bot.services.outbox import relay_all
 from bot.services.systemic import LIVE, SYSTEMIC_REASON, queue_notice
-from bot.services.tickets import answers_for
+from bot.services.tickets import answers_for, get_ticket
 from models import SystemicAlert, Ticket
 from models.timeline import Source
 
@@ -43,9 +44,16 @@ def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> l
         form = EscalationForm(reason=reason, target_level=last.key, business_impact=impact,
                               troubleshooting=tried, notes=f"Part of a systemic issue: {refs}.")
         try:
-            escalate_ticket(ctx, ticket_id, actor_id=actor_id, form=form, source=Source.BUTTON, authorized=True)
+            apply_escalation(ctx, Validated(checked_as(_ticket(ctx, ticket_id), actor_id, Move.ESCALATE), form),
+                             source=Source.BUTTON)
             escalated.append(ticket_id)
         except DomainError as exc:
             ctx.log.info("systemic escalation skipped ESC-%s: %s", ticket_id, exc)
     relay_all(ctx, ticket_id=ids[0])  # the notice's row, if no escalation above relayed it
     return escalated
+
+
+def _ticket(ctx: ServiceContext, ticket_id: int) -> Ticket:
+    """The ticket as it is now: the alert's rule (checked above) authorised the escalation, not the ticket's."""
+    with ctx.sessions() as session:
+        return get_ticket(session, ticket_id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.domain.durations import format_duration
 from bot.domain import timers as domain_timers
 from bot.domain.severity import Severity
-from bot.domain.tickets import TicketStatus
+from bot.domain.tickets import Move, TicketStatus
 from bot.services.claims import WORKER, claim
 from bot.services.context import ServiceContext
 from bot.services.delivery import enqueue_notice
@@ -85,6 +85,23 @@ def on_resolved(session: Session, ticket: Ticket, now: datetime) -> None:
 
 def on_closed(session: Session, ticket_id: int) -> None:
     cancel(session, ticket_id)
+
+
+def on_move(ctx: ServiceContext, session: Session, ticket: Ticket, move: Move, now: datetime) -> None:
+    """The hook a move calls for, chosen by where the ticket landed: a level entered (escalated,
+    reopened), acknowledged, resolved or closed; an update restarts the cadence; a reassignment changes no timer."""
+    if move is Move.POST_UPDATE:
+        on_update(ctx, session, ticket, now)
+    elif move is Move.REASSIGN:
+        return
+    elif ticket.status is TicketStatus.OPEN:
+        on_level_entered(ctx, session, ticket, now)
+    elif ticket.status is TicketStatus.ACKNOWLEDGED:
+        on_acknowledged(session, ticket.id)
+    elif ticket.status is TicketStatus.POSTMORTEM_DUE:
+        on_resolved(session, ticket, now)
+    else:
+        on_closed(session, ticket.id)
 
 
 # --- firing ---------------------------------------------------------------------------------------

@@ -1,74 +1,79 @@
-"""Use cases: post a status update (the seed's "communicate status"), and subscribe to a ticket."""
+"""Use cases: post a status update (the seed's "communicate status"), reassign, and subscribe to a ticket."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
-from bot.domain.lifecycle import UpdateForm
+from bot.domain.lifecycle import ReassignAsked, UpdateAsked, UpdateForm, validate_assignee, validate_update
 from bot.domain.permissions import Act
-from bot.domain.tickets import DomainError, takes_updates, ticket_ref
-from bot.services import timers
+from bot.domain.tickets import Move, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.announce import queue_change
-from bot.services.outbox import relay_all
+from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.ports import Notice
 from bot.services.tickets import add_participant, authorize, first_time, get_ticket, participants, record
-from models import Participant, ParticipantRole, Ticket
+from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
 
-def prepare_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str:
-    """Check the actor may post an update on this ticket now; returns its ref."""
-    ticket = authorize(ctx, ticket_id, actor_id, Act.POST_UPDATE)
-    if not takes_updates(ticket.status):
-        raise DomainError(f"{ticket_ref(ticket_id)} is closed; reopen it before posting updates.")
+def update_ref(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str:
+    """Opening the modal: the actor may post an update on this ticket now; its ref."""
+    check_move(ctx, ticket_id, actor_id, Act.POST_UPDATE, Move.POST_UPDATE)
     return ticket_ref(ticket_id)
+
+
+def check_update(ctx: ServiceContext, asked: UpdateAsked) -> Validated[UpdateForm]:
+    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.POST_UPDATE, Move.POST_UPDATE, once=asked.once)
+    form = validate_update(status=asked.status, next_steps=asked.next_steps, next_update_by=asked.next_update_by,
+                           now=ctx.clock.now())
+    return Validated(checked, form)
 
 
 def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: UpdateForm,
                 source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
-    """Post in the thread and DM the reporter, escalators and subscribers; a promised time is kept.
-    `once`: the modal's view id; a replayed submission posts nothing."""
-    prepare_update(ctx, ticket_id, actor_id=actor_id)
-    now = ctx.clock.now()
-    with ctx.sessions.begin() as session:
-        if not first_time(session, once, ticket_id, "post_update", now):
-            return  # this modal was already applied: a replayed submission changes nothing
-        ticket = get_ticket(session, ticket_id, for_update=True)
-        ticket.last_update_at, ticket.next_update_by = now, form.next_update_by
-        event = record(session, ticket_id, "update_posted", actor=actor_id, source=source, at=now, status=form.status,
-                       next_steps=form.next_steps,
-                       next_update_by=form.next_update_by.isoformat() if form.next_update_by else None)
-        timers.on_update(ctx, session, ticket, now)
-        queue_change(session, ticket, event, Notice.UPDATE, now, actor_id=actor_id,
-                     extra={"status": form.status, "next_steps": form.next_steps})
-    if relay:
-        relay_all(ctx, ticket_id=ticket_id)
+    """Check and apply in one call (a validated form: tests, the bench)."""
+    checked = check_move(ctx, ticket_id, actor_id, Act.POST_UPDATE, Move.POST_UPDATE, once=once)
+    apply_update(ctx, Validated(checked, form), source=source, relay=relay)
 
 
-def prepare_reassign(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> Ticket:
-    ticket = authorize(ctx, ticket_id, actor_id, Act.REASSIGN)
-    if not takes_updates(ticket.status):
-        raise DomainError(f"{ticket_ref(ticket_id)} is closed; reopen it before reassigning.")
-    return ticket
+def apply_update(ctx: ServiceContext, request: Validated[UpdateForm], *, source: Source = Source.MODAL, relay: bool = True) -> None:
+    """Post in the thread and DM the reporter, escalators and subscribers; a promised time is kept."""
+    form, now = request.form, ctx.clock.now()
+    change = Change(values={"last_update_at": now, "next_update_by": form.next_update_by},
+                    event="update_posted", notice=Notice.UPDATE,
+                    details={"status": form.status, "next_steps": form.next_steps,
+                             "next_update_by": form.next_update_by.isoformat() if form.next_update_by else None},
+                    extra={"status": form.status, "next_steps": form.next_steps})
+    apply_move(ctx, request.checked, change, now=now, source=source, relay=relay)
+
+
+def reassign_current(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str | None:
+    """Opening the modal: the actor may reassign the ticket now; who has it."""
+    return check_move(ctx, ticket_id, actor_id, Act.REASSIGN, Move.REASSIGN).seen.assignee_id
+
+
+def check_reassign(ctx: ServiceContext, asked: ReassignAsked) -> Validated[str]:
+    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.REASSIGN, Move.REASSIGN, once=asked.once)
+    return Validated(checked, validate_assignee(asked.assignee_id))
 
 
 def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assignee_id: str,
                     source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
+    """Check and apply in one call."""
+    checked = check_move(ctx, ticket_id, actor_id, Act.REASSIGN, Move.REASSIGN, once=once)
+    apply_reassign(ctx, Validated(checked, assignee_id), source=source, relay=relay)
+
+
+def apply_reassign(ctx: ServiceContext, request: Validated[str], *, source: Source = Source.MODAL, relay: bool = True) -> None:
     """A manager (or the level) hands the ticket to someone; they are told, and so is everyone on it."""
-    seen = prepare_reassign(ctx, ticket_id, actor_id=actor_id)
-    now = ctx.clock.now()
-    with ctx.sessions.begin() as session:
-        if not first_time(session, once, ticket_id, "reassign", now):
-            return  # this modal was already applied: a replayed submission changes nothing
-        ticket = get_ticket(session, ticket_id, for_update=True)
-        ticket.assignee_id = assignee_id
-        event = record(session, ticket_id, "reassigned", actor=actor_id, source=source, at=now, assignee=assignee_id,
-                       previous=seen.assignee_id)
-        add_participant(session, ticket_id, assignee_id, ParticipantRole.SUBSCRIBER, now)
-        queue_change(session, ticket, event, Notice.REASSIGNED, now, actor_id=actor_id)
-    if relay:
-        relay_all(ctx, ticket_id=ticket_id)
+    now, assignee = ctx.clock.now(), request.form
+    change = Change(values={"assignee_id": assignee}, event="reassigned", notice=Notice.REASSIGNED,
+                    details={"assignee": assignee, "previous": request.checked.seen.assignee_id})
+
+    def subscribe_assignee(session: Session, ticket: Ticket, event: TimelineEvent) -> None:
+        add_participant(session, ticket.id, assignee, ParticipantRole.SUBSCRIBER, now)
+
+    apply_move(ctx, request.checked, change, now=now, source=source, effects=subscribe_assignee, relay=relay)
 
 
 def toggle_subscription(ctx: ServiceContext, ticket_id: int, *, user_id: str, once: str | None = None) -> bool | None:

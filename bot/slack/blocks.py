@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -37,14 +37,19 @@ from slack_sdk.models.views import View
 
 from bot.domain.durations import format_duration
 from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_DESCRIPTION
+from bot.domain.lifecycle import ALLOWED_MOVES
 from bot.domain.reports import LevelFigures, Report
 from bot.domain.policy import OTHER_CATEGORY, Policy
 from bot.domain.severity import Severity
-from bot.rendering import clip, clip_mrkdwn
+from bot.domain.tickets import Move, TicketStatus, takes_updates
+from bot.rendering import Renderer, clip, clip_mrkdwn, escape_mrkdwn
 from bot.slack.ids import (
     FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, Action, Callback, EscalateBlock, IntakeBlock, PostmortemBlock,
     ReassignBlock, ResolveBlock, UpdateBlock,
 )
+
+if TYPE_CHECKING:
+    from bot.services.ports import Entry, TicketCard
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -197,16 +202,22 @@ BUTTON_LABELS = {
 }
 
 
-def card_buttons(*, status: str, acknowledged: bool, last_level: bool, moved: bool) -> list[Action]:
-    """Which buttons a card shows, by the ticket's state (a card the ticket left shows none)."""
+# A card's buttons in the order they show; each is its move, offered when the ticket's state allows it.
+CARD_MOVES: tuple[tuple[Action, Move], ...] = (
+    (Action.ACKNOWLEDGE, Move.ACKNOWLEDGE), (Action.POSTMORTEM_DONE, Move.COMPLETE_POSTMORTEM),
+    (Action.ESCALATE, Move.ESCALATE), (Action.POST_UPDATE, Move.POST_UPDATE), (Action.RESOLVE, Move.RESOLVE),
+    (Action.REOPEN, Move.REOPEN),
+)
+
+
+def card_buttons(*, status: TicketStatus, last_level: bool, moved: bool) -> list[Action]:
+    """Which buttons a card shows: the moves its state allows (bot.domain.lifecycle.ALLOWED_MOVES), no
+    escalation from the last level, Subscribe while it takes updates; a card the ticket left shows none."""
     if moved:
         return []
-    if status in ("open", "acknowledged"):
-        return [a for a, show in ((Action.ACKNOWLEDGE, not acknowledged), (Action.ESCALATE, not last_level),
-                                  (Action.POST_UPDATE, True), (Action.RESOLVE, True), (Action.SUBSCRIBE, True)) if show]
-    if status == "postmortem_due":
-        return [Action.POSTMORTEM_DONE, Action.POST_UPDATE, Action.REOPEN, Action.SUBSCRIBE]
-    return [Action.REOPEN]
+    allowed = set(ALLOWED_MOVES[status]) - ({Move.ESCALATE} if last_level else set())
+    buttons = [action for action, move in CARD_MOVES if move in allowed]
+    return buttons + ([Action.SUBSCRIBE] if takes_updates(status) else [])
 
 
 def _button(action: Action, value: str) -> ButtonElement:
@@ -317,6 +328,23 @@ def home_view(parts: Sequence[HomePart]) -> dict[str, Any]:
     if len(blocks) > VIEW_BLOCKS:
         blocks = blocks[:VIEW_BLOCKS - 1] + [mrkdwn_section("_…more than the Home can show; `/escalate list` lists your tickets._")]
     return View(type="home", blocks=blocks).to_dict()
+
+
+def status_texts(renderer: Renderer, card: "TicketCard", entries: Sequence["Entry"]) -> tuple[str, str]:
+    """A ticket's status as `/escalate status` and the Status button show it: the summary, and the timeline."""
+    parts = renderer.render_blocks("card.md.j2", t=card)
+    summary = "\n".join(parts[name] for name in ("summary", "status", "context") if parts[name])
+    return f"*{card.ref}* · {summary}", renderer.render_block("replies.md.j2", "timeline", t=card, entries=entries)
+
+
+def status_reply(renderer: Renderer, card: "TicketCard", entries: Sequence["Entry"]) -> dict[str, Any]:
+    """`/escalate status`: the status as blocks, with a plain fallback."""
+    return {"text": f"{card.ref}: {escape_mrkdwn(card.title)}", "blocks": text_blocks(*status_texts(renderer, card, entries))}
+
+
+def status_modal(renderer: Renderer, card: "TicketCard", entries: Sequence["Entry"]) -> dict[str, Any]:
+    """The Status button: the same status, in a modal."""
+    return list_modal(card.ref, "\n".join(status_texts(renderer, card, entries)))
 
 
 def list_modal(title: str, text: str) -> dict[str, Any]:

@@ -109,8 +109,8 @@ class SlackNotifier:
 
     def card_message(self, card: TicketCard) -> tuple[str, list[dict]]:
         parts = self.renderer.render_blocks("card.md.j2", t=card)
-        buttons = card_buttons(status=card.status.value, acknowledged=card.acknowledged_by is not None,
-                               last_level=card.level.key == self.policy.last_level.key, moved=card.moved_to is not None)
+        buttons = card_buttons(status=card.status, last_level=card.level.key == self.policy.last_level.key,
+                               moved=card.moved_to is not None)
         blocks = ticket_card_blocks(parts, header=f"{card.severity.emoji} {card.ref} · {card.title}",
                                     ticket_id=card.id, buttons=buttons)
         return fallback_text(parts["fallback"]), blocks

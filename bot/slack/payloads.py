@@ -18,14 +18,16 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.intake import Attachment, IntakeDraft
+from bot.domain.lifecycle import EscalationAsked, PostmortemAsked, ReassignAsked, ResolutionAsked, UpdateAsked
 from bot.domain.reports import DEFAULT_PERIOD, PERIODS
 from bot.domain.severity import Severity
 from bot.domain.tickets import MAX_TICKET_ID, parse_ticket_ref
 from bot.slack.ids import (
-    CHANNEL_ID, FILE_ID, FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, USER_ID, VIEW_ID, IntakeBlock,
+    CHANNEL_ID, FILE_ID, FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, USER_ID, VIEW_ID, EscalateBlock,
+    IntakeBlock, PostmortemBlock, ReassignBlock, ResolveBlock, UpdateBlock,
 )
 
-# Slack's id shapes, bounded so every id fits the 32-character columns that store it.
+# Message timestamps (the ids are in bot/slack/ids.py, bounded so each fits the 32-character columns that store it).
 MESSAGE_TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
 _TICKET_VALUE = re.compile(r"^[0-9]{1,10}$")  # ASCII digits only ("²".isdigit() is True)
 MAX_COMMAND_TEXT = 4000
@@ -442,6 +444,43 @@ def read_ticket_submission(body: dict[str, Any]) -> TicketSubmission:
         ticket_id=_ticket_number(_metadata(view).get("ticket"), "private_metadata.ticket"),
         values=read_values(view),
     )
+
+
+def read_escalation(body: dict[str, Any]) -> EscalationAsked:
+    s = read_ticket_submission(body)
+    return EscalationAsked(s.ticket_id, s.user_id, s.view_id, reason=text_of(s.values, EscalateBlock.REASON),
+                           target_level=text_of(s.values, EscalateBlock.TARGET_LEVEL),
+                           business_impact=text_of(s.values, EscalateBlock.BUSINESS_IMPACT),
+                           troubleshooting=text_of(s.values, EscalateBlock.TROUBLESHOOTING),
+                           notes=text_of(s.values, EscalateBlock.NOTES))
+
+
+def read_update(body: dict[str, Any]) -> UpdateAsked:
+    s = read_ticket_submission(body)
+    promised = s.values.get(UpdateBlock.NEXT_UPDATE_BY)
+    return UpdateAsked(s.ticket_id, s.user_id, s.view_id, status=text_of(s.values, UpdateBlock.STATUS),
+                       next_steps=text_of(s.values, UpdateBlock.NEXT_STEPS),
+                       next_update_by=promised if isinstance(promised, datetime) else None)
+
+
+def read_resolution(body: dict[str, Any]) -> ResolutionAsked:
+    s = read_ticket_submission(body)
+    owner = s.values.get(ResolveBlock.POSTMORTEM_OWNER)
+    return ResolutionAsked(s.ticket_id, s.user_id, s.view_id, resolution=text_of(s.values, ResolveBlock.RESOLUTION),
+                           root_cause=text_of(s.values, ResolveBlock.ROOT_CAUSE),
+                           lessons=text_of(s.values, ResolveBlock.LESSONS),
+                           postmortem_owner=owner if isinstance(owner, str) else None)
+
+
+def read_postmortem(body: dict[str, Any]) -> PostmortemAsked:
+    s = read_ticket_submission(body)
+    return PostmortemAsked(s.ticket_id, s.user_id, s.view_id, url=text_of(s.values, PostmortemBlock.URL))
+
+
+def read_reassign(body: dict[str, Any]) -> ReassignAsked:
+    s = read_ticket_submission(body)
+    assignee = s.values.get(ReassignBlock.ASSIGNEE)
+    return ReassignAsked(s.ticket_id, s.user_id, s.view_id, assignee_id=assignee if isinstance(assignee, str) and assignee else None)
 
 
 def read_home_opened(event: dict[str, Any]) -> str | None:

@@ -524,4 +524,4 @@ def test_of_two_escalations_submitted_at_once_the_loser_keeps_his_modal_and_what
     (event,) = events(bot, 1, "escalated")
     assert event.actor_id == closed[0] and ticket(bot, 1).handoffs == 1
     for user in kept_open:
-        assert not any("changed while you were escalating" in text_of(m) for m in dms_to(fake, user))
+        assert not any("changed meanwhile" in text_of(m) for m in dms_to(fake, user))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.domain.forms import FormInvalid
-from bot.domain.lifecycle import default_target, validate_escalation, validate_postmortem_link, validate_resolution, validate_update
+from bot.domain.lifecycle import (
+    ALLOWED_MOVES, default_target, enter_level, validate_escalation, validate_postmortem_link, validate_resolution,
+    validate_update,
+)
 from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
-from bot.domain.tickets import DomainError, NotAllowed, TicketStatus, resolve_target
+from bot.domain.tickets import TRANSITIONS, DomainError, Move, NotAllowed, TicketStatus, resolve_target
 from tests.policies import open_seed_policy
 
 POLICY = open_seed_policy()
@@ -87,3 +91,17 @@ def test_critical_tickets_wait_for_a_post_mortem_and_others_close() -> None:
 def test_a_post_mortem_link_must_be_a_web_address(url: str) -> None:
     with pytest.raises(FormInvalid):
         validate_postmortem_link(url)
+
+
+def test_entering_a_level_snapshots_its_sla_from_now_and_clears_the_acknowledgement() -> None:
+    values = enter_level(L2, NOW, ZoneInfo("Europe/Berlin"))
+    assert values == {"level_key": "L2", "level_entered_at": NOW, "response_sla_seconds": int(L2.response_sla.total_seconds()),
+                      "response_due_at": NOW + L2.response_sla, "acknowledged_by": None, "acknowledged_at": None,
+                      "assignee_id": None}
+    assert values["response_due_at"].utcoffset() == timedelta(0)  # as the database gives it back
+
+
+def test_the_moves_each_state_allows_come_from_the_transition_table() -> None:
+    assert ALLOWED_MOVES[TicketStatus.CLOSED] == (Move.REOPEN,)
+    assert Move.ACKNOWLEDGE in ALLOWED_MOVES[TicketStatus.OPEN] and Move.ACKNOWLEDGE not in ALLOWED_MOVES[TicketStatus.ACKNOWLEDGED]
+    assert {(s, m) for s, moves in ALLOWED_MOVES.items() for m in moves} == set(TRANSITIONS)

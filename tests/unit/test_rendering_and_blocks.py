@@ -55,7 +55,7 @@ def test_the_card_shows_severity_sla_due_date_hotline_and_context() -> None:
 
 def test_long_text_is_clipped_with_an_ellipsis_and_blocks_stay_within_slack_limits() -> None:
     parts = Renderer().render_blocks("card.md.j2", t=card())
-    buttons = card_buttons(status="open", acknowledged=False, last_level=False, moved=False)
+    buttons = card_buttons(status=TicketStatus.OPEN, last_level=False, moved=False)
     blocks = ticket_card_blocks(parts, header="x" * 500, ticket_id=42, buttons=buttons)
     assert len(blocks[0]["text"]["text"]) == 150 and blocks[0]["text"]["text"].endswith("…")
     for block in blocks:
@@ -70,9 +70,20 @@ def test_long_text_is_clipped_with_an_ellipsis_and_blocks_stay_within_slack_limi
 def test_an_acknowledged_card_drops_the_acknowledge_button() -> None:
     parts = Renderer().render_blocks("card.md.j2", t=card(acknowledged_by="U0ENG", ack_summary="after 3m — within the 15m SLA"))
     blocks = ticket_card_blocks(parts, header="h", ticket_id=42, buttons=card_buttons(
-        status="acknowledged", acknowledged=True, last_level=True, moved=False))
+        status=TicketStatus.ACKNOWLEDGED, last_level=True, moved=False))
     assert "ticket_acknowledge" not in json.dumps(blocks)
     assert "Acknowledged by <@U0ENG> after 3m — within the 15m SLA" in parts["status"]
+
+
+def test_a_cards_buttons_are_the_moves_its_state_allows() -> None:
+    def shown(status: TicketStatus, **kw: bool) -> list[str]:
+        return [a.value.removeprefix("ticket_") for a in card_buttons(status=status, **{"last_level": False, "moved": False, **kw})]
+
+    assert shown(TicketStatus.OPEN, last_level=True) == ["acknowledge", "post_update", "resolve", "subscribe"]
+    assert shown(TicketStatus.ACKNOWLEDGED) == ["escalate", "post_update", "resolve", "subscribe"]
+    assert shown(TicketStatus.POSTMORTEM_DUE) == ["postmortem_done", "post_update", "reopen", "subscribe"]
+    assert shown(TicketStatus.CLOSED) == ["reopen"]
+    assert shown(TicketStatus.OPEN, moved=True) == []
 
 
 def test_clipping_never_cuts_an_escape_in_half() -> None:

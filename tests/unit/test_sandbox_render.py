@@ -168,7 +168,7 @@ def card(**overrides: Any) -> TicketCard:
 def real_card_message() -> dict[str, Any]:
     parts = Renderer().render_blocks("card.md.j2", t=card())
     blocks = ticket_card_blocks(parts, header=f"{Severity.CRITICAL.emoji} ESC-42 · {card().title}", ticket_id=42,
-                                buttons=card_buttons(status="open", acknowledged=False, last_level=False, moved=False))
+                                buttons=card_buttons(status=TicketStatus.OPEN, last_level=False, moved=False))
     return stored_message(blocks, text=parts["fallback"])
 
 
