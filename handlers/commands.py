@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.domain.preview import Refusal, preview_words
 from bot.domain.reports import Report
+from bot.domain.tickets import ticket_ref
 from bot.services.digest import request_report_chart
 from bot.services.outbox import relay_all
 from bot.services.queries import export_timeline, my_tickets, ticket_status
@@ -42,7 +43,7 @@ def export(deps: Deps, request: CommandRequest, ack: Ack, body: dict[str, Any], 
     ack()
     ticket_id = _ticket(request)
     if export_timeline(deps.services, ticket_id, actor_id=request.user_id, once=request.command_key):
-        respond(text=deps.reply("exported", ref=f"ESC-{ticket_id}"), response_type="ephemeral")
+        respond(text=deps.reply("exported", ref=ticket_ref(ticket_id)), response_type="ephemeral")
         relay_all(deps.services, ticket_id=ticket_id)  # queued with the request; sent now, or after an outage
 
 

@@ -31,9 +31,9 @@ from app import build, check_slack  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.services.claims import WORKER, claim  # noqa: E402
 from bot.services.context import ServiceContext  # noqa: E402
-from bot.services.outbox import LEASE as OUTBOX_LEASE, relay_all  # noqa: E402
+from bot.services.claims import LEASE  # noqa: E402
+from bot.services.outbox import relay_all  # noqa: E402
 from bot.services.sweep import sweep  # noqa: E402
-from bot.services.timers import LEASE as TIMER_LEASE  # noqa: E402
 from models import OutboxMessage, Timer  # noqa: E402
 
 
@@ -74,13 +74,13 @@ def serve(commands: Mapping[str, Command] | None = None) -> None:
         elif command == "claim_timers":
             with ctx.sessions.begin() as session:
                 answer = {"claimed": claim(session, Timer, due=(Timer.status == "pending") & (Timer.due_at <= now),
-                                           order_by=Timer.due_at, now=now, lease_until=now + TIMER_LEASE,
+                                           order_by=Timer.due_at, now=now, lease_until=now + LEASE,
                                            worker=worker, limit=1000)}
         elif command == "claim_outbox":
             with ctx.sessions.begin() as session:
                 answer = {"claimed": claim(session, OutboxMessage,
                                            due=(OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                                           order_by=OutboxMessage.id, now=now, lease_until=now + OUTBOX_LEASE,
+                                           order_by=OutboxMessage.id, now=now, lease_until=now + LEASE,
                                            worker=worker, limit=1000)}
         elif command == "quit":
             break

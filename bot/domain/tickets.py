@@ -31,6 +31,10 @@ class TicketStatus(StrEnum):
         }[self]
 
 
+LIVE_STATES = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)  # being worked on: timers run, follow-ups are asked
+OPEN_STATES = (*LIVE_STATES, TicketStatus.POSTMORTEM_DUE)  # not closed: listed as someone's open ticket
+
+
 class Move(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     ESCALATE = "escalate"

@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session
 
 
 HOST = socket.gethostname()
+# A claim on an outbox row or a batch of timers: renewed as each row's send starts, so a replica that
+# died holds its rows this long at most (a batch of timers fires in well under a second).
+LEASE = timedelta(seconds=20)
 WORKER = f"{HOST}:{os.getpid()}"  # who holds a lease: unique per process, so replicas never share one
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.reports import Report
 from bot.domain.severity import Severity
-from bot.domain.tickets import TicketStatus, ticket_ref
+from bot.domain.tickets import LIVE_STATES, OPEN_STATES, TicketStatus, ticket_ref
 from bot.services import reports
 from bot.services.context import ServiceContext
 from bot.services.ports import Once
@@ -30,8 +30,6 @@ from models import HomeViewer, Participant, ParticipantRole, Ticket, Timer, Time
 from models.timer import TimerKind, TimerStatus
 
 Figures = Callable[[datetime, datetime], Report]  # the report service: a period's figures per level
-LIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
-OPEN_STATES = (*LIVE, TicketStatus.POSTMORTEM_DUE)
 FIRST = 8  # rows a section shows on the Home; the rest are counted ("and N more")
 MORE = 200  # rows the "see all" modal lists
 REFRESH_WINDOW = timedelta(seconds=5)  # changes within one window cause one publish per person
@@ -204,11 +202,11 @@ def _where(ctx: ServiceContext, section: Section, who: Reader, now: datetime) ->
     if section is Section.AWAITING_ACK:  # at a level I answer for: I may view and acknowledge it
         return and_(Ticket.status == TicketStatus.OPEN, Ticket.level_key.in_(who.levels))
     if section is Section.FOLLOWUPS:  # assigned to me: the assignee may view it
-        return and_(Ticket.status.in_(LIVE), Ticket.assignee_id == me)
+        return and_(Ticket.status.in_(LIVE_STATES), Ticket.assignee_id == me)
     if section is Section.POSTMORTEMS:  # the owner may view it
         return and_(Ticket.status == TicketStatus.POSTMORTEM_DUE, Ticket.postmortem_owner == me)
     if section is Section.OPEN_LONG:  # managers read every ticket
-        return and_(Ticket.status.in_(LIVE), Ticket.created_at <= now - ctx.policy.management.notify_after)
+        return and_(Ticket.status.in_(LIVE_STATES), Ticket.created_at <= now - ctx.policy.management.notify_after)
     # Mine: anyone else reads only what a role of theirs opens (a subscription is no such role), so a
     # subscription lists a ticket only for someone who may read every ticket anyway.
     roles = [ParticipantRole.ESCALATOR, ParticipantRole.SUBSCRIBER] if who.reads_all else [ParticipantRole.ESCALATOR]
@@ -249,7 +247,7 @@ def queue_figures(ctx: ServiceContext, session: Session, now: datetime) -> tuple
                func.sum(case((unacked, 1), else_=0)).label("unacknowledged"),
                func.sum(case((and_(unacked, Ticket.response_due_at <= now), 1), else_=0)).label("breached"),
                func.min(Ticket.level_entered_at).label("oldest"))
-        .where(Ticket.status.in_(LIVE)).group_by(Ticket.level_key))}
+        .where(Ticket.status.in_(LIVE_STATES)).group_by(Ticket.level_key))}
     queues = [
         QueueFigures(level_key=lv.key, title=lv.title, open=rows[lv.key].open if lv.key in rows else 0,
                      unacknowledged=int(rows[lv.key].unacknowledged or 0) if lv.key in rows else 0,

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from bot.services.claims import WORKER, claim
+from bot.services.claims import LEASE, WORKER, claim
 from bot.services.delivery import EmailPayload
 from bot.services.context import ServiceContext
 from bot.services.ports import DeliveryFailed, MailFailed, Once
@@ -38,7 +38,6 @@ RETRY_CAP = timedelta(minutes=5)  # …up to 2.5-5 min
 GIVE_UP_AFTER = timedelta(days=1)  # a message failing this long is a dead letter
 PROBE_EVERY = timedelta(seconds=2)  # while rows back off, the sweep tries one this often: is Slack back?
 RATE_LIMITED = "rate_limited: "  # last_error prefix of a row waiting for Retry-After (not released early)
-LEASE = timedelta(seconds=20)  # renewed as each row's send starts: a dead replica blocks a row this long at most
 
 
 def backoff(attempts: int, jitter: float) -> timedelta:

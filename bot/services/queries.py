@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from bot.domain.exports import defuse
 from bot.domain.permissions import Act
-from bot.domain.tickets import TicketStatus, ticket_ref
+from bot.domain.tickets import OPEN_STATES, ticket_ref
 from bot.services.context import ServiceContext
 from bot.services.ports import Entry, Once, TicketCard
 from bot.services.queue import OutboxKind, Payload, enqueue
@@ -19,7 +19,6 @@ from bot.services.tickets import answers_for, authorize, card_of, entries, first
 from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
-OPEN_STATES = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED, TicketStatus.POSTMORTEM_DUE)
 EXPORT_COLUMNS = ("ticket", "at_utc", "actor", "event", "source", "details")
 EXPORT_FORMATS = ("csv", "json")  # one outbox row (one upload) each: a retry never re-sends the other
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bot.domain.tickets import TicketStatus, ticket_ref
+from bot.domain.tickets import LIVE_STATES, ticket_ref
 from bot.services.context import ServiceContext
 from bot.services.ports import DeliveryFailed, MessageRef, Once, SystemicNotice
 from bot.services.queue import NoPayload, OutboxKind, Payload, enqueue
@@ -18,7 +18,6 @@ from models import SystemicAlert, Ticket
 from models.timeline import Source
 
 SYSTEMIC_REASON = "systemic"
-LIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
 GONE = ("message_not_found", "cant_update_message")  # someone deleted the notice: post a new one, don't give up
 
 
@@ -56,7 +55,7 @@ def check_systemic(ctx: ServiceContext, ticket_id: int) -> int | None:
         else:
             recent = session.scalars(
                 select(Ticket.id).where(Ticket.category == ticket.category, Ticket.created_at >= now - rule.window,
-                                        Ticket.created_at <= now, Ticket.status.in_(LIVE)).order_by(Ticket.id)
+                                        Ticket.created_at <= now, Ticket.status.in_(LIVE_STATES)).order_by(Ticket.id)
             ).all()
             if len(recent) < rule.threshold:
                 return None

@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from bot.domain.lifecycle import EscalationForm
 from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
-from bot.domain.tickets import DomainError, Move
+from bot.domain.tickets import LIVE_STATES, DomainError, Move, ticket_ref
 from bot.services.context import ServiceContext
 from bot.services.escalate import apply_escalation
 from bot.services.moves import Validated, checked_as
 from bot.services.outbox import relay_all
-from bot.services.systemic import LIVE, SYSTEMIC_REASON, queue_notice
+from bot.services.systemic import SYSTEMIC_REASON, queue_notice
 from bot.services.tickets import answers_for, get_ticket
 from models import SystemicAlert, Ticket
 from models.timeline import Source
@@ -35,9 +35,9 @@ def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> l
         alert.escalated_at, alert.escalated_by = now, actor_id
         ids = list(alert.ticket_ids)
         tickets = session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
-        todo = [(t.id, t.business_impact, t.troubleshooting) for t in tickets if t.status in LIVE and t.level_key != last.key]
+        todo = [(t.id, t.business_impact, t.troubleshooting) for t in tickets if t.status in LIVE_STATES and t.level_key != last.key]
         queue_notice(ctx, session, alert, ids[0], now, change="escalated")  # with the flag: the button goes, whatever happens next
-    refs = ", ".join(f"ESC-{i}" for i in ids)
+    refs = ", ".join(ticket_ref(i) for i in ids)
     reason = next((r.key for r in ctx.policy.reasons if r.key == SYSTEMIC_REASON), ctx.policy.reasons[0].key)
     escalated = []
     for ticket_id, impact, tried in todo:

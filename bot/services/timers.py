@@ -16,8 +16,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.domain.durations import format_duration
 from bot.domain import timers as domain_timers
 from bot.domain.severity import Severity
-from bot.domain.tickets import Move, TicketStatus
-from bot.services.claims import WORKER, claim
+from bot.domain.tickets import LIVE_STATES, Move, TicketStatus
+from bot.services.claims import LEASE, WORKER, claim
 from bot.services.context import ServiceContext
 from bot.services.delivery import enqueue_notice
 from bot.services.ports import Notice
@@ -26,10 +26,8 @@ from bot.services.tickets import BOT_ACTOR
 from models import Ticket, Timer, TimerKind, TimerStatus
 from models.timeline import Source
 
-LEASE = timedelta(seconds=20)  # a batch fires in well under a second; a dead replica blocks its timers this long
 LATE = timedelta(minutes=2)  # fired this long after its due time: marked delayed
 LEVEL_TIMERS = (TimerKind.RESPONSE_BREACH, TimerKind.PREBREACH, TimerKind.SLA_UNRESOLVED, TimerKind.FOLLOWUP)
-LIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
 
 
 # --- scheduling (called inside the services' transactions) --------------------------------------
@@ -72,7 +70,7 @@ def on_acknowledged(session: Session, ticket_id: int) -> None:
 def on_update(ctx: ServiceContext, session: Session, ticket: Ticket, now: datetime) -> None:
     """An update resets the cadence; a promised "next update by" replaces the next reminder."""
     cancel(session, ticket.id, TimerKind.FOLLOWUP)
-    if ticket.status in LIVE:
+    if ticket.status in LIVE_STATES:
         schedule(session, ticket.id, TimerKind.FOLLOWUP, ticket.next_update_by or followup_after(ctx, ticket, now), now)
 
 
@@ -178,7 +176,7 @@ def _prebreach(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, 
 
 def _unresolved(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, now: datetime) -> None:
     following = ctx.policy.next_level(ticket.level_key)
-    if ticket.status not in LIVE or following is None:
+    if ticket.status not in LIVE_STATES or following is None:
         return
     enqueue_notice(batch, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.SLA_UNRESOLVED, thread=True,
                    now=now, extra={"next_level": following.title})
@@ -186,7 +184,7 @@ def _unresolved(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer,
 
 
 def _followup(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, now: datetime) -> None:
-    if ticket.status not in LIVE:
+    if ticket.status not in LIVE_STATES:
         return
     cadence = ctx.policy.followups.critical if ticket.severity == Severity.CRITICAL else ctx.policy.followups.standard
     enqueue_notice(batch, key=f"timer:{timer.id}", ticket_id=ticket.id, notice=Notice.FOLLOWUP, thread=True, now=now,
@@ -196,7 +194,7 @@ def _followup(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, n
 
 
 def _manager_notice(ctx: ServiceContext, batch: Batch, ticket: Ticket, timer: Timer, now: datetime) -> None:
-    if ticket.status not in LIVE:
+    if ticket.status not in LIVE_STATES:
         return
     open_for = format_duration(now - ticket.created_at)
     for manager in ctx.policy.management.managers:
