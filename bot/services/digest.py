@@ -8,6 +8,7 @@ a row is sent, from the timeline as of the period's end, so both rows and any re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -107,19 +108,19 @@ def _filtered(filters: dict[str, str]) -> str:
 
 def send_report_post(ctx: ServiceContext, payload: ReportPayload, ticket_id: int | None, once: Once) -> str | None:
     """The outbox sender of the digest's figures."""
-    message = _message(ctx, payload)
-    if isinstance(message, str):
-        ctx.log.info("weekly report not posted: %s", message)
-        return message
-    ctx.relay.post_report(message, once=once)
-    return None
+    return _send(ctx, payload, "weekly report not posted", lambda message: ctx.relay.post_report(message, once=once))
 
 
 def send_report_chart(ctx: ServiceContext, payload: ReportPayload, ticket_id: int | None, once: Once) -> str | None:
     """The outbox sender of a chart: the digest's, to the reports channel; or one asked for, by DM."""
+    return _send(ctx, payload, "report chart not sent", lambda message: ctx.relay.upload_chart(message, once=once))
+
+
+def _send(ctx: ServiceContext, payload: ReportPayload, skipped: str, send: Callable[[ReportMessage], object]) -> str | None:
+    """Send what the row stands for now; or log and return why it is not sent (the outbox records it as withheld)."""
     message = _message(ctx, payload)
     if isinstance(message, str):
-        ctx.log.info("report chart not sent: %s", message)
+        ctx.log.info("%s: %s", skipped, message)
         return message
-    ctx.relay.upload_chart(message, once=once)
+    send(message)
     return None
