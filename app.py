@@ -28,7 +28,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessions, migrate
 from bot.mail import SmtpMailer
 from bot.domain.policy import Policy
-from bot.policy import PolicyError, load_policy
+from bot.policy_file import PolicyError, load_policy
 from bot.rendering import Renderer
 from bot.scheduler import make_scheduler
 from bot.services.context import Burst, ServiceContext

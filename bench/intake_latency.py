@@ -60,7 +60,7 @@ from slack_bolt import App  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
 from app import BackgroundServer, build, check_slack, http_app  # noqa: E402
-from bot.policy import load_policy  # noqa: E402
+from bot.policy_file import load_policy  # noqa: E402
 from bot.slack.blocks import new_escalation_modal  # noqa: E402
 from fakeslack import Call, FakeSlack, Reply, SlackSender  # noqa: E402
 from tests.e2e.harness import GOOD_FORM, SIGNING_SECRET, settings_for, start_fake_slack, write_policy  # noqa: E402

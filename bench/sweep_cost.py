@@ -66,7 +66,7 @@ from bot.db import make_engine, make_sessions, migrate  # noqa: E402
 from bot.domain.policy import Policy  # noqa: E402
 from bot.domain.severity import Severity  # noqa: E402
 from bot.domain.tickets import TicketStatus  # noqa: E402
-from bot.policy import parse_policy  # noqa: E402
+from bot.policy_file import parse_policy  # noqa: E402
 from bot.services.context import ServiceContext  # noqa: E402
 from bot.services.outbox import relay_due  # noqa: E402
 from bot.services.sweep import sweep  # noqa: E402

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.domain.policy import Policy
-from bot.policy import parse_policy
+from bot.policy_file import parse_policy
 
 SHIPPED = Path(__file__).resolve().parent.parent / "policy.yaml"
 

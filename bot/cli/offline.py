@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import SystemClock
 from bot.config import ConfigError, load_settings
 from bot.db import make_engine, make_sessions
-from bot.policy import PolicyError, load_policy
+from bot.policy_file import PolicyError, load_policy
 from bot.services.context import ServiceContext
 from bot.services.ports import DeliveryFailed, NoGroups
 

@@ -14,7 +14,7 @@ from bot.config import ConfigError
 from bot.domain.policy import Policy
 from bot.domain.preview import Preview, Refusal, dry_run, preview_words
 from bot.domain.severity import Severity
-from bot.policy import PolicyError, load_policy
+from bot.policy_file import PolicyError, load_policy
 from bot.rendering import Renderer
 
 COMMAND = "python -m bot"

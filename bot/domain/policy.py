@@ -1,6 +1,6 @@
 """The escalation policy as the domain sees it: levels, triggers, reasons, cadences, contacts.
 
-Built by `bot.policy` from the validated YAML file; immutable once loaded.
+Built by `bot.policy_file` from the validated YAML file; immutable once loaded.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app import Runtime, build, check_slack
-from bot.policy import load_policy
+from bot.policy_file import load_policy
 from bot.slack.blocks import escalate_modal, new_escalation_modal, postmortem_modal, reassign_modal, resolve_modal, update_modal
 from bot.slack.ids import INPUT_ACTION, Action, Callback
 from fakeslack import FakeSlack

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.db import make_engine, make_sessions
-from bot.policy import load_policy
+from bot.policy_file import load_policy
 from bot.services.context import ServiceContext
 from bot.services.intake import open_ticket
 from fakeslack import FakeSlack

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from app import BackgroundServer, server_options
-from bot.policy import load_policy
+from bot.policy_file import load_policy
 from bot.slack.blocks import escalate_modal, new_escalation_modal
 from bot.slack.gate import MAX_BODY, TIMESTAMP_WINDOW, SlackGate, response_url_allowed, shape_problem
 from fakeslack.sender import sign

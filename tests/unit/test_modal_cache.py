@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from bot.policy import parse_policy
+from bot.policy_file import parse_policy
 from bot.slack.blocks import ModalCache, new_escalation_modal
 from tests.policies import open_seed_policy, open_seed_text
 

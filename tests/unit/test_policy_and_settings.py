@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.policy import PolicyError, load_policy, parse_policy
+from bot.policy_file import PolicyError, load_policy, parse_policy
 from tests.policies import open_seed_text
 
 SHIPPED = Path("policy.yaml").read_text()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.preview import Preview, Problem, PreviewRequest, Refusal, StepKind, Subject, dry_run, find_subject, read_preview
 from bot.domain.severity import Severity
-from bot.policy import parse_policy
+from bot.policy_file import parse_policy
 from tests.policies import open_seed_policy, open_seed_text
 
 UTC = timezone.utc
