@@ -9,7 +9,8 @@ from bot.domain.permissions import Act
 from bot.domain.tickets import Move, ack_timing
 from bot.services.context import ServiceContext
 from bot.services.moves import Change, ChangedMeanwhile, apply_move, checked_as
-from bot.services.ports import Notice, TicketCard
+from bot.services.ports import Notice
+from bot.services.readmodel import TicketView
 from bot.services.tickets import authorize, card_of, first_time, get_ticket
 from models import Ticket
 from models.timeline import Source
@@ -17,7 +18,7 @@ from models.timeline import Source
 
 @dataclass(frozen=True)
 class Acknowledged:
-    card: TicketCard
+    card: TicketView
     first: bool  # False when someone had already acknowledged: nothing changed
     by: str
     at: datetime

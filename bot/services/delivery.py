@@ -8,7 +8,8 @@ from datetime import datetime
 
 from bot.services.context import ServiceContext
 from bot.services.home import queue_home_refresh
-from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, MessageRef, Notice, Once, TicketCard
+from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, Notice, Once
+from bot.services.readmodel import MessageRef, TicketView
 from bot.services.queue import NoPayload, NoticePayload, OutboxKind, Payload, Rows, enqueue, queue_row
 from bot.services.storm import Fold, crowded
 from bot.services.tickets import BOT_ACTOR, card_of, entries, get_ticket, handoff_of, may_view, record
@@ -106,7 +107,7 @@ def send_email(ctx: ServiceContext, payload: EmailPayload, ticket_id: int | None
                           message_key=once.key))
 
 
-def current_card(ctx: ServiceContext, ticket_id: int | None, *, handoff: bool = False) -> TicketCard:
+def current_card(ctx: ServiceContext, ticket_id: int | None, *, handoff: bool = False) -> TicketView:
     """The ticket as it is now, with a link to its card when it has one."""
     with ctx.sessions() as session:
         ticket = get_ticket(session, ticket_id or 0)
@@ -114,9 +115,9 @@ def current_card(ctx: ServiceContext, ticket_id: int | None, *, handoff: bool = 
         if handoff and ticket.handoffs:
             card = replace(card, handoff=handoff_of(session, ticket),
                            recent=entries(session, ticket.id, last=RECENT_ENTRIES, skip=QUIET_KINDS))
-    if card.card is not None:
+    if card.posted is not None:
         try:
-            card = replace(card, card_link=ctx.relay.permalink(card.card))
+            card = replace(card, card_link=ctx.relay.permalink(card.posted))
         except DeliveryFailed:
             pass  # a message without its link is better than no message
     return card
@@ -125,7 +126,7 @@ def current_card(ctx: ServiceContext, ticket_id: int | None, *, handoff: bool = 
 def send_card_post(ctx: ServiceContext, payload: CardPostPayload, ticket_id: int | None, once: Once) -> None:
     """Post the card; remember where it is; have the previous card (if any) point to it."""
     card = current_card(ctx, ticket_id, handoff=True)
-    card = replace(card, card=None, card_link=None)
+    card = replace(card, posted=None, card_link=None)
     posted = ctx.relay.post_card(card, once=once)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
@@ -141,7 +142,7 @@ def send_card_post(ctx: ServiceContext, payload: CardPostPayload, ticket_id: int
 
 def send_card_update(ctx: ServiceContext, payload: NoPayload, ticket_id: int | None, once: Once) -> None:
     card = current_card(ctx, ticket_id)
-    if card.card is not None:  # not posted yet: the post will show the current state anyway
+    if card.posted is not None:  # not posted yet: the post will show the current state anyway
         ctx.relay.update_card(card)
 
 
@@ -153,7 +154,7 @@ def send_card_moved(ctx: ServiceContext, payload: CardMovedPayload, ticket_id: i
         link = ctx.relay.permalink(new)
     except DeliveryFailed:
         link = None
-    ctx.relay.update_card(replace(card, card=MessageRef(*payload.previous), moved_to=new, moved_to_link=link,
+    ctx.relay.update_card(replace(card, posted=MessageRef(*payload.previous), moved_to=new, moved_to_link=link,
                                   moved_to_level=payload.level))
 
 
@@ -178,7 +179,7 @@ def send_notice(ctx: ServiceContext, payload: NoticePayload, ticket_id: int | No
     card = current_card(ctx, ticket_id)
     extra = dict(payload.extra)
     card = replace(card, actor=extra.get("actor"))
-    thread = card.card if payload.thread else None
+    thread = card.posted if payload.thread else None
     if payload.thread and thread is None:
         thread, channel = None, card.level.channel  # no card to thread under: say it in the level channel
     else:

@@ -15,7 +15,8 @@ from bot.services.announce import queue_card, queue_people
 from bot.services.context import ServiceContext
 from bot.services.delivery import QUIET_KINDS, RECENT_ENTRIES, enqueue_email
 from bot.services.moves import Change, Validated, apply_move, check_move
-from bot.services.ports import Email, Handoff, MessageRef, Notice, TicketCard
+from bot.services.ports import Email, Notice
+from bot.services.readmodel import Handoff, MessageRef, TicketView
 from bot.services.tickets import BOT_ACTOR, add_participant, card_of, entries, record
 from models import ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
@@ -97,7 +98,7 @@ def _changes(seen: Ticket, form: EscalationForm) -> tuple[str, ...]:
     return tuple(changed)
 
 
-def _queue_handoff_email(ctx: ServiceContext, session: Session, card: TicketCard, now: datetime) -> None:
+def _queue_handoff_email(ctx: ServiceContext, session: Session, card: TicketView, now: datetime) -> None:
     """Standard escalations send the detailed handoff e-mail (text and HTML) to the level's address."""
     if not card.level.email:
         return

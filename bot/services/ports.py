@@ -7,10 +7,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from bot.domain.policy import Contact, Level
 from bot.domain.reports import Report
 from bot.domain.severity import Severity
-from bot.domain.tickets import TicketStatus
+from bot.services.readmodel import MessageRef, TicketView
 
 if TYPE_CHECKING:
     from bot.services.home import Home
@@ -37,92 +36,6 @@ class Once:
 
     key: str
     in_doubt_since: datetime | None = None
-
-
-@dataclass(frozen=True)
-class MessageRef:
-    channel: str
-    ts: str
-
-
-@dataclass(frozen=True)
-class TicketCard:
-    """Everything a person needs to see about a ticket, as plain data (no session, no Slack)."""
-
-    id: int
-    ref: str
-    title: str
-    category: str
-    severity: Severity
-    status: TicketStatus
-    level: Level
-    reporter_id: str
-    created_at: datetime
-    level_entered_at: datetime
-    response_sla: timedelta
-    response_due_at: datetime
-    description: str
-    error_messages: str
-    troubleshooting: str
-    business_impact: str
-    affected_users: int
-    affected_share: float | None
-    links: tuple[str, ...]
-    attachments: tuple[dict[str, str], ...]
-    triggers: tuple[str, ...]  # labels of the automatic-escalation triggers that fired
-    customer_executive: bool
-    regulatory: bool
-    hotline: tuple[Contact, ...]  # contacts shown on a critical ticket's card
-    acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
-    ack_summary: str | None = None
-    card: MessageRef | None = None
-    card_link: str | None = None
-    assignee_id: str | None = None
-    last_update_at: datetime | None = None
-    next_update_by: datetime | None = None
-    resolved_by: str | None = None
-    resolved_at: datetime | None = None
-    resolution: str | None = None
-    root_cause: str | None = None
-    lessons_learned: str | None = None
-    postmortem_owner: str | None = None
-    postmortem_due_at: datetime | None = None
-    postmortem_url: str | None = None
-    closed_at: datetime | None = None
-    handoff: "Handoff | None" = None  # set on the card posted by an escalation
-    moved_to: "MessageRef | None" = None  # set on a card the ticket has been escalated away from
-    moved_to_link: str | None = None
-    moved_to_level: str | None = None
-    recent: tuple["Entry", ...] = ()
-    actor: str | None = None  # who made the change being announced
-
-    @property
-    def critical(self) -> bool:
-        return self.severity is Severity.CRITICAL
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One timeline event, as people read it."""
-
-    at: datetime
-    actor: str
-    kind: str
-    source: str
-    details: dict[str, object]
-
-
-@dataclass(frozen=True)
-class Handoff:
-    """What the next level needs beyond the ticket itself (the seed's "Contact Next Level")."""
-
-    escalated_by: str
-    from_level: str
-    reason: str
-    notes: str
-    changes: tuple[str, ...]  # what changed since the last handoff, in words
-    number: int
 
 
 class Notice(StrEnum):
@@ -166,13 +79,13 @@ class Notifier(Protocol):
     Posting methods take `once`: the post carries its key, and is looked up before it is sent again
     when an earlier attempt's outcome is unknown (then the earlier message is returned, not a copy)."""
 
-    def post_card(self, card: TicketCard, *, once: Once | None = None) -> MessageRef: ...
+    def post_card(self, card: TicketView, *, once: Once | None = None) -> MessageRef: ...
 
-    def update_card(self, card: TicketCard) -> None: ...
+    def update_card(self, card: TicketView) -> None: ...
 
     def permalink(self, ref: MessageRef) -> str | None: ...
 
-    def deliver(self, delivery: Delivery, card: TicketCard, *, once: Once | None = None) -> MessageRef | None: ...
+    def deliver(self, delivery: Delivery, card: TicketView, *, once: Once | None = None) -> MessageRef | None: ...
 
     def upload(self, to: str, *, filename: str, content: bytes, title: str, comment: str,
                once: Once | None = None) -> None: ...

@@ -13,7 +13,8 @@ from bot.domain.exports import defuse
 from bot.domain.permissions import Act
 from bot.domain.tickets import OPEN_STATES, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.ports import Entry, Once, TicketCard
+from bot.services.ports import Once
+from bot.services.readmodel import Entry, TicketView
 from bot.services.queue import OutboxKind, Payload, enqueue
 from bot.services.tickets import answers_for, authorize, card_of, entries, first_time, get_ticket, record
 from models import Participant, ParticipantRole, Ticket, TimelineEvent
@@ -25,7 +26,7 @@ EXPORT_FORMATS = ("csv", "json")  # one outbox row (one upload) each: a retry ne
 
 @dataclass(frozen=True)
 class TicketWithTimeline:
-    card: TicketCard
+    card: TicketView
     entries: tuple[Entry, ...]
 
 
@@ -102,7 +103,7 @@ def send_timeline_export(ctx: ServiceContext, payload: ExportPayload, ticket_id:
                      comment=f"Timeline of {ref} ({len(rows)} events, as of {payload.as_of})", once=once)
 
 
-def my_tickets(ctx: ServiceContext, *, actor_id: str, limit: int = 25) -> tuple[list[TicketCard], dict[str, list[TicketCard]]]:
+def my_tickets(ctx: ServiceContext, *, actor_id: str, limit: int = 25) -> tuple[list[TicketView], dict[str, list[TicketView]]]:
     """Open tickets I reported, escalated, subscribed to or am assigned; and the queues of my levels."""
     my_levels = [lv for lv in ctx.policy.levels if lv.responders and answers_for(ctx, lv, actor_id)]
     # Managers and responders may read every ticket; anyone else reads only what a role of theirs

@@ -84,9 +84,9 @@ def send_digest(ctx: ServiceContext, payload: DigestPayload, ticket_id: int | No
     items = []
     for _, t, notice in rows:
         card, link = cards[t], None
-        if card.card is not None:
+        if card.posted is not None:
             try:
-                link = ctx.relay.permalink(card.card)
+                link = ctx.relay.permalink(card.posted)
             except DeliveryFailed:
                 pass
         items.append(DigestItem(ref=card.ref, title=card.title, severity=card.severity, notice=notice, card_link=link))

@@ -16,7 +16,8 @@ from bot.domain import timers as domain_timers
 from bot.domain.routing import affected_share_percent
 from bot.domain.schedule import BusinessHours
 from bot.domain.tickets import NotAllowed, TicketNotFound, ack_timing, responders_may_act, ticket_ref
-from bot.services.ports import DeliveryFailed, Entry, Handoff, MessageRef, TicketCard
+from bot.services.ports import DeliveryFailed
+from bot.services.readmodel import Entry, Handoff, MessageRef, TicketView
 from models import AppliedRequest, Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
@@ -75,7 +76,7 @@ def hotline_for(policy: Policy, ticket: Ticket) -> tuple[Contact, ...]:
     return policy.critical_contacts(ticket.level_key, ticket.triggers)
 
 
-def card_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> TicketCard:
+def card_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> TicketView:
     """A plain snapshot of the ticket for messages; resolves policy names at this moment."""
     level = policy.level(ticket.level_key)
     sla = timedelta(seconds=ticket.response_sla_seconds)
@@ -83,7 +84,7 @@ def card_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> 
     if ticket.acknowledged_at is not None:
         ack_summary = ack_timing(ticket.level_entered_at, ticket.acknowledged_at, sla).summary
     labels = {t.key: t.label for t in policy.triggers}
-    return TicketCard(
+    return TicketView(
         id=ticket.id,
         ref=ticket_ref(ticket.id),
         title=ticket.title,
@@ -111,7 +112,7 @@ def card_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> 
         acknowledged_by=ticket.acknowledged_by,
         acknowledged_at=ticket.acknowledged_at,
         ack_summary=ack_summary,
-        card=MessageRef(ticket.card_channel, ticket.card_ts) if ticket.card_channel and ticket.card_ts else None,
+        posted=MessageRef(ticket.card_channel, ticket.card_ts) if ticket.card_channel and ticket.card_ts else None,
         card_link=card_link,
         assignee_id=ticket.assignee_id,
         last_update_at=ticket.last_update_at,

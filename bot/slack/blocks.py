@@ -49,7 +49,7 @@ from bot.slack.ids import (
 )
 
 if TYPE_CHECKING:
-    from bot.services.ports import Entry, TicketCard
+    from bot.services.readmodel import Entry, TicketView
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -330,19 +330,19 @@ def home_view(parts: Sequence[HomePart]) -> dict[str, Any]:
     return View(type="home", blocks=blocks).to_dict()
 
 
-def status_texts(renderer: Renderer, card: "TicketCard", entries: Sequence["Entry"]) -> tuple[str, str]:
+def status_texts(renderer: Renderer, card: "TicketView", entries: Sequence["Entry"]) -> tuple[str, str]:
     """A ticket's status as `/escalate status` and the Status button show it: the summary, and the timeline."""
     parts = renderer.render_blocks("card.md.j2", t=card)
     summary = "\n".join(parts[name] for name in ("summary", "status", "context") if parts[name])
     return f"*{card.ref}* · {summary}", renderer.render_block("replies.md.j2", "timeline", t=card, entries=entries)
 
 
-def status_reply(renderer: Renderer, card: "TicketCard", entries: Sequence["Entry"]) -> dict[str, Any]:
+def status_reply(renderer: Renderer, card: "TicketView", entries: Sequence["Entry"]) -> dict[str, Any]:
     """`/escalate status`: the status as blocks, with a plain fallback."""
     return {"text": f"{card.ref}: {escape_mrkdwn(card.title)}", "blocks": text_blocks(*status_texts(renderer, card, entries))}
 
 
-def status_modal(renderer: Renderer, card: "TicketCard", entries: Sequence["Entry"]) -> dict[str, Any]:
+def status_modal(renderer: Renderer, card: "TicketView", entries: Sequence["Entry"]) -> dict[str, Any]:
     """The Status button: the same status, in a modal."""
     return list_modal(card.ref, "\n".join(status_texts(renderer, card, entries)))
 

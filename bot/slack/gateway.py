@@ -15,7 +15,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from bot import metrics
-from bot.services.ports import DeliveryFailed, MessageRef
+from bot.services.ports import DeliveryFailed
+from bot.services.readmodel import MessageRef
 from bot.slack.ids import POSTABLE_ID, is_group, is_user
 
 log = logging.getLogger("bot.slack")

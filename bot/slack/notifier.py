@@ -11,8 +11,8 @@ from bot.domain.policy import Policy, Reason
 from bot.domain.reports import Report
 from bot.rendering import Renderer
 from bot.charts import sla_chart
-from bot.services.ports import (Delivery, DeliveryFailed, Digest, MessageRef, Notice, Once, ReportMessage, SystemicNotice,
-                                TicketCard)
+from bot.services.ports import Delivery, DeliveryFailed, Digest, Notice, Once, ReportMessage, SystemicNotice
+from bot.services.readmodel import MessageRef, TicketView
 from bot.services.home import Home, Listing, Section
 from bot.slack.blocks import (
     HomeHeading, HomeMore, HomePart, HomeRow, HomeText, card_buttons, digest_blocks, fallback_text, home_view, list_modal,
@@ -107,7 +107,7 @@ class SlackNotifier:
         self.pacer = pacer
         self._permalinks: dict[MessageRef, str] = {}
 
-    def card_message(self, card: TicketCard) -> tuple[str, list[dict]]:
+    def card_message(self, card: TicketView) -> tuple[str, list[dict]]:
         parts = self.renderer.render_blocks("card.md.j2", t=card)
         buttons = card_buttons(status=card.status, last_level=card.level.key == self.policy.last_level.key,
                                moved=card.moved_to is not None)
@@ -138,7 +138,7 @@ class SlackNotifier:
         if self.pacer is not None:
             self.pacer.wait(channel)
 
-    def post_card(self, card: TicketCard, *, once: Once | None = None) -> MessageRef:
+    def post_card(self, card: TicketView, *, once: Once | None = None) -> MessageRef:
         text, blocks = self.card_message(card)
         self._pace(card.level.channel)
         try:
@@ -147,12 +147,12 @@ class SlackNotifier:
             raise failed(exc) from None
         return posted
 
-    def update_card(self, card: TicketCard) -> None:
-        if card.card is None:
+    def update_card(self, card: TicketView) -> None:
+        if card.posted is None:
             raise DeliveryFailed("card_not_posted")
         text, blocks = self.card_message(card)
         try:
-            self.gateway.update(card.card.channel, card.card.ts, text=text, blocks=blocks)
+            self.gateway.update(card.posted.channel, card.posted.ts, text=text, blocks=blocks)
         except SlackError as exc:
             raise failed(exc) from None
 
@@ -167,7 +167,7 @@ class SlackNotifier:
                 raise failed(exc) from None
         return self._permalinks[ref]
 
-    def deliver(self, delivery: Delivery, card: TicketCard, *, once: Once | None = None) -> MessageRef | None:
+    def deliver(self, delivery: Delivery, card: TicketView, *, once: Once | None = None) -> MessageRef | None:
         extra: dict[str, str | None] = dict(delivery.extra)
         if "contact" in extra:
             contact = self.policy.contact(str(extra["contact"]))

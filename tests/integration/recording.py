@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.services.home import Home
-from bot.services.ports import Delivery, DeliveryFailed, Digest, MessageRef, Once, SystemicNotice, TicketCard
+from bot.services.ports import Delivery, DeliveryFailed, Digest, Once, SystemicNotice
+from bot.services.readmodel import MessageRef, TicketView
 
 
 @dataclass
 class RecordingNotifier:
-    cards: list[TicketCard] = field(default_factory=list)
-    updates: list[TicketCard] = field(default_factory=list)
-    deliveries: list[tuple[Delivery, TicketCard]] = field(default_factory=list)
+    cards: list[TicketView] = field(default_factory=list)
+    updates: list[TicketView] = field(default_factory=list)
+    deliveries: list[tuple[Delivery, TicketView]] = field(default_factory=list)
     groups: dict[str, frozenset[str]] = field(default_factory=dict)
     uploads: list[tuple[str, str, bytes]] = field(default_factory=list)
     systemic: list[tuple[SystemicNotice, MessageRef | None]] = field(default_factory=list)
@@ -25,13 +26,13 @@ class RecordingNotifier:
     failing: set[str] = field(default_factory=set)  # "card", "update", "deliver", "upload"
     _ts: "count[int]" = field(default_factory=lambda: count(1))
 
-    def post_card(self, card: TicketCard, *, once: Once | None = None) -> MessageRef:
+    def post_card(self, card: TicketView, *, once: Once | None = None) -> MessageRef:
         if "card" in self.failing:
             raise DeliveryFailed("channel_not_found")
         self.cards.append(card)
         return MessageRef("C0LEVEL", f"100.{next(self._ts):06d}")
 
-    def update_card(self, card: TicketCard) -> None:
+    def update_card(self, card: TicketView) -> None:
         if "update" in self.failing:
             raise DeliveryFailed("message_not_found")
         self.updates.append(card)
@@ -39,7 +40,7 @@ class RecordingNotifier:
     def permalink(self, ref: MessageRef) -> str | None:
         return f"https://slack.example/archives/{ref.channel}/p{ref.ts.replace('.', '')}"
 
-    def deliver(self, delivery: Delivery, card: TicketCard, *, once: Once | None = None) -> MessageRef | None:
+    def deliver(self, delivery: Delivery, card: TicketView, *, once: Once | None = None) -> MessageRef | None:
         if "deliver" in self.failing:
             raise DeliveryFailed("ratelimited")
         self.deliveries.append((delivery, card))

@@ -17,7 +17,8 @@ from bot.clock import ManualClock
 from bot.db import make_sessions
 from bot.services.context import ServiceContext
 from bot.services.outbox import PROBE_EVERY, RETRY_CAP, relay_all
-from bot.services.ports import Delivery, DeliveryFailed, MessageRef, Once, TicketCard
+from bot.services.ports import Delivery, DeliveryFailed, Once
+from bot.services.readmodel import MessageRef, TicketView
 from bot.services.sweep import sweep
 from models import OutboxMessage
 from tests.integration.recording import Groups, RecordingNotifier
@@ -42,15 +43,15 @@ class OutageSlack(RecordingNotifier):
         assert self.clock is not None
         self.arrived.append(self.clock.now())
 
-    def post_card(self, card: TicketCard, *, once: Once | None = None) -> MessageRef:
+    def post_card(self, card: TicketView, *, once: Once | None = None) -> MessageRef:
         self._gate()
         return super().post_card(card, once=once)
 
-    def update_card(self, card: TicketCard) -> None:
+    def update_card(self, card: TicketView) -> None:
         self._gate()
         super().update_card(card)
 
-    def deliver(self, delivery: Delivery, card: TicketCard, *, once: Once | None = None) -> MessageRef | None:
+    def deliver(self, delivery: Delivery, card: TicketView, *, once: Once | None = None) -> MessageRef | None:
         self._gate()
         return super().deliver(delivery, card, once=once)
 

@@ -78,8 +78,8 @@ def test_announcing_posts_the_card_and_confirms_to_the_reporter(ctx: ServiceCont
     assert [c.level.key for c in notifier.cards] == ["L2"]
     assert notifier.notices() == [("reporter_confirmation", "U0AGENT")]
     confirmation = notifier.deliveries[0][1]
-    assert confirmation.card_link and confirmation.card is not None
-    assert ticket(ctx, filed.ticket_id).card_ts == confirmation.card.ts
+    assert confirmation.card_link and confirmation.posted is not None
+    assert ticket(ctx, filed.ticket_id).card_ts == confirmation.posted.ts
     assert events(ctx, filed.ticket_id) == ["created", "routed", "card_posted", "notified"]
 
 

@@ -50,7 +50,7 @@ def test_a_post_not_found_is_sent_with_its_key_and_a_thread_is_searched_with_rep
     slack, ticket = notifier(fake.api_url), card(level=POLICY.level("L3"))
     posted = slack.post_card(ticket, once=Once("card_post:42:1", in_doubt_since=now()))
     assert [c.method for c in fake.calls][:2] == ["conversations.list", "conversations.history"]  # #support-l3 → C0L3
-    from bot.services.ports import MessageRef
+    from bot.services.readmodel import MessageRef
     thread = MessageRef(posted.channel, posted.ts)
     key = Once("update:42:7", in_doubt_since=now())
     slack.deliver(Delivery(Notice.UPDATE, thread=thread, extra={"status": "Still on it.", "next_steps": ""}), ticket, once=key)

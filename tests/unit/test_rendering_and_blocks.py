@@ -11,7 +11,7 @@ from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
 from tests.policies import open_seed_policy
 from bot.rendering import Renderer, clip_mrkdwn, escape_mrkdwn
-from bot.services.ports import TicketCard
+from bot.services.readmodel import TicketView
 from bot.slack.blocks import card_buttons, form_errors, new_escalation_modal, ticket_card_blocks
 from bot.slack.ids import IntakeBlock
 from bot.slack.payloads import CommandKind, PayloadInvalid, read_button, read_command, read_intake
@@ -21,7 +21,7 @@ HOSTILE = "<!channel> <@U0BOSS> <!here> & <https://evil.example|click> ```"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 
 
-def card(**overrides: object) -> TicketCard:
+def card(**overrides: object) -> TicketView:
     values: dict = dict(
         id=42, ref="ESC-42", title=HOSTILE, category="Security incidents and breaches", severity=Severity.CRITICAL,
         status=TicketStatus.OPEN, level=POLICY.level("L3"), reporter_id="U0REPORT", created_at=NOW,
@@ -33,7 +33,7 @@ def card(**overrides: object) -> TicketCard:
         hotline=(POLICY.contact("l3_oncall"), POLICY.contact("security")),
     )
     values.update(overrides)
-    return TicketCard(**values)
+    return TicketView(**values)
 
 
 def test_user_text_can_never_become_a_mention_or_link() -> None:

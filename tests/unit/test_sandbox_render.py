@@ -15,7 +15,7 @@ import pytest
 from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
 from bot.rendering import Renderer
-from bot.services.ports import TicketCard
+from bot.services.readmodel import TicketView
 from bot.slack.blocks import (
     HomeHeading, HomeMore, HomeRow, card_buttons, escalate_modal, home_view, new_escalation_modal, notice_blocks, postmortem_modal, reassign_modal,
     resolve_modal, systemic_blocks, ticket_card_blocks, update_modal,
@@ -149,7 +149,7 @@ def stored_message(blocks: list[dict[str, Any]] | None, text: str = "", **extra:
             "attachments": None, "metadata": None, "files": None, **extra}
 
 
-def card(**overrides: Any) -> TicketCard:
+def card(**overrides: Any) -> TicketView:
     values: dict[str, Any] = dict(
         id=42, ref="ESC-42", title="Payroll <script>alert(1)</script> 502", category="Security incidents and breaches",
         severity=Severity.CRITICAL, status=TicketStatus.OPEN, level=POLICY.level("L3"), reporter_id="U0REPORT",
@@ -162,7 +162,7 @@ def card(**overrides: Any) -> TicketCard:
         hotline=(POLICY.contact("l3_oncall"), POLICY.contact("security")),
     )
     values.update(overrides)
-    return TicketCard(**values)
+    return TicketView(**values)
 
 
 def real_card_message() -> dict[str, Any]:
