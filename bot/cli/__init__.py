@@ -9,7 +9,6 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from bot.config import Settings, load_settings
 
 COMMANDS = ("policy", "report")  # module names under bot.cli, each adding its sub-command(s)
 
@@ -19,12 +18,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: {message} (see --help)\n")
-
-
-def offline_settings(**overrides: object) -> Settings:
-    """Settings without Slack's token and secret (bot.config.OfflineSettings); ConfigError with one line
-    naming the setting when one is wrong."""
-    return load_settings(slack=False, **overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

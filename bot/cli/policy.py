@@ -8,9 +8,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from bot.cli import offline_settings
 from bot.clock import SystemClock
-from bot.config import ConfigError
+from bot.config import ConfigError, load_settings
 from bot.domain.policy import Policy
 from bot.domain.preview import Preview, Refusal, dry_run, preview_words
 from bot.domain.severity import Severity
@@ -56,7 +55,7 @@ def _moment(text: str) -> datetime:
 def _load(args: argparse.Namespace) -> tuple[Policy, Any, str] | None:
     """The policy (FILE, else POLICY_FILE), the zone and the path; None after printing the one-line error."""
     try:
-        settings = offline_settings()
+        settings = load_settings(slack=False)
         path = args.file or settings.policy_file
         return load_policy(path), settings.tz, path
     except (ConfigError, PolicyError) as exc:

@@ -78,10 +78,10 @@ def _message(ctx: ServiceContext, payload: ReportPayload) -> ReportMessage | str
     until = datetime.fromisoformat(payload.until)
     if payload.user:
         since, filters = datetime.fromisoformat(payload.since or payload.until), dict(payload.filters or {})
-        report = reports.report(ctx, since=since, until=until, **filters)
+        # Only the chart is sent by DM (the figures were the command's reply), so no period report is read.
         weeks = reports.weekly(ctx, weeks=weeks_for(until - since), until=until, **filters)
         title = f"SLA report, {_day(ctx, since)} to {_day(ctx, until - timedelta(seconds=1))}{_filtered(filters)}"
-        return ReportMessage(report, tuple(weeks), _labels(ctx, weeks), title=title, period=payload.period or title,
+        return ReportMessage(None, tuple(weeks), _labels(ctx, weeks), title=title, period=payload.period or title,
                              user=payload.user)
     policy = ctx.policy.reports
     if policy.channel is None:

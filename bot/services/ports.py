@@ -128,7 +128,7 @@ class ReportMessage:
     """SLA figures for a channel (the weekly digest) or a person's DM (on demand): the period's `report`,
     and the figures week by week (oldest first) that its chart draws."""
 
-    report: Report
+    report: Report | None  # the period's figures, for a post; None when only the chart is sent (on demand)
     weeks: tuple[Report, ...]
     week_labels: tuple[str, ...]  # each week's start date in TIMEZONE, for the chart's axis
     title: str  # the chart's title and file title (unique per report: an in-doubt upload is found by it)

@@ -239,6 +239,7 @@ class SlackNotifier:
 
     def post_report(self, message: ReportMessage, *, once: Once | None = None) -> MessageRef:
         """The figures (a table per level) to the reports channel or a person's DM."""
+        assert message.report is not None, "a report post carries its figures"
         text, blocks = report_message(self.renderer, message.report, period=message.period, reasons=self.policy.reasons)
         try:
             posted = self._post(message.destination, text=text, blocks=blocks, once=once)
