@@ -98,7 +98,7 @@ def enqueue_notice(into: Rows, *, key: str, ticket_id: int, notice: Notice, now:
                           recipient=payload.recipient)
 
 
-def send_email(ctx: ServiceContext, payload: EmailPayload, ticket_id: int | None, once: Once) -> None:
+def send_email(ctx: ServiceContext, payload: EmailPayload, once: Once) -> None:
     """SMTP can't be asked what it got: a resent mail keeps the first one's Message-ID (from the key), so mail
     systems that dedupe by Message-ID show it once."""
     if ctx.mailer is None:
@@ -107,10 +107,10 @@ def send_email(ctx: ServiceContext, payload: EmailPayload, ticket_id: int | None
                           message_key=once.key))
 
 
-def current_card(ctx: ServiceContext, ticket_id: int | None, *, handoff: bool = False) -> TicketView:
+def current_card(ctx: ServiceContext, ticket_id: int, *, handoff: bool = False) -> TicketView:
     """The ticket as it is now, with a link to its card when it has one."""
     with ctx.sessions() as session:
-        ticket = get_ticket(session, ticket_id or 0)
+        ticket = get_ticket(session, ticket_id)
         card = card_of(ctx.policy, ticket)
         if handoff and ticket.handoffs:
             card = replace(card, handoff=handoff_of(session, ticket),
@@ -123,7 +123,7 @@ def current_card(ctx: ServiceContext, ticket_id: int | None, *, handoff: bool = 
     return card
 
 
-def send_card_post(ctx: ServiceContext, payload: CardPostPayload, ticket_id: int | None, once: Once) -> None:
+def send_card_post(ctx: ServiceContext, payload: CardPostPayload, ticket_id: int, once: Once) -> None:
     """Post the card; remember where it is; have the previous card (if any) point to it."""
     card = current_card(ctx, ticket_id, handoff=True)
     card = replace(card, posted=None, card_link=None)
@@ -140,13 +140,13 @@ def send_card_post(ctx: ServiceContext, payload: CardPostPayload, ticket_id: int
                                                       level=card.level.title))
 
 
-def send_card_update(ctx: ServiceContext, payload: NoPayload, ticket_id: int | None, once: Once) -> None:
+def send_card_update(ctx: ServiceContext, payload: NoPayload, ticket_id: int, once: Once) -> None:
     card = current_card(ctx, ticket_id)
     if card.posted is not None:  # not posted yet: the post will show the current state anyway
         ctx.relay.update_card(card)
 
 
-def send_card_moved(ctx: ServiceContext, payload: CardMovedPayload, ticket_id: int | None, once: Once) -> None:
+def send_card_moved(ctx: ServiceContext, payload: CardMovedPayload, ticket_id: int, once: Once) -> None:
     """The card the ticket left: history now, linking to the new one, without buttons."""
     card = current_card(ctx, ticket_id)
     new = MessageRef(*payload.to)
@@ -158,7 +158,7 @@ def send_card_moved(ctx: ServiceContext, payload: CardMovedPayload, ticket_id: i
                                   moved_to_level=payload.level))
 
 
-def send_postmortem_draft(ctx: ServiceContext, payload: PostmortemDraftPayload, ticket_id: int | None, once: Once) -> None:
+def send_postmortem_draft(ctx: ServiceContext, payload: PostmortemDraftPayload, ticket_id: int, once: Once) -> None:
     card = current_card(ctx, ticket_id)
     with ctx.sessions() as session:
         full = entries(session, card.id)
@@ -168,10 +168,10 @@ def send_postmortem_draft(ctx: ServiceContext, payload: PostmortemDraftPayload, 
                      once=once)
 
 
-def send_notice(ctx: ServiceContext, payload: NoticePayload, ticket_id: int | None, once: Once) -> str | Fold | None:
+def send_notice(ctx: ServiceContext, payload: NoticePayload, ticket_id: int, once: Once) -> str | Fold | None:
     """Render with the ticket as it is now, then deliver through the relay's notifier (or say why not, or
     fold it into the recipient's digest when a burst has already sent them the limit)."""
-    if payload.reader_check and payload.user and not may_view(ctx, ticket_id or 0, payload.user):
+    if payload.reader_check and payload.user and not may_view(ctx, ticket_id, payload.user):
         return "may no longer view the ticket"
     recipient = payload.recipient  # (one that may already be in Slack is not folded: it might show twice)
     if ctx.burst is not None and recipient and once.in_doubt_since is None and crowded(ctx, recipient):
@@ -189,7 +189,7 @@ def send_notice(ctx: ServiceContext, payload: NoticePayload, ticket_id: int | No
     return None
 
 
-def send_expand_group(ctx: ServiceContext, payload: ExpandGroupPayload, ticket_id: int | None, once: Once) -> None:
+def send_expand_group(ctx: ServiceContext, payload: ExpandGroupPayload, ticket_id: int, once: Once) -> None:
     """A notice for a user group: one DM per member, each its own outbox row (sent once each)."""
     members = ctx.directory.members_of(payload.group)
     now = ctx.clock.now()
@@ -198,4 +198,4 @@ def send_expand_group(ctx: ServiceContext, payload: ExpandGroupPayload, ticket_i
             notice = NoticePayload(payload.notice, user=user, extra=dict(payload.extra))
             # A plain row, not a ticket change: the change that caused it already refreshed the Homes.
             enqueue(session, key=f"{payload.notice.value}:{ticket_id}:{payload.event}:{user}", kind=OutboxKind.NOTICE,
-                    ticket_id=ticket_id or 0, payload=notice, now=now, recipient=notice.recipient)
+                    ticket_id=ticket_id, payload=notice, now=now, recipient=notice.recipient)

@@ -106,12 +106,12 @@ def _filtered(filters: dict[str, str]) -> str:
     return "".join(f" · {name} {value}" for name, value in sorted(filters.items()))
 
 
-def send_report_post(ctx: ServiceContext, payload: ReportPayload, ticket_id: int | None, once: Once) -> str | None:
+def send_report_post(ctx: ServiceContext, payload: ReportPayload, once: Once) -> str | None:
     """The outbox sender of the digest's figures."""
     return _send(ctx, payload, "weekly report not posted", lambda message: ctx.relay.post_report(message, once=once))
 
 
-def send_report_chart(ctx: ServiceContext, payload: ReportPayload, ticket_id: int | None, once: Once) -> str | None:
+def send_report_chart(ctx: ServiceContext, payload: ReportPayload, once: Once) -> str | None:
     """The outbox sender of a chart: the digest's, to the reports channel; or one asked for, by DM."""
     return _send(ctx, payload, "report chart not sent", lambda message: ctx.relay.upload_chart(message, once=once))
 

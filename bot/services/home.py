@@ -310,17 +310,17 @@ def concerned(ctx: ServiceContext, session: Session, ticket_id: int, since: date
         or_(HomeViewer.user_id.in_(sorted(p for p in people if p)), *answers)).order_by(HomeViewer.user_id)))
 
 
-def send_home_fanout(ctx: ServiceContext, payload: HomeFanoutPayload, ticket_id: int | None, once: Once) -> None:
+def send_home_fanout(ctx: ServiceContext, payload: HomeFanoutPayload, ticket_id: int, once: Once) -> None:
     """A ticket changed in this window: queue one Home publish per person concerned (deduplicated per
     person and window, however many tickets changed)."""
     now = ctx.clock.now()
     since = datetime.fromtimestamp(payload.bucket * REFRESH_WINDOW.total_seconds(), tz=now.tzinfo) - REFRESH_WINDOW
     with ctx.sessions.begin() as session:
-        for user in concerned(ctx, session, ticket_id or 0, since):
+        for user in concerned(ctx, session, ticket_id, since):
             enqueue(session, key=f"{OutboxKind.HOME_REFRESH}:{user}:{payload.bucket}", kind=OutboxKind.HOME_REFRESH,
                     ticket_id=None, payload=HomeRefreshPayload(user), now=now)
 
 
-def send_home_refresh(ctx: ServiceContext, payload: HomeRefreshPayload, ticket_id: int | None, once: Once) -> None:
+def send_home_refresh(ctx: ServiceContext, payload: HomeRefreshPayload, once: Once) -> None:
     """Build the person's Home as it is now and publish it (views.publish replaces it: a retry is harmless)."""
     ctx.relay.publish_home(payload.user, home(ctx, actor_id=payload.user))

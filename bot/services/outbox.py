@@ -106,7 +106,7 @@ def _send_one(ctx: ServiceContext, message_id: int, worker: str) -> bool:
     error: DeliveryFailed | MailFailed | None = None
     withheld: Outcome = None
     try:
-        withheld = sender.send(ctx, payload, ticket_id, once)
+        withheld = sender(ctx, payload, ticket_id, once)
     except (DeliveryFailed, MailFailed) as exc:
         error = exc
     _settle(ctx, message_id, kind, payload, ticket_id, attempts, error, withheld=withheld)

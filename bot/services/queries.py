@@ -88,10 +88,10 @@ class ExportPayload(Payload):
         return self.user
 
 
-def send_timeline_export(ctx: ServiceContext, payload: ExportPayload, ticket_id: int | None, once: Once) -> None:
+def send_timeline_export(ctx: ServiceContext, payload: ExportPayload, ticket_id: int, once: Once) -> None:
     """The outbox sender: build the file from the timeline as it was when asked, and upload it by DM."""
     with ctx.sessions() as session:
-        ticket = get_ticket(session, ticket_id or 0)
+        ticket = get_ticket(session, ticket_id)
         ref, title = ticket_ref(ticket.id), ticket.title
         rows = export_rows(ticket.id, entries(session, ticket.id, before=payload.before))
     if payload.format == "csv":

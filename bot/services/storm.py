@@ -69,7 +69,7 @@ def fold(session: Session, ctx: ServiceContext, user: str | None, recipient: str
     return key
 
 
-def send_digest(ctx: ServiceContext, payload: DigestPayload, ticket_id: int | None, once: Once) -> str | None:
+def send_digest(ctx: ServiceContext, payload: DigestPayload, once: Once) -> str | None:
     """The notices folded for one recipient in one window, in one message naming every ticket; then they
     count as sent (each ticket's timeline says so). Nothing joins a digest once it has been tried, so a
     retry (or an in-doubt lookup) shows the same list."""
@@ -77,7 +77,8 @@ def send_digest(ctx: ServiceContext, payload: DigestPayload, ticket_id: int | No
         folded = session.scalars(select(OutboxMessage).where(
             OutboxMessage.digest_key == once.key, OutboxMessage.status == OutboxStatus.FOLDED.value)
             .order_by(OutboxMessage.id)).all()
-        rows = [(row.id, row.ticket_id or 0, NoticePayload.from_json(row.payload).notice) for row in folded]  # notices have tickets
+        rows = [(row.id, row.ticket_id, NoticePayload.from_json(row.payload).notice) for row in folded
+                if row.ticket_id is not None]  # every notice is about a ticket
         cards = {t: card_of(ctx.policy, get_ticket(session, t)) for t in {t for _, t, _ in rows}}
     if not rows:
         return "nothing was folded into it"

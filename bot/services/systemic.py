@@ -29,9 +29,9 @@ def queue_systemic_check(session: Session, ticket_id: int, now: datetime) -> Non
             payload=NoPayload(), now=now)
 
 
-def send_systemic_check(ctx: ServiceContext, payload: NoPayload, ticket_id: int | None, once: Once) -> None:
+def send_systemic_check(ctx: ServiceContext, payload: NoPayload, ticket_id: int, once: Once) -> None:
     """The outbox sender: run the check of a filed ticket (idempotent: a retried row changes nothing more)."""
-    check_systemic(ctx, ticket_id or 0)
+    check_systemic(ctx, ticket_id)
 
 
 def check_systemic(ctx: ServiceContext, ticket_id: int) -> int | None:
@@ -99,7 +99,7 @@ def queue_notice(ctx: ServiceContext, session: Session, alert: SystemicAlert, ti
             payload=SystemicNoticePayload(alert=alert.id, post=post, channel=ctx.policy.last_level.channel))
 
 
-def send_systemic_notice(ctx: ServiceContext, payload: SystemicNoticePayload, ticket_id: int | None, once: Once) -> None:
+def send_systemic_notice(ctx: ServiceContext, payload: SystemicNoticePayload, once: Once) -> None:
     """The outbox sender: post the notice (or update it in place once it exists) as the alert is now."""
     alert_id = payload.alert
     with ctx.sessions() as session:

@@ -18,6 +18,7 @@ from bot.services.context import ServiceContext
 from bot.services.delivery import enqueue_email
 from bot.services.outbox import relay_due
 from bot.services.ports import Email
+from bot.services.queue import NoPayload, OutboxKind, enqueue
 from models import Base, OutboxMessage
 from tests.integration.recording import Groups, RecordingNotifier
 from tests.smtp import SmtpServer
@@ -109,6 +110,23 @@ def test_without_smtp_the_e_mail_is_dead_at_once_and_says_why(engine: Engine, cl
     with ctx.sessions() as session:
         message = session.scalars(select(OutboxMessage)).one()
     assert message.status == "dead" and "SMTP_HOST is not set" in message.last_error
+
+
+def test_a_row_about_a_ticket_queued_without_one_is_a_dead_letter_and_sends_nothing(
+    engine: Engine, clock: ManualClock, smtp: SmtpServer
+) -> None:
+    """Every sender about a ticket is given its id; a row missing it (only a hand-written one could be) is
+    refused and named, never sent about a stand-in ticket. An e-mail needs no ticket and goes."""
+    ctx = context(engine, clock, smtp)
+    with ctx.sessions.begin() as session:
+        enqueue(session, key="card_update:none", kind=OutboxKind.CARD_UPDATE, ticket_id=None, payload=NoPayload(),
+                now=clock.now())
+    queue(ctx, key="mail")
+    assert relay_due(ctx) == 1
+    with ctx.sessions() as session:
+        rows = {m.dedupe_key: (m.status, m.last_error) for m in session.scalars(select(OutboxMessage))}
+    assert rows == {"card_update:none": ("dead", "queued_without_its_ticket"), "mail": ("sent", None)}
+    assert ctx.notifier.updates == [] and len(smtp.sink.wait(1)) == 1
 
 
 def test_the_migrations_produce_exactly_the_models_schema(engine: Engine) -> None:

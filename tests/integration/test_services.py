@@ -252,11 +252,11 @@ def test_a_refresh_of_a_systemic_notice_not_posted_yet_waits_for_the_post(ctx: S
     for ticket_id in ids:
         check_systemic(ctx, ticket_id)
     with pytest.raises(DeliveryFailed, match="not posted yet"):  # the 4th ticket's refresh, sent before the post
-        send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=False), ids[-1], Once("refresh"))
+        send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=False), Once("refresh"))
     assert notifier.systemic == []
-    send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=True), ids[2], Once("post"))
-    send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=True), ids[2], Once("post"))  # the post row again (a retry): an update
-    send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=False), ids[-1], Once("refresh"))
+    send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=True), Once("post"))
+    send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=True), Once("post"))  # the post row again (a retry): an update
+    send_systemic_notice(ctx, SystemicNoticePayload(alert=1, post=False), Once("refresh"))
     assert [existing is None for _, existing in notifier.systemic] == [True, False, False]
     assert len(notifier.systemic[-1][0].tickets) == 4
 
