@@ -8,7 +8,9 @@ import socket
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from bot.services.ports import Email, MailFailed
+from bot.services.messages import Email
+
+from bot.services.ports import MailFailed
 
 
 class SmtpMailer:

@@ -9,7 +9,7 @@ from bot.domain.permissions import Act
 from bot.domain.tickets import Move, ack_timing
 from bot.services.context import ServiceContext
 from bot.services.moves import Change, ChangedMeanwhile, apply_move, checked_as
-from bot.services.ports import Notice
+from bot.services.messages import Notice
 from bot.services.readmodel import TicketView
 from bot.services.tickets import authorize, card_of, first_time, get_ticket
 from models import Ticket

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.services.delivery import CardPostPayload, ExpandGroupPayload, PostmortemDraftPayload, enqueue_notice, enqueue_ticket_change
-from bot.services.ports import Directory, Notice
+from bot.services.messages import Notice
+from bot.services.ports import Directory
 from bot.services.readmodel import MessageRef
 from bot.services.queue import NoPayload, OutboxKind, enqueue
 from bot.services.tickets import subscribers_without_role, watchers

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from bot.services.context import ServiceContext
 from bot.services.home import queue_home_refresh
-from bot.services.ports import Delivery, DeliveryFailed, Email, MailFailed, Notice, Once
+from bot.services.messages import Delivery, Email, Notice
+from bot.services.ports import DeliveryFailed, MailFailed, Once
 from bot.services.readmodel import MessageRef, TicketView
 from bot.services.queue import NoPayload, NoticePayload, OutboxKind, Payload, Rows, enqueue, queue_row
 from bot.services.storm import Fold, crowded

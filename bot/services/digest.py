@@ -17,7 +17,8 @@ from bot.domain.reports import Report
 from bot.domain.schedule import next_weekly
 from bot.services import reports
 from bot.services.context import ServiceContext
-from bot.services.ports import Once, ReportMessage
+from bot.services.messages import ReportMessage
+from bot.services.ports import Once
 from bot.services.queue import OutboxKind, Payload, enqueue
 
 WEEK = timedelta(days=7)

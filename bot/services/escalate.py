@@ -15,7 +15,7 @@ from bot.services.announce import queue_card, queue_people
 from bot.services.context import ServiceContext
 from bot.services.delivery import QUIET_KINDS, RECENT_ENTRIES, enqueue_email
 from bot.services.moves import Change, Validated, apply_move, check_move
-from bot.services.ports import Email, Notice
+from bot.services.messages import Email, Notice
 from bot.services.readmodel import Handoff, MessageRef, TicketView
 from bot.services.tickets import BOT_ACTOR, add_participant, card_of, entries, record
 from models import ParticipantRole, Ticket, TimelineEvent

@@ -18,7 +18,7 @@ from bot.services import timers
 from bot.services.announce import queue_card, queue_notice, queue_people
 from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
-from bot.services.ports import Notice
+from bot.services.messages import Notice
 from bot.services.systemic import queue_systemic_check
 from bot.services.tickets import BOT_ACTOR, record
 from models import Ticket, TimelineEvent

@@ -18,7 +18,7 @@ from bot.services import timers
 from bot.services.announce import queue_change
 from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
-from bot.services.ports import Notice
+from bot.services.messages import Notice
 from bot.services.tickets import authorize, first_time, get_ticket, record
 from models import Ticket, TimelineEvent
 from models.timeline import Source

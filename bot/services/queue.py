@@ -15,7 +15,7 @@ from typing import Any, Self
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
-from bot.services.ports import Notice
+from bot.services.messages import Notice
 from bot.services.tickets import upsert_insert
 from models import HomeViewer, OutboxMessage, OutboxStatus, TimelineEvent
 from models.timeline import Source

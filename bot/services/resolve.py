@@ -14,7 +14,7 @@ from bot.domain.tickets import Move, resolve_target, ticket_ref
 from bot.services.announce import queue_notice, queue_postmortem_draft
 from bot.services.context import ServiceContext
 from bot.services.moves import Change, Validated, apply_move, check_move
-from bot.services.ports import Notice
+from bot.services.messages import Notice
 from bot.services.tickets import record
 from models import Ticket, TimelineEvent
 from models.timeline import Source

@@ -11,7 +11,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.services.context import Burst, ServiceContext
-from bot.services.ports import DeliveryFailed, Digest, DigestItem, Once
+from bot.services.messages import Digest, DigestItem
+from bot.services.ports import DeliveryFailed, Once
 from bot.services.queue import NoticePayload, OutboxKind, Payload, enqueue
 from bot.services.tickets import BOT_ACTOR, card_of, get_ticket, record
 from models import OutboxMessage, OutboxStatus

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from bot.domain.tickets import LIVE_STATES, ticket_ref
 from bot.services.context import ServiceContext
-from bot.services.ports import DeliveryFailed, Once, SystemicNotice
+from bot.services.messages import SystemicNotice
+from bot.services.ports import DeliveryFailed, Once
 from bot.services.readmodel import MessageRef
 from bot.services.queue import NoPayload, OutboxKind, Payload, enqueue
 from bot.services.tickets import BOT_ACTOR, get_ticket, record

@@ -20,7 +20,7 @@ from bot.domain.tickets import LIVE_STATES, Move, TicketStatus
 from bot.services.claims import LEASE, WORKER, claim
 from bot.services.context import ServiceContext
 from bot.services.delivery import enqueue_notice
-from bot.services.ports import Notice
+from bot.services.messages import Notice
 from bot.services.queue import Batch
 from bot.services.tickets import BOT_ACTOR
 from models import Ticket, Timer, TimerKind, TimerStatus

@@ -10,7 +10,7 @@ from bot.domain.permissions import Act
 from bot.domain.tickets import Move, ticket_ref
 from bot.services.context import ServiceContext
 from bot.services.moves import Change, Validated, apply_move, check_move
-from bot.services.ports import Notice
+from bot.services.messages import Notice
 from bot.services.tickets import add_participant, authorize, first_time, get_ticket, participants, record
 from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source

@@ -11,7 +11,8 @@ from bot.domain.policy import Policy, Reason
 from bot.domain.reports import Report
 from bot.rendering import Renderer
 from bot.charts import sla_chart
-from bot.services.ports import Delivery, DeliveryFailed, Digest, Notice, Once, ReportMessage, SystemicNotice
+from bot.services.messages import Delivery, Digest, Notice, ReportMessage, SystemicNotice
+from bot.services.ports import DeliveryFailed, Once
 from bot.services.readmodel import MessageRef, TicketView
 from bot.services.home import Home, Listing, Section
 from bot.slack.blocks import (

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.services.home import Home
-from bot.services.ports import Delivery, DeliveryFailed, Digest, Once, SystemicNotice
+from bot.services.messages import Delivery, Digest, SystemicNotice
+from bot.services.ports import DeliveryFailed, Once
 from bot.services.readmodel import MessageRef, TicketView
 
 

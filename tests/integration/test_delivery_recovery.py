@@ -17,7 +17,8 @@ from bot.clock import ManualClock
 from bot.db import make_sessions
 from bot.services.context import ServiceContext
 from bot.services.outbox import PROBE_EVERY, RETRY_CAP, relay_all
-from bot.services.ports import Delivery, DeliveryFailed, Once
+from bot.services.messages import Delivery
+from bot.services.ports import DeliveryFailed, Once
 from bot.services.readmodel import MessageRef, TicketView
 from bot.services.sweep import sweep
 from models import OutboxMessage

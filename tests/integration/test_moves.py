@@ -20,7 +20,7 @@ from bot.services.context import ServiceContext
 from bot.services.escalate import apply_escalation, check_escalation, escalate_ticket
 from bot.services.intake import announce_ticket, open_ticket
 from bot.services.moves import ChangedMeanwhile
-from bot.services.ports import Email
+from bot.services.messages import Email
 from bot.services.resolve import complete_postmortem, reopen_ticket, resolve_ticket
 from bot.services.updates import apply_reassign, apply_update, check_reassign, check_update, reassign_ticket
 from models import OutboxMessage, Participant, Ticket, Timer, TimerStatus, TimelineEvent

@@ -17,7 +17,7 @@ from tests.policies import open_seed_policy
 from bot.services.context import ServiceContext
 from bot.services.delivery import enqueue_email
 from bot.services.outbox import relay_due
-from bot.services.ports import Email
+from bot.services.messages import Email
 from bot.services.queue import NoPayload, OutboxKind, enqueue
 from models import Base, OutboxMessage
 from tests.integration.recording import Groups, RecordingNotifier

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.rendering import Renderer
-from bot.services.ports import Delivery, DeliveryFailed, Notice, Once
+from bot.services.messages import Delivery, Notice
+from bot.services.ports import DeliveryFailed, Once
 from bot.slack.gateway import SlackGateway, make_client
 from bot.slack.notifier import SlackNotifier
 from fakeslack import FakeSlack

@@ -11,7 +11,7 @@ from bot.db import make_sessions
 from bot.services.context import Burst, ServiceContext
 from bot.services.delivery import enqueue_notice
 from bot.services.outbox import relay_all
-from bot.services.ports import Notice
+from bot.services.messages import Notice
 from models import OutboxMessage
 from tests.integration.recording import RecordingNotifier
 from tests.integration.test_timers import POLICY, file

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services.ports import Notice
+from bot.services.messages import Notice
 from bot.services.queue import NoticePayload, OutboxKind
 from bot.services.senders import SENDERS
 from bot.services.systemic import SystemicNoticePayload
