@@ -35,6 +35,7 @@ class Notice(StrEnum):
     FOLLOWUP = "followup"
     MANAGER_NOTICE = "manager_notice"
     POSTMORTEM_REMINDER = "postmortem_reminder"
+    EXPORT_FAILED = "export_failed"
 
 
 @dataclass(frozen=True)

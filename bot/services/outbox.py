@@ -49,7 +49,7 @@ def backoff(attempts: int, jitter: float) -> timedelta:
 def relay_due(ctx: ServiceContext, *, worker: str = WORKER, limit: int = 100, ticket_id: int | None = None,
               key: str | None = None) -> int:
     """Send what is due (only one ticket's messages, or one row, when given), outside any transaction;
-    returns how many were sent."""
+    returns how many were sent, or handed on (given up, with word of it queued for the caller to relay)."""
     now = ctx.clock.now()
     due = (OutboxMessage.status == OutboxStatus.PENDING.value) & (OutboxMessage.next_attempt_at <= now)
     if ticket_id is not None:
@@ -109,8 +109,8 @@ def _send_one(ctx: ServiceContext, message_id: int, worker: str) -> bool:
         withheld = sender(ctx, payload, ticket_id, once)
     except (DeliveryFailed, MailFailed) as exc:
         error = exc
-    _settle(ctx, message_id, kind, payload, ticket_id, attempts, error, withheld=withheld)
-    return error is None and withheld is None
+    handed_on = _settle(ctx, message_id, kind, payload, ticket_id, attempts, error, withheld=withheld)
+    return (error is None and withheld is None) or handed_on
 
 
 def relay_all(ctx: ServiceContext, *, worker: str = WORKER, ticket_id: int | None = None, key: str | None = None) -> int:
@@ -123,7 +123,8 @@ def relay_all(ctx: ServiceContext, *, worker: str = WORKER, ticket_id: int | Non
 
 
 def _settle(ctx: ServiceContext, message_id: int, kind: OutboxKind, payload: Payload, ticket_id: int | None,
-            attempts: int, error: DeliveryFailed | MailFailed | None, *, withheld: Outcome = None) -> None:
+            attempts: int, error: DeliveryFailed | MailFailed | None, *, withheld: Outcome = None) -> bool:
+    """Record the send's outcome; True when the row was given up on and its kind queued word of it."""
     now = ctx.clock.now()
     retry_after = getattr(error, "retry_after", None)
     with ctx.sessions.begin() as session:
@@ -140,7 +141,7 @@ def _settle(ctx: ServiceContext, message_id: int, kind: OutboxKind, payload: Pay
             if ticket_id is not None:
                 record(session, ticket_id, "notice_folded", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                        notice=what, to=where, digest=message.digest_key)
-            return
+            return False
         if error is None:
             message.attempts = attempts + 1
             message.status, message.sent_at, message.last_error = OutboxStatus.SENT.value, now, None
@@ -158,13 +159,13 @@ def _settle(ctx: ServiceContext, message_id: int, kind: OutboxKind, payload: Pay
                 elif kind == OutboxKind.NOTICE:
                     record(session, ticket_id, "notified", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                            notice=what, to=where)
-            return
+            return False
         message.last_error = error.reason
         if retry_after is not None:  # rate limited: wait as told, not a failed attempt
             message.last_error = RATE_LIMITED + error.reason
             message.next_attempt_at = now + timedelta(seconds=retry_after)
             metrics.rate_limited(error.reason)
-            return
+            return False
         message.attempts = attempts + 1
         message.failing_since = message.failing_since or now
         dead = error.permanent or now - message.failing_since >= GIVE_UP_AFTER
@@ -175,8 +176,12 @@ def _settle(ctx: ServiceContext, message_id: int, kind: OutboxKind, payload: Pay
             record(session, ticket_id, "delivery_failed", actor=BOT_ACTOR, source=Source.SYSTEM, at=now, what=what,
                    where=where, reason=error.reason, attempt=message.attempts,
                    retry_at=None if dead else message.next_attempt_at.isoformat())
+        gave_up = SENDERS[kind].gave_up if dead else None
+        if gave_up is not None:
+            gave_up(session, payload, ticket_id, error.reason, now)
     (ctx.log.error if dead else ctx.log.warning)(
         "outbox %s (%s to %s) failed, attempt %s%s: %s", message_id, what, where, message.attempts,
         ", dead letter" if dead else "", error.reason, extra={"ticket_id": ticket_id})
+    return gave_up is not None
 
 

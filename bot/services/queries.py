@@ -6,16 +6,19 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from bot.domain.exports import defuse
 from bot.domain.permissions import Act
 from bot.domain.tickets import OPEN_STATES, ticket_ref
 from bot.services.context import ServiceContext
+from bot.services.messages import Notice
 from bot.services.ports import Once
 from bot.services.readmodel import Entry, TicketView
-from bot.services.queue import OutboxKind, Payload, enqueue
+from bot.services.queue import NoticePayload, OutboxKind, Payload, enqueue
 from bot.services.tickets import answers_for, authorize, card_of, entries, first_time, get_ticket, record
 from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
@@ -101,6 +104,17 @@ def send_timeline_export(ctx: ServiceContext, payload: ExportPayload, ticket_id:
                              ensure_ascii=False, indent=2).encode()
     ctx.relay.upload(payload.user, filename=payload.filename, content=content, title=payload.filename,
                      comment=f"Timeline of {ref} ({len(rows)} events, as of {payload.as_of})", once=once)
+
+
+def export_undelivered(session: Session, payload: ExportPayload, ticket_id: int | None, reason: str,
+                       now: datetime) -> None:
+    """A file of an export that Slack will not take (a dead letter): the asker was told it is on its way,
+    so they hear by DM that it is not, once per request however many of its files fail."""
+    if ticket_id is not None:
+        notice = NoticePayload(Notice.EXPORT_FAILED, user=payload.user, reader_check=True,
+                               extra={"filename": payload.filename, "reason": reason})
+        enqueue(session, key=f"{Notice.EXPORT_FAILED}:{ticket_id}:{payload.before}", kind=OutboxKind.NOTICE,
+                ticket_id=ticket_id, payload=notice, now=now, recipient=notice.recipient)
 
 
 def my_tickets(ctx: ServiceContext, *, actor_id: str, limit: int = 25) -> tuple[list[TicketView], dict[str, list[TicketView]]]:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from bot.services import delivery, digest, home, queries, storm, systemic
 from bot.services.context import ServiceContext
@@ -16,16 +19,20 @@ from bot.services.queue import NoPayload, NoticePayload, OutboxKind, Payload
 # What a sender returns: None (sent), a reason it was not sent (logged, on the timeline), or storm.Fold
 # (held back for the recipient's digest). DeliveryFailed / MailFailed: failed, retried or dead.
 Outcome = str | storm.Fold | None
+# What a kind does, in the transaction that gives its row up (a dead letter): tell whoever is waiting for it.
+GaveUp = Callable[[Session, Any, int | None, str, datetime], None]
 
 
 @dataclass(frozen=True)
 class Sender:
     """A kind's payload type and sender. A sender about a ticket is called with its id (an `int`, never
-    a stand-in); any other (a digest, a report, an e-mail, a Home) without one."""
+    a stand-in); any other (a digest, a report, an e-mail, a Home) without one. `gave_up`, when the kind
+    has one, runs as its row becomes a dead letter."""
 
     payload: type[Payload]
     send: Callable[..., Outcome]
     about_a_ticket: bool = True
+    gave_up: GaveUp | None = None
 
     def __call__(self, ctx: ServiceContext, payload: Payload, ticket_id: int | None, once: Once) -> Outcome:
         if not self.about_a_ticket:
@@ -46,7 +53,8 @@ SENDERS: dict[OutboxKind, Sender] = {
     OutboxKind.DIGEST: Sender(storm.DigestPayload, storm.send_digest, about_a_ticket=False),
     OutboxKind.SYSTEMIC_CHECK: Sender(NoPayload, systemic.send_systemic_check),
     OutboxKind.SYSTEMIC_NOTICE: Sender(systemic.SystemicNoticePayload, systemic.send_systemic_notice, about_a_ticket=False),
-    OutboxKind.TIMELINE_EXPORT: Sender(queries.ExportPayload, queries.send_timeline_export),
+    OutboxKind.TIMELINE_EXPORT: Sender(queries.ExportPayload, queries.send_timeline_export,
+                                       gave_up=queries.export_undelivered),
     OutboxKind.HOME_FANOUT: Sender(home.HomeFanoutPayload, home.send_home_fanout),
     OutboxKind.HOME_REFRESH: Sender(home.HomeRefreshPayload, home.send_home_refresh, about_a_ticket=False),
     OutboxKind.REPORT_POST: Sender(digest.ReportPayload, digest.send_report_post, about_a_ticket=False),

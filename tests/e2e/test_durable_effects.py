@@ -24,7 +24,7 @@ from bot.services.sweep import sweep
 from fakeslack import FakeSlack, SlackSender
 from models import OutboxMessage, SystemicAlert, Ticket
 from tests.e2e.harness import (
-    GOOD_FORM, SIGNING_SECRET, RunningBot, file_ticket, mrkdwn_texts, open_modal, settings_for, settle, start_bot,
+    GOOD_FORM, SIGNING_SECRET, RunningBot, dms_to, file_ticket, mrkdwn_texts, open_modal, settings_for, settle, start_bot,
     timeline_kinds, write_policy,
 )
 
@@ -166,10 +166,11 @@ def test_an_export_slack_refuses_is_an_expected_failure_not_the_error_boundary(
     bot: RunningBot, slack: SlackSender, fake: FakeSlack
 ) -> None:
     """Issue 11, item 6: the refused upload is a dead letter on the timeline; the asker got the export's
-    own reply, never "something went wrong", and nothing is logged as unexpected."""
+    own reply, never "something went wrong", and nothing is logged as unexpected; then one DM saying
+    the export will not come, and why."""
     file_ticket(slack, fake, bot)
     fake.fail("files.completeUploadExternal", error="invalid_channel", times=2)
-    answered = len(fake.responses)
+    answered, dms = len(fake.responses), len(dms_to(fake, "U0AGENT"))
     slack.slash_command("U0AGENT", "export ESC-1")
     fake.wait_until(lambda: timeline_kinds(bot, 1).count("delivery_failed") == 2, message="both uploads refused")
     settle(bot, fake)
@@ -179,6 +180,8 @@ def test_an_export_slack_refuses_is_an_expected_failure_not_the_error_boundary(
     with bot.runtime.deps.services.sessions() as session:
         rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "timeline_export")).all()
     assert [(r.status, r.last_error) for r in rows] == [("dead", "invalid_channel")] * 2
+    (told,) = [m for m in dms_to(fake, "U0AGENT")[dms:] if "did not arrive" in m["text"]]
+    assert "ESC-1" in told["text"] and "invalid_channel" in told["text"]
 
 
 def test_the_export_files_are_named_per_request(bot: RunningBot, slack: SlackSender, fake: FakeSlack,

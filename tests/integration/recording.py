@@ -24,7 +24,7 @@ class RecordingNotifier:
     systemic: list[tuple[SystemicNotice, MessageRef | None]] = field(default_factory=list)
     digests: list[Digest] = field(default_factory=list)
     homes: list[tuple[str, "Home"]] = field(default_factory=list)
-    failing: set[str] = field(default_factory=set)  # "card", "update", "deliver", "upload"
+    failing: set[str] = field(default_factory=set)  # "card", "update", "deliver", "upload", "upload_refused"
     _ts: "count[int]" = field(default_factory=lambda: count(1))
 
     def post_card(self, card: TicketView, *, once: Once | None = None) -> MessageRef:
@@ -56,6 +56,8 @@ class RecordingNotifier:
     def upload(self, user_id: str, *, filename: str, content: bytes, title: str, comment: str, once: Once | None = None) -> None:
         if "upload" in self.failing:
             raise DeliveryFailed("upload_failed")
+        if "upload_refused" in self.failing:  # for good: Slack will never take it
+            raise DeliveryFailed("invalid_channel", permanent=True)
         self.uploads.append((user_id, filename, content))
 
     def deliver_digest(self, digest: Digest, *, once: Once | None = None) -> MessageRef:

@@ -14,11 +14,13 @@ from sqlalchemy import Engine, select
 
 from bot.clock import ManualClock
 from bot.db import make_sessions
+from bot.rendering import Renderer
 from bot.domain.lifecycle import ResolutionForm, UpdateForm
 from bot.domain.tickets import DomainError, NotAllowed
 from bot.services.acknowledge import acknowledge_ticket
 from bot.services.context import ServiceContext
 from bot.services.intake import announce_ticket, open_ticket
+from bot.services.messages import Notice
 from bot.services.outbox import relay_all
 from bot.services.queries import export_timeline, my_tickets, ticket_status
 from bot.services.resolve import resolve_ticket
@@ -119,6 +121,26 @@ def test_a_failed_upload_is_retried_and_arrives_once(ctx: ServiceContext, clock:
     relay_all(ctx, ticket_id=ticket_id)
     relay_all(ctx, ticket_id=ticket_id)
     assert sorted(name.rsplit(".", 1)[1] for _, name, _ in notifier.uploads) == ["csv", "json"]
+    assert Notice.EXPORT_FAILED.value not in [notice for notice, _ in notifier.notices()]  # a retry is no failure
+
+
+def test_an_export_slack_will_never_take_is_told_to_the_asker_once_by_dm(ctx: ServiceContext, clock: ManualClock,
+                                                                          notifier: RecordingNotifier) -> None:
+    """The asker was told the export is on its way: when its files become dead letters, one DM (however
+    many files failed) says it will not come and why; the ticket's timeline keeps each failure."""
+    ticket_id = filed(ctx)
+    notifier.failing.add("upload_refused")
+    export_timeline(ctx, ticket_id, actor_id="U0AGENT", once="cmd-1")
+    relay_all(ctx, ticket_id=ticket_id)
+    clock.advance(timedelta(minutes=1))
+    relay_all(ctx, ticket_id=ticket_id)
+    assert notifier.uploads == [] and [row.status for row in export_rows_queued(ctx, ticket_id)] == ["dead", "dead"]
+    told = [(d, card) for d, card in notifier.deliveries if d.notice == Notice.EXPORT_FAILED]
+    assert [(d.user, d.extra["reason"], card.ref) for d, card in told] == [("U0AGENT", "invalid_channel", f"ESC-{ticket_id}")]
+    assert told[0][0].extra["filename"].startswith(f"ESC-{ticket_id}-timeline-")
+    assert events(ctx, ticket_id).count("delivery_failed") == 2
+    text = Renderer().render("notices/export_failed.md.j2", t=told[0][1], **told[0][0].extra)
+    assert "did not arrive" in text and "invalid_channel" in text and told[0][0].extra["filename"] in text
 
 
 def test_a_stranger_may_not_export_and_nothing_is_queued(ctx: ServiceContext, notifier: RecordingNotifier) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.services.messages import Notice
 from bot.services.queue import NoticePayload, OutboxKind
 from bot.services.senders import SENDERS
@@ -15,6 +17,14 @@ STORED = {"email", "notice", "card_post", "card_update", "card_moved", "postmort
 def test_every_kind_keeps_the_name_existing_rows_store_and_has_a_sender() -> None:
     assert {kind.value for kind in OutboxKind} == STORED
     assert set(SENDERS) == set(OutboxKind)
+
+
+def test_every_notice_has_its_template_and_a_name_in_the_digest() -> None:
+    templates = Path(__file__).parents[2] / "templates" / "notices"
+    digest = (templates / "digest.md.j2").read_text()
+    for notice in Notice:
+        assert (templates / f"{notice.value}.md.j2").is_file(), notice
+        assert f'"{notice.value}":' in digest, notice
 
 
 def test_a_notice_payload_reads_back_what_rows_written_before_the_types_hold() -> None:
