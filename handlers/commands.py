@@ -6,14 +6,14 @@ from typing import Any, Callable
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain.preview import Refusal, preview_words
+from bot.domain.preview import preview_words
 from bot.domain.reports import Report
 from bot.domain.tickets import ticket_ref
 from bot.services.digest import request_report_chart
 from bot.services.outbox import relay_all
 from bot.services.queries import export_timeline, my_tickets, ticket_status
 from bot.services.reports import recent
-from bot.slack.blocks import preview_blocks, status_reply, text_blocks
+from bot.slack.blocks import preview_reply, status_reply, text_blocks
 from bot.slack.notifier import report_message
 from bot.slack.payloads import CommandKind, CommandRequest, read_command
 from handlers.deps import Deps
@@ -62,15 +62,9 @@ def contacts(deps: Deps, request: CommandRequest, ack: Ack, body: dict[str, Any]
 def preview(deps: Deps, request: CommandRequest, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
     """Anyone in the workspace may: it shows only the policy."""
     ack()
-    ctx, command = deps.services, deps.settings.slash_command
+    ctx = deps.services
     answer = preview_words(ctx.policy, request.args, now=ctx.clock.now(), tz=ctx.tz)
-    if isinstance(answer, Refusal):
-        respond(text=deps.renderer.render_block("preview.md.j2", "refused", r=answer, command=command), response_type="ephemeral")
-        return
-    parts = {b: deps.renderer.render_block("preview.md.j2", b, p=answer, policy=ctx.policy) for b in ("title", "steps", "footer")}
-    header = deps.renderer.render_text_block("preview.md.j2", "title", p=answer, policy=ctx.policy)  # plain_text
-    respond(text=parts["title"], blocks=preview_blocks(title=header, steps=parts["steps"], footer=parts["footer"]),
-            response_type="ephemeral")
+    respond(**preview_reply(deps.renderer, answer, ctx.policy, command=deps.settings.slash_command), response_type="ephemeral")
 
 
 def report(deps: Deps, request: CommandRequest, ack: Ack, body: dict[str, Any], respond: Respond) -> None:

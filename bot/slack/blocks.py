@@ -40,6 +40,7 @@ from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_DESCRIPTION
 from bot.domain.lifecycle import ALLOWED_MOVES
 from bot.domain.reports import LevelFigures, Report
 from bot.domain.policy import OTHER_CATEGORY, Policy
+from bot.domain.preview import Preview, Refusal
 from bot.domain.severity import Severity
 from bot.domain.tickets import Move, TicketStatus, takes_updates
 from bot.rendering import Renderer, clip, clip_mrkdwn, escape_mrkdwn
@@ -264,6 +265,15 @@ def preview_blocks(*, title: str, steps: str, footer: str) -> list[dict[str, Any
     """The policy dry-run: a header, the timeline (split within Slack's limits) and what it assumes."""
     blocks = [HeaderBlock(text=_plain(title, HEADER_LIMIT)).to_dict(), *text_blocks(steps)[:MESSAGE_BLOCKS - 2]]
     return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=clip_mrkdwn(footer, SECTION_LIMIT))]).to_dict()]
+
+
+def preview_reply(renderer: Renderer, answer: Preview | Refusal, policy: Policy, *, command: str) -> dict[str, Any]:
+    """`/escalate preview`: the dry run as blocks with a text fallback, or why the words can't be previewed."""
+    if isinstance(answer, Refusal):
+        return {"text": renderer.render_block("preview.md.j2", "refused", r=answer, command=command)}
+    parts = {b: renderer.render_block("preview.md.j2", b, p=answer, policy=policy) for b in ("title", "steps", "footer")}
+    header = renderer.render_text_block("preview.md.j2", "title", p=answer, policy=policy)  # plain_text
+    return {"text": parts["title"], "blocks": preview_blocks(title=header, steps=parts["steps"], footer=parts["footer"])}
 
 
 VIEW_BLOCKS = 100  # blocks in a Home tab or a modal, at most
