@@ -6,7 +6,6 @@ sending traffic or paging someone. Each check that fails is named in the 503's b
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +17,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.services.context import ServiceContext
 from bot.services.health import database_answers, oldest_due_age
 
-log = logging.getLogger("bot.readiness")
 OUTBOX_LAG_LIMIT = timedelta(minutes=2)  # a due message older than this: delivery is stuck
 
 

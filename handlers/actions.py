@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain.tickets import ticket_ref
+from bot.domain.tickets import Move, ticket_ref
 from bot.services.acknowledge import acknowledge_ticket
-from bot.services.home import Section, home_more
+from bot.services.home import home_more
 from bot.services.queries import ticket_status
+from bot.services.readmodel import Section
 from bot.services.resolve import reopen_ticket
 from bot.services.systemic_escalation import escalate_systemic
 from bot.services.updates import toggle_subscription
@@ -19,17 +20,15 @@ from bot.slack.notifier import home_more_modal
 from bot.slack.payloads import read_button
 from handlers.deps import Deps
 from handlers.errors import guarded
-from handlers.modals import (
-    open_escalate_modal, open_postmortem_modal, open_reassign_modal, open_resolve_modal, open_update_modal,
-)
+from handlers.modals import open_move_modal
 
-ModalOpener = Callable[[Deps, dict[str, Any], Any, int, str], None]
-MODAL_BUTTONS: dict[Action, ModalOpener] = {
-    Action.ESCALATE: open_escalate_modal,
-    Action.POST_UPDATE: open_update_modal,
-    Action.RESOLVE: open_resolve_modal,
-    Action.POSTMORTEM_DONE: open_postmortem_modal,
-    Action.REASSIGN: open_reassign_modal,
+# The buttons that open a lifecycle move's modal.
+MODAL_BUTTONS: dict[Action, Move] = {
+    Action.ESCALATE: Move.ESCALATE,
+    Action.POST_UPDATE: Move.POST_UPDATE,
+    Action.RESOLVE: Move.RESOLVE,
+    Action.POSTMORTEM_DONE: Move.COMPLETE_POSTMORTEM,
+    Action.REASSIGN: Move.REASSIGN,
 }
 
 
@@ -49,7 +48,7 @@ def register(app: App, deps: Deps) -> None:
         ack()
         press = read_button(body)
         if press.ticket_id is not None:
-            MODAL_BUTTONS[Action(press.action_id)](deps, body, respond, press.ticket_id, press.user_id)
+            open_move_modal(deps, body, respond, MODAL_BUTTONS[Action(press.action_id)], press.ticket_id, press.user_id)
 
     def subscribe(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -78,7 +77,7 @@ def register(app: App, deps: Deps) -> None:
         press = read_button(body)
         if press.ticket_id is not None:
             view = ticket_status(ctx, press.ticket_id, actor_id=press.user_id)
-            deps.open_modal(body, respond, status_modal(deps.renderer, view.card, view.entries))
+            deps.open_modal(body, respond, status_modal(deps.renderer, view.ticket, view.entries))
 
     def home_section(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """"See all" on the App Home: the section at length, in a modal (the same rule of who sees what)."""

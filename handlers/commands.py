@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.domain.preview import preview_words
 from bot.domain.reports import Report
-from bot.domain.tickets import ticket_ref
+from bot.domain.tickets import Move, ticket_ref
 from bot.services.digest import request_report_chart
 from bot.services.outbox import relay_all
 from bot.services.queries import export_timeline, my_tickets, ticket_status
@@ -18,7 +18,7 @@ from bot.slack.notifier import report_message
 from bot.slack.payloads import CommandKind, CommandRequest, read_command
 from handlers.deps import Deps
 from handlers.errors import guarded
-from handlers.modals import open_escalate_modal
+from handlers.modals import open_move_modal
 
 Subcommand = Callable[[Deps, CommandRequest, Ack, dict[str, Any], Respond], None]
 
@@ -30,13 +30,13 @@ def new(deps: Deps, request: CommandRequest, ack: Ack, body: dict[str, Any], res
 
 def escalate(deps: Deps, request: CommandRequest, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
     ack()
-    open_escalate_modal(deps, body, respond, _ticket(request), request.user_id)
+    open_move_modal(deps, body, respond, Move.ESCALATE, _ticket(request), request.user_id)
 
 
 def status(deps: Deps, request: CommandRequest, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
     ack()
     view = ticket_status(deps.services, _ticket(request), actor_id=request.user_id)
-    respond(**status_reply(deps.renderer, view.card, view.entries), response_type="ephemeral")
+    respond(**status_reply(deps.renderer, view.ticket, view.entries), response_type="ephemeral")
 
 
 def export(deps: Deps, request: CommandRequest, ack: Ack, body: dict[str, Any], respond: Respond) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.forms import URL, FormInvalid, check_optional, check_text, has_control_characters
 from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_TROUBLESHOOTING
 from bot.domain.policy import Level, Policy
-from bot.domain.tickets import TRANSITIONS, DomainError, Move, TicketStatus
+from bot.domain.tickets import TRANSITIONS, DomainError, Move, TicketStatus, transition
 from bot.domain.timers import response_due
 
 MIN_UPDATE = 10
@@ -20,6 +20,11 @@ MIN_RESOLUTION = 10
 ALLOWED_MOVES: dict[TicketStatus, tuple[Move, ...]] = {
     status: tuple(move for move in Move if (status, move) in TRANSITIONS) for status in TicketStatus
 }
+
+
+def moves_offered(status: TicketStatus, *, at_last_level: bool) -> tuple[Move, ...]:
+    """What a ticket offers its people: the moves its state allows, less escalation from the last level."""
+    return tuple(move for move in ALLOWED_MOVES[status] if not (move == Move.ESCALATE and at_last_level))
 
 
 def enter_level(level: Level, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
@@ -107,6 +112,14 @@ def validate_escalation(policy: Policy, current_level: str, *, reason: str, targ
     if errors:
         raise FormInvalid(errors)
     return EscalationForm(reason, target_level, impact, tried, notes)
+
+
+def landing(policy: Policy, status: TicketStatus, level_key: str, severity: str, move: Move, *, ref: str) -> TicketStatus:
+    """Where `move` takes a ticket in this state, at this level, of this severity; or a DomainError saying
+    why it can't go there (IllegalTransition, or an escalation from the last level)."""
+    if move == Move.ESCALATE:
+        default_target(policy, level_key)  # nothing above the last level
+    return transition(status, move, postmortem_required=policy.postmortem.required(severity), ref=ref)
 
 
 def default_target(policy: Policy, current_level: str) -> str:

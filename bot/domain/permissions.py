@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.policy import Level
-from bot.domain.tickets import NotAllowed
+from bot.domain.tickets import Move, NotAllowed
 
 
 class Role(StrEnum):
@@ -29,6 +29,7 @@ class Act(StrEnum):
     REASSIGN = "reassign"
     VIEW = "view the timeline of"
     SUBSCRIBE = "subscribe to"
+    ESCALATE_SYSTEMIC = "escalate all of"
 
 
 WHO_MAY: dict[Act, frozenset[Role]] = {
@@ -45,6 +46,15 @@ WHO_MAY: dict[Act, frozenset[Role]] = {
     # role of its own, so it never widens who may view (unsubscribing is always allowed).
     Act.SUBSCRIBE: frozenset({Role.RESPONDER, Role.ASSIGNEE, Role.MANAGER, Role.REPORTER, Role.POSTMORTEM_OWNER,
                               Role.ESCALATOR, Role.ANY_RESPONDER}),
+    # Every ticket of a systemic alert to the last level at once: that level's responders, or a manager.
+    Act.ESCALATE_SYSTEMIC: frozenset({Role.RESPONDER, Role.MANAGER}),
+}
+
+# The act each lifecycle move asks permission for.
+ACT_OF: dict[Move, Act] = {
+    Move.ACKNOWLEDGE: Act.ACKNOWLEDGE, Move.ESCALATE: Act.ESCALATE, Move.POST_UPDATE: Act.POST_UPDATE,
+    Move.RESOLVE: Act.RESOLVE, Move.COMPLETE_POSTMORTEM: Act.COMPLETE_POSTMORTEM, Move.REOPEN: Act.REOPEN,
+    Move.REASSIGN: Act.REASSIGN,
 }
 
 _ROLE_NAMES = {

@@ -81,8 +81,12 @@ class Management:
 
 @dataclass(frozen=True)
 class Postmortem:
-    required_for: tuple[str, ...]
+    required_for: tuple[str, ...]  # severity values
     due_after: timedelta
+
+    def required(self, severity: str) -> bool:
+        """Does a ticket of this severity (a Severity, or its value) need a post-mortem before it closes?"""
+        return str(severity) in self.required_for
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def dry_run(policy: Policy, *, severity: Severity, now: datetime, tz: ZoneInfo, 
         else:
             timed.append(Step(kind, timer.due, timer.due - now))
     steps.extend(sorted(timed, key=lambda step: step.at or now))  # stable: breach before its suggestion
-    if routing.severity.value in policy.postmortem.required_for:
+    if policy.postmortem.required(routing.severity):
         steps.append(Step(StepKind.POSTMORTEM, None, None, due_after=policy.postmortem.due_after))
     return Preview(filed_at=now, tz=tz, requested_severity=severity, category=None if trigger else category or OTHER_CATEGORY,
                    trigger=trigger, routing=routing, level=level, response_due=due, steps=tuple(steps))

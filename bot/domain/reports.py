@@ -65,10 +65,6 @@ class Report:
     filters: tuple[tuple[str, str], ...] = field(default=())  # ("level", "L2"), ("category", …), ("severity", …)
     as_of: datetime | None = None  # when it was computed: open stints and post-mortems are judged as of then
 
-    @property
-    def span(self) -> timedelta:
-        return self.until - self.since
-
 
 class ReportQueryInvalid(DomainError):
     """A report asked for a level or category the policy does not know."""

@@ -12,7 +12,7 @@ from bot.domain.policy import Level
 
 TICKET_PREFIX = "ESC-"
 MAX_TICKET_ID = 2**31 - 1  # fits every database's INTEGER; a larger id is no ticket of ours
-_TICKET_REF = re.compile(r"^\s*ESC-(\d{1,9})\s*$", re.IGNORECASE)
+_TICKET_REF = re.compile(rf"^\s*{re.escape(TICKET_PREFIX)}(\d{{1,9}})\s*$", re.IGNORECASE)
 
 
 class TicketStatus(StrEnum):
@@ -77,12 +77,12 @@ _PAST = {
 _REOPEN_FIRST = {Move.POST_UPDATE: "posting updates", Move.REASSIGN: "reassigning"}
 
 # The one place that says which move is legal from which state, and where it lands.
-# RESOLVE lands on POSTMORTEM_DUE or CLOSED depending on severity; see `resolve_target`.
+# RESOLVE lands on CLOSED, or on POSTMORTEM_DUE when the ticket's severity needs a post-mortem (`transition`).
 TRANSITIONS: dict[tuple[TicketStatus, Move], TicketStatus] = {
     (TicketStatus.OPEN, Move.ACKNOWLEDGE): TicketStatus.ACKNOWLEDGED,
     (TicketStatus.OPEN, Move.ESCALATE): TicketStatus.OPEN,
     (TicketStatus.ACKNOWLEDGED, Move.ESCALATE): TicketStatus.OPEN,
-    (TicketStatus.OPEN, Move.RESOLVE): TicketStatus.CLOSED,  # or POSTMORTEM_DUE: see resolve_target
+    (TicketStatus.OPEN, Move.RESOLVE): TicketStatus.CLOSED,  # or POSTMORTEM_DUE: see transition
     (TicketStatus.ACKNOWLEDGED, Move.RESOLVE): TicketStatus.CLOSED,
     (TicketStatus.POSTMORTEM_DUE, Move.COMPLETE_POSTMORTEM): TicketStatus.CLOSED,
     (TicketStatus.POSTMORTEM_DUE, Move.REOPEN): TicketStatus.OPEN,
@@ -92,18 +92,15 @@ TRANSITIONS: dict[tuple[TicketStatus, Move], TicketStatus] = {
 }
 
 
-def transition(status: TicketStatus, move: Move, *, ref: str | None = None) -> TicketStatus:
-    """The state after `move`, or IllegalTransition naming what was tried (and `ref`, where the wording names it)."""
+def transition(status: TicketStatus, move: Move, *, postmortem_required: bool = False,
+               ref: str | None = None) -> TicketStatus:
+    """The state after `move`, or IllegalTransition naming what was tried (and `ref`, where the wording
+    names it). Resolving closes a ticket, unless its severity needs a post-mortem first."""
     try:
-        return TRANSITIONS[(status, move)]
+        landing = TRANSITIONS[(status, move)]
     except KeyError:
         raise IllegalTransition(move, status, ref=ref) from None
-
-
-def resolve_target(status: TicketStatus, *, postmortem_required: bool) -> TicketStatus:
-    """Resolving closes a ticket, unless its severity needs a post-mortem first."""
-    closed = transition(status, Move.RESOLVE)
-    return TicketStatus.POSTMORTEM_DUE if postmortem_required else closed
+    return TicketStatus.POSTMORTEM_DUE if move == Move.RESOLVE and postmortem_required else landing
 
 
 def takes_updates(status: TicketStatus) -> bool:

@@ -11,14 +11,14 @@ from bot.services.context import ServiceContext
 from bot.services.moves import Change, ChangedMeanwhile, apply_move, checked_as
 from bot.services.messages import Notice
 from bot.services.readmodel import TicketView
-from bot.services.tickets import authorize, card_of, first_time, get_ticket
+from bot.services.tickets import authorize, view_of, first_time, get_ticket
 from models import Ticket
 from models.timeline import Source
 
 
 @dataclass(frozen=True)
 class Acknowledged:
-    card: TicketView
+    ticket: TicketView
     first: bool  # False when someone had already acknowledged: nothing changed
     by: str
     at: datetime
@@ -31,7 +31,7 @@ def acknowledge_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, so
     seen = authorize(ctx, ticket_id, actor_id, Act.ACKNOWLEDGE)
     now = ctx.clock.now()
     if seen.acknowledged_at is None:
-        checked = checked_as(seen, actor_id, Move.ACKNOWLEDGE, once=once)  # IllegalTransition for closed tickets
+        checked = checked_as(ctx, seen, actor_id, Move.ACKNOWLEDGE, once=once)  # IllegalTransition for closed tickets
         timing = ack_timing(seen.level_entered_at, now, timedelta(seconds=seen.response_sla_seconds))
         change = Change(values={"acknowledged_by": actor_id, "acknowledged_at": now, "assignee_id": actor_id},
                         event="acknowledged", notice=Notice.ACKNOWLEDGED,
@@ -45,7 +45,7 @@ def acknowledge_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, so
         else:
             if applied is None:
                 return None  # this very click was already applied: a replay changes nothing
-            return Acknowledged(card=card_of(ctx.policy, applied.ticket), first=True, by=actor_id, at=now)
+            return Acknowledged(ticket=view_of(ctx.policy, applied.ticket), first=True, by=actor_id, at=now)
     return _already_acknowledged(ctx, ticket_id, once, now)
 
 
@@ -55,7 +55,7 @@ def _already_acknowledged(ctx: ServiceContext, ticket_id: int, once: str | None,
         if not first_time(session, once, ticket_id, Move.ACKNOWLEDGE.value, now):
             return None
         ticket = get_ticket(session, ticket_id)
-        card = card_of(ctx.policy, ticket)
+        card = view_of(ctx.policy, ticket)
     if ticket.acknowledged_at is None or ticket.acknowledged_by is None:
         raise ChangedMeanwhile(ticket_id)
-    return Acknowledged(card=card, first=False, by=ticket.acknowledged_by, at=ticket.acknowledged_at)
+    return Acknowledged(ticket=card, first=False, by=ticket.acknowledged_by, at=ticket.acknowledged_at)

@@ -13,7 +13,7 @@ from bot.services.ports import DeliveryFailed, MailFailed, Once
 from bot.services.readmodel import MessageRef, TicketView
 from bot.services.queue import NoPayload, NoticePayload, OutboxKind, Payload, Rows, enqueue, queue_row
 from bot.services.storm import Fold, crowded
-from bot.services.tickets import BOT_ACTOR, card_of, entries, get_ticket, handoff_of, may_view, record
+from bot.services.tickets import BOT_ACTOR, view_of, entries, get_ticket, handoff_of, may_view, record
 from models.timeline import Source
 
 RECENT_ENTRIES = 8  # timeline entries in a handoff summary
@@ -108,11 +108,11 @@ def send_email(ctx: ServiceContext, payload: EmailPayload, once: Once) -> None:
                           message_key=once.key))
 
 
-def current_card(ctx: ServiceContext, ticket_id: int, *, handoff: bool = False) -> TicketView:
+def current_view(ctx: ServiceContext, ticket_id: int, *, handoff: bool = False) -> TicketView:
     """The ticket as it is now, with a link to its card when it has one."""
     with ctx.sessions() as session:
         ticket = get_ticket(session, ticket_id)
-        card = card_of(ctx.policy, ticket)
+        card = view_of(ctx.policy, ticket)
         if handoff and ticket.handoffs:
             card = replace(card, handoff=handoff_of(session, ticket),
                            recent=entries(session, ticket.id, last=RECENT_ENTRIES, skip=QUIET_KINDS))
@@ -126,7 +126,7 @@ def current_card(ctx: ServiceContext, ticket_id: int, *, handoff: bool = False) 
 
 def send_card_post(ctx: ServiceContext, payload: CardPostPayload, ticket_id: int, once: Once) -> None:
     """Post the card; remember where it is; have the previous card (if any) point to it."""
-    card = current_card(ctx, ticket_id, handoff=True)
+    card = current_view(ctx, ticket_id, handoff=True)
     card = replace(card, posted=None, card_link=None)
     posted = ctx.relay.post_card(card, once=once)
     now = ctx.clock.now()
@@ -136,20 +136,20 @@ def send_card_post(ctx: ServiceContext, payload: CardPostPayload, ticket_id: int
         event = record(session, card.id, "card_posted", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,
                        channel=posted.channel, ts=posted.ts, level=card.level.key)
         if payload.previous:
-            enqueue(session, key=f"card_moved:{card.id}:{event.id}", kind=OutboxKind.CARD_MOVED, ticket_id=card.id,
+            enqueue(session, key=f"{OutboxKind.CARD_MOVED}:{card.id}:{event.id}", kind=OutboxKind.CARD_MOVED, ticket_id=card.id,
                     now=now, payload=CardMovedPayload(previous=payload.previous, to=[posted.channel, posted.ts],
                                                       level=card.level.title))
 
 
 def send_card_update(ctx: ServiceContext, payload: NoPayload, ticket_id: int, once: Once) -> None:
-    card = current_card(ctx, ticket_id)
+    card = current_view(ctx, ticket_id)
     if card.posted is not None:  # not posted yet: the post will show the current state anyway
         ctx.relay.update_card(card)
 
 
 def send_card_moved(ctx: ServiceContext, payload: CardMovedPayload, ticket_id: int, once: Once) -> None:
     """The card the ticket left: history now, linking to the new one, without buttons."""
-    card = current_card(ctx, ticket_id)
+    card = current_view(ctx, ticket_id)
     new = MessageRef(*payload.to)
     try:
         link = ctx.relay.permalink(new)
@@ -160,7 +160,7 @@ def send_card_moved(ctx: ServiceContext, payload: CardMovedPayload, ticket_id: i
 
 
 def send_postmortem_draft(ctx: ServiceContext, payload: PostmortemDraftPayload, ticket_id: int, once: Once) -> None:
-    card = current_card(ctx, ticket_id)
+    card = current_view(ctx, ticket_id)
     with ctx.sessions() as session:
         full = entries(session, card.id)
     draft = ctx.renderer.render_email("postmortem.md.j2", t=card, entries=full, policy=ctx.policy)
@@ -177,7 +177,7 @@ def send_notice(ctx: ServiceContext, payload: NoticePayload, ticket_id: int, onc
     recipient = payload.recipient  # (one that may already be in Slack is not folded: it might show twice)
     if ctx.burst is not None and recipient and once.in_doubt_since is None and crowded(ctx, recipient):
         return Fold(recipient)
-    card = current_card(ctx, ticket_id)
+    card = current_view(ctx, ticket_id)
     extra = dict(payload.extra)
     card = replace(card, actor=extra.get("actor"))
     thread = card.posted if payload.thread else None

@@ -2,46 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.domain.lifecycle import EscalationAsked, EscalationForm, default_target, enter_level, validate_escalation
-from bot.domain.permissions import Act
+from bot.domain.lifecycle import EscalationAsked, EscalationForm, enter_level, validate_escalation
 from bot.domain.severity import Severity
-from bot.domain.tickets import Move, ticket_ref
+from bot.domain.tickets import Move
 from bot.services.announce import queue_card, queue_people
 from bot.services.context import ServiceContext
 from bot.services.delivery import QUIET_KINDS, RECENT_ENTRIES, enqueue_email
-from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.messages import Email, Notice
+from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.readmodel import Handoff, MessageRef, TicketView
-from bot.services.tickets import BOT_ACTOR, add_participant, card_of, entries, record
+from bot.services.tickets import BOT_ACTOR, add_participant, view_of, entries, record
 from models import ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
 
-@dataclass(frozen=True)
-class EscalationDefaults:
-    """What the escalate modal opens with."""
-    ticket_id: int
-    ref: str
-    current_level: str
-    target_level: str
-    business_impact: str
-    troubleshooting: str
-
-
-def escalation_defaults(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> EscalationDefaults:
-    """Opening the modal: the actor may escalate and the ticket can go up; pre-filled from the ticket."""
-    seen = check_move(ctx, ticket_id, actor_id, Act.ESCALATE, Move.ESCALATE).seen
-    return EscalationDefaults(ticket_id, ticket_ref(ticket_id), seen.level_key, default_target(ctx.policy, seen.level_key),
-                              seen.business_impact, seen.troubleshooting)
-
-
 def check_escalation(ctx: ServiceContext, asked: EscalationAsked) -> Validated[EscalationForm]:
-    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.ESCALATE, Move.ESCALATE, once=asked.once)
+    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Move.ESCALATE, once=asked.once)
     form = validate_escalation(ctx.policy, checked.seen.level_key, reason=asked.reason, target_level=asked.target_level,
                                business_impact=asked.business_impact, troubleshooting=asked.troubleshooting,
                                notes=asked.notes)
@@ -50,9 +31,10 @@ def check_escalation(ctx: ServiceContext, asked: EscalationAsked) -> Validated[E
 
 def escalate_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: EscalationForm,
                     source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
-    """Check and apply in one call (a validated form: tests, the bench)."""
-    checked = check_move(ctx, ticket_id, actor_id, Act.ESCALATE, Move.ESCALATE, once=once)
-    apply_escalation(ctx, Validated(checked, form), source=source, relay=relay)
+    """Check (the form validated again, as a modal's is) and apply in one call: tests, the bench."""
+    asked = EscalationAsked(ticket_id, actor_id, once, reason=form.reason, target_level=form.target_level,
+                            business_impact=form.business_impact, troubleshooting=form.troubleshooting, notes=form.notes)
+    apply_escalation(ctx, check_escalation(ctx, asked), source=source, relay=relay)
 
 
 def apply_escalation(ctx: ServiceContext, request: Validated[EscalationForm], *, source: Source = Source.MODAL,
@@ -82,7 +64,7 @@ def apply_escalation(ctx: ServiceContext, request: Validated[EscalationForm], *,
         else:
             handoff = Handoff(escalated_by=checked.actor_id, from_level=seen.level_key, reason=reason, notes=form.notes,
                               changes=changes, number=ticket.handoffs)
-            card = replace(card_of(ctx.policy, ticket), handoff=handoff,
+            card = replace(view_of(ctx.policy, ticket), handoff=handoff,
                            recent=entries(session, ticket.id, last=RECENT_ENTRIES, skip=QUIET_KINDS))
             _queue_handoff_email(ctx, session, card, now)
 

@@ -12,19 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain.reports import Report
-from bot.domain.severity import Severity
 from bot.domain.tickets import LIVE_STATES, OPEN_STATES, TicketStatus, ticket_ref
 from bot.services import reports
 from bot.services.context import ServiceContext
 from bot.services.ports import Once
 from bot.services.queue import OutboxKind, Payload, Rows, enqueue, queue_row
+from bot.services.readmodel import Home, HomeTicket, Listing, ManagerView, QueueFigures, Section
 from bot.services.tickets import answers_for, upsert_insert
 from models import HomeViewer, Participant, ParticipantRole, Ticket, Timer, TimelineEvent
 from models.timer import TimerKind, TimerStatus
@@ -33,93 +32,6 @@ Figures = Callable[[datetime, datetime], Report]  # the report service: a period
 FIRST = 8  # rows a section shows on the Home; the rest are counted ("and N more")
 MORE = 200  # rows the "see all" modal lists
 REFRESH_WINDOW = timedelta(seconds=5)  # changes within one window cause one publish per person
-
-
-class Section(StrEnum):
-    """A listed section of the Home; its value is the "see all" button's value."""
-
-    AWAITING_ACK = "awaiting_ack"
-    FOLLOWUPS = "followups"
-    POSTMORTEMS = "postmortems"
-    MINE = "mine"
-    OPEN_LONG = "open_long"
-
-    @property
-    def title(self) -> str:
-        return _TITLES[self]
-
-
-_TITLES = {
-    Section.AWAITING_ACK: "Waiting for your acknowledgement",
-    Section.FOLLOWUPS: "Follow-ups you owe",
-    Section.POSTMORTEMS: "Post-mortems you own",
-    Section.MINE: "Your tickets",
-    Section.OPEN_LONG: "Open too long",
-}
-
-
-@dataclass(frozen=True)
-class HomeTicket:
-    id: int
-    ref: str
-    title: str
-    severity: Severity
-    status: TicketStatus
-    level_key: str
-    level_title: str
-    created_at: datetime
-    due_at: datetime | None  # the next thing due: response, follow-up, promised update or post-mortem
-    breached: bool  # open, unacknowledged, past its response SLA
-    overdue: bool  # the next thing due is past
-
-
-@dataclass(frozen=True)
-class Listing:
-    """A section's first rows (most urgent first) and how many there are in all."""
-
-    section: Section
-    items: tuple[HomeTicket, ...]
-    total: int
-
-    @property
-    def more(self) -> int:
-        return self.total - len(self.items)
-
-
-@dataclass(frozen=True)
-class QueueFigures:
-    level_key: str
-    title: str
-    open: int  # live: open or acknowledged
-    unacknowledged: int
-    breached: int
-    oldest: datetime | None  # when the longest-waiting live ticket entered this level
-
-
-@dataclass(frozen=True)
-class ManagerView:
-    since: datetime  # this week: from Monday 00:00 (TIMEZONE) …
-    until: datetime  # … to now
-    figures: Report | None  # None: no report service plugged in
-    open_long: Listing  # live tickets open longer than the policy's notify_after
-    notify_after: timedelta
-
-
-@dataclass(frozen=True)
-class Home:
-    user_id: str
-    now: datetime
-    awaiting_ack: Listing
-    followups: Listing
-    postmortems: Listing
-    mine: Listing
-    queues: tuple[QueueFigures, ...]  # levels the person may see, the most urgent first
-    managers: ManagerView | None  # only for managers
-
-    @property
-    def listings(self) -> tuple[Listing, ...]:
-        extra = (self.managers.open_long,) if self.managers else ()
-        return (self.awaiting_ack, self.followups, self.postmortems, self.mine, *extra)
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,16 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
-from bot.domain.permissions import Act
-from bot.domain.tickets import TRANSITIONS, DomainError, Move, TicketStatus, ticket_ref, transition
+from bot.domain.lifecycle import landing
+from bot.domain.permissions import ACT_OF
+from bot.domain.tickets import TRANSITIONS, DomainError, Move, TicketStatus, ticket_ref
 from bot.services import timers
 from bot.services.announce import queue_change
 from bot.services.context import ServiceContext
-from bot.services.outbox import relay_all
 from bot.services.messages import Notice
-from bot.services.tickets import authorize, first_time, get_ticket, record
+from bot.services.outbox import relay_all
+from bot.services.readmodel import TicketView
+from bot.services.tickets import authorize, view_of, first_time, get_ticket, record
 from models import Ticket, TimelineEvent
 from models.timeline import Source
 
@@ -46,15 +48,22 @@ class Checked:
         return self.seen.id
 
 
-def check_move(ctx: ServiceContext, ticket_id: int, actor_id: str, act: Act, move: Move, *,
-               once: str | None = None) -> Checked:
-    """Authorise the actor for `act` (once) and ask the transition table; writes nothing."""
-    return checked_as(authorize(ctx, ticket_id, actor_id, act), actor_id, move, once=once)
+def check_move(ctx: ServiceContext, ticket_id: int, actor_id: str, move: Move, *, once: str | None = None) -> Checked:
+    """Authorise the actor for the move's act (once) and ask the domain where the move lands; writes nothing."""
+    return checked_as(ctx, authorize(ctx, ticket_id, actor_id, ACT_OF[move]), actor_id, move, once=once)
 
 
-def checked_as(seen: Ticket, actor_id: str, move: Move, *, once: str | None = None) -> Checked:
-    """The transition of a ticket the caller has authorised by its own rule (a systemic escalation's)."""
-    return Checked(move, actor_id, seen, transition(seen.status, move, ref=ticket_ref(seen.id)), once)
+def checked_as(ctx: ServiceContext, seen: Ticket, actor_id: str, move: Move, *, once: str | None = None) -> Checked:
+    """The move of a ticket the caller has authorised (by the move's act, or by its own rule: a systemic
+    escalation's, an acknowledgement that must first know whether someone was first)."""
+    target = landing(ctx.policy, seen.status, seen.level_key, seen.severity, move, ref=ticket_ref(seen.id))
+    return Checked(move, actor_id, seen, target, once)
+
+
+def open_move(ctx: ServiceContext, ticket_id: int, move: Move, *, actor_id: str) -> TicketView:
+    """Opening a move's modal: the same check as its submission (nothing written); the ticket as the modal
+    opens with it."""
+    return view_of(ctx.policy, check_move(ctx, ticket_id, actor_id, move).seen)
 
 
 F = TypeVar("F")

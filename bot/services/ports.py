@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bot.services.messages import Delivery, Digest, Email, ReportMessage, SystemicNotice
-from bot.services.readmodel import MessageRef, TicketView
-
-if TYPE_CHECKING:
-    from bot.services.home import Home
+from bot.services.readmodel import Home, MessageRef, TicketView
 
 
 class DeliveryFailed(Exception):
@@ -20,13 +17,15 @@ class DeliveryFailed(Exception):
 
     `permanent`: retrying can't help (channel_not_found, invalid_auth…); `retry_after`: Slack asked
     us to wait that many seconds (HTTP 429), which is not a failure of the message; `maybe_done`: the
-    request may have taken effect (a timeout, a dropped connection, a 5xx), so look before sending again.
+    request may have taken effect (a timeout, a dropped connection, a 5xx), so look before sending again;
+    `gone`: the message to change is no longer there (someone deleted it).
     """
 
     def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None,
-                 maybe_done: bool = False):
+                 maybe_done: bool = False, gone: bool = False):
         super().__init__(reason)
         self.reason, self.permanent, self.retry_after, self.maybe_done = reason, permanent, retry_after, maybe_done
+        self.gone = gone
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class Notifier(Protocol):
 
     def deliver_digest(self, digest: Digest, *, once: Once | None = None) -> MessageRef: ...
 
-    def publish_home(self, user_id: str, home: "Home") -> None: ...
+    def publish_home(self, user_id: str, home: Home) -> None: ...
 
     def post_report(self, message: ReportMessage, *, once: Once | None = None) -> MessageRef: ...
 

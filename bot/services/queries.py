@@ -19,7 +19,7 @@ from bot.services.messages import Notice
 from bot.services.ports import Once
 from bot.services.readmodel import Entry, TicketView
 from bot.services.queue import NoticePayload, OutboxKind, Payload, enqueue
-from bot.services.tickets import answers_for, authorize, card_of, entries, first_time, get_ticket, record
+from bot.services.tickets import answers_for, authorize, view_of, entries, first_time, get_ticket, record
 from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
@@ -29,7 +29,7 @@ EXPORT_FORMATS = ("csv", "json")  # one outbox row (one upload) each: a retry ne
 
 @dataclass(frozen=True)
 class TicketWithTimeline:
-    card: TicketView
+    ticket: TicketView
     entries: tuple[Entry, ...]
 
 
@@ -37,7 +37,7 @@ def ticket_status(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> Tick
     authorize(ctx, ticket_id, actor_id, Act.VIEW)
     with ctx.sessions() as session:
         ticket = get_ticket(session, ticket_id)
-        return TicketWithTimeline(card_of(ctx.policy, ticket), entries(session, ticket_id))
+        return TicketWithTimeline(view_of(ctx.policy, ticket), entries(session, ticket_id))
 
 
 def export_rows(ticket_id: int, timeline: tuple[Entry, ...]) -> list[dict[str, str]]:
@@ -135,9 +135,9 @@ def my_tickets(ctx: ServiceContext, *, actor_id: str, limit: int = 25) -> tuple[
             .order_by(Ticket.response_due_at).limit(limit)
         ).all()
         queues = {
-            lv.title: [card_of(ctx.policy, t) for t in session.scalars(
+            lv.title: [view_of(ctx.policy, t) for t in session.scalars(
                 select(Ticket).where(Ticket.level_key == lv.key, Ticket.status.in_(OPEN_STATES))
                 .order_by(Ticket.response_due_at).limit(limit))]
             for lv in my_levels
         }
-        return [card_of(ctx.policy, t) for t in mine], queues
+        return [view_of(ctx.policy, t) for t in mine], queues

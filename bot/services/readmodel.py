@@ -1,12 +1,15 @@
 """The read model: a ticket as people see it (its card, its e-mail, the Home, its status), its timeline
-entries and its handoff, and where a message is in Slack. Plain data: no session, no Slack."""
+entries and its handoff, where a message is in Slack, and a person's App Home. Plain data: no session,
+no Slack."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from bot.domain.policy import Contact, Level
+from bot.domain.reports import Report
 from bot.domain.severity import Severity
 from bot.domain.tickets import TicketStatus
 
@@ -95,3 +98,92 @@ class Handoff:
     notes: str
     changes: tuple[str, ...]  # what changed since the last handoff, in words
     number: int
+
+
+# The App Home as a person sees it (bot/services/home.py builds it; the Slack layer draws it).
+
+class Section(StrEnum):
+    """A listed section of the Home; its value is the "see all" button's value."""
+
+    AWAITING_ACK = "awaiting_ack"
+    FOLLOWUPS = "followups"
+    POSTMORTEMS = "postmortems"
+    MINE = "mine"
+    OPEN_LONG = "open_long"
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+
+_TITLES = {
+    Section.AWAITING_ACK: "Waiting for your acknowledgement",
+    Section.FOLLOWUPS: "Follow-ups you owe",
+    Section.POSTMORTEMS: "Post-mortems you own",
+    Section.MINE: "Your tickets",
+    Section.OPEN_LONG: "Open too long",
+}
+
+
+@dataclass(frozen=True)
+class HomeTicket:
+    id: int
+    ref: str
+    title: str
+    severity: Severity
+    status: TicketStatus
+    level_key: str
+    level_title: str
+    created_at: datetime
+    due_at: datetime | None  # the next thing due: response, follow-up, promised update or post-mortem
+    breached: bool  # open, unacknowledged, past its response SLA
+    overdue: bool  # the next thing due is past
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A section's first rows (most urgent first) and how many there are in all."""
+
+    section: Section
+    items: tuple[HomeTicket, ...]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    level_key: str
+    title: str
+    open: int  # live: open or acknowledged
+    unacknowledged: int
+    breached: int
+    oldest: datetime | None  # when the longest-waiting live ticket entered this level
+
+
+@dataclass(frozen=True)
+class ManagerView:
+    since: datetime  # this week: from Monday 00:00 (TIMEZONE) …
+    until: datetime  # … to now
+    figures: Report | None  # None: no report service plugged in
+    open_long: Listing  # live tickets open longer than the policy's notify_after
+    notify_after: timedelta
+
+
+@dataclass(frozen=True)
+class Home:
+    user_id: str
+    now: datetime
+    awaiting_ack: Listing
+    followups: Listing
+    postmortems: Listing
+    mine: Listing
+    queues: tuple[QueueFigures, ...]  # levels the person may see, the most urgent first
+    managers: ManagerView | None  # only for managers
+
+    @property
+    def listings(self) -> tuple[Listing, ...]:
+        extra = (self.managers.open_long,) if self.managers else ()
+        return (self.awaiting_ack, self.followups, self.postmortems, self.mine, *extra)

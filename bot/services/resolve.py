@@ -2,57 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sqlalchemy.orm import Session
 
 from bot.domain.lifecycle import (
     PostmortemAsked, ResolutionAsked, ResolutionForm, enter_level, validate_postmortem_link, validate_resolution,
 )
-from bot.domain.permissions import Act
-from bot.domain.tickets import Move, resolve_target, ticket_ref
+from bot.domain.tickets import Move, TicketStatus
 from bot.services.announce import queue_notice, queue_postmortem_draft
 from bot.services.context import ServiceContext
-from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.messages import Notice
+from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.tickets import record
 from models import Ticket, TimelineEvent
 from models.timeline import Source
 
 
-def postmortem_required(ctx: ServiceContext, ticket: Ticket) -> bool:
-    return ticket.severity.value in ctx.policy.postmortem.required_for
-
-
-def resolution_needs_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> bool:
-    """Opening the modal: the actor may resolve and the ticket is resolvable; True when a post-mortem will be needed."""
-    return postmortem_required(ctx, check_move(ctx, ticket_id, actor_id, Act.RESOLVE, Move.RESOLVE).seen)
-
-
 def check_resolution(ctx: ServiceContext, asked: ResolutionAsked) -> Validated[ResolutionForm]:
-    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.RESOLVE, Move.RESOLVE, once=asked.once)
+    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Move.RESOLVE, once=asked.once)
     form = validate_resolution(resolution=asked.resolution, root_cause=asked.root_cause, lessons=asked.lessons,
                                postmortem_owner=asked.postmortem_owner,
-                               postmortem_required=postmortem_required(ctx, checked.seen))
+                               postmortem_required=checked.target == TicketStatus.POSTMORTEM_DUE)
     return Validated(checked, form)
 
 
 def resolve_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: ResolutionForm,
                    source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
-    """Check and apply in one call (a validated form: tests, the bench)."""
-    checked = check_move(ctx, ticket_id, actor_id, Act.RESOLVE, Move.RESOLVE, once=once)
-    apply_resolution(ctx, Validated(checked, form), source=source, relay=relay)
+    """Check (the form validated again, as a modal's is) and apply in one call: tests, the bench."""
+    asked = ResolutionAsked(ticket_id, actor_id, once, resolution=form.resolution, root_cause=form.root_cause,
+                            lessons=form.lessons, postmortem_owner=form.postmortem_owner)
+    apply_resolution(ctx, check_resolution(ctx, asked), source=source, relay=relay)
 
 
 def apply_resolution(ctx: ServiceContext, request: Validated[ResolutionForm], *, source: Source = Source.MODAL,
                      relay: bool = True) -> None:
     """Record resolution, root cause and lessons; critical tickets then wait for their post-mortem."""
-    form, seen, now = request.form, request.checked.seen, ctx.clock.now()
-    needs_postmortem = postmortem_required(ctx, seen)
-    actor_id = request.checked.actor_id
+    form, checked, now = request.form, request.checked, ctx.clock.now()
+    needs_postmortem = checked.target == TicketStatus.POSTMORTEM_DUE
+    actor_id = checked.actor_id
     owner = form.postmortem_owner or actor_id if needs_postmortem else None
     due = now + ctx.policy.postmortem.due_after
-    checked = replace(request.checked, target=resolve_target(seen.status, postmortem_required=needs_postmortem))
     change = Change(values={"resolved_at": now, "resolved_by": actor_id, "resolution": form.resolution,
                             "root_cause": form.root_cause, "lessons_learned": form.lessons, "postmortem_owner": owner,
                             "postmortem_due_at": due if needs_postmortem else None,
@@ -73,23 +61,16 @@ def apply_resolution(ctx: ServiceContext, request: Validated[ResolutionForm], *,
     apply_move(ctx, checked, change, now=now, source=source, effects=request_postmortem, relay=relay)
 
 
-def postmortem_ref(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str:
-    """Opening the modal: the actor may close the post-mortem and it is due; the ticket's ref."""
-    check_move(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM, Move.COMPLETE_POSTMORTEM)
-    return ticket_ref(ticket_id)
-
-
 def check_postmortem(ctx: ServiceContext, asked: PostmortemAsked) -> Validated[str]:
-    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.COMPLETE_POSTMORTEM, Move.COMPLETE_POSTMORTEM,
-                         once=asked.once)
+    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Move.COMPLETE_POSTMORTEM, once=asked.once)
     return Validated(checked, validate_postmortem_link(asked.url))
 
 
 def complete_postmortem(ctx: ServiceContext, ticket_id: int, *, actor_id: str, url: str,
                         source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
-    """Check and apply in one call."""
-    checked = check_move(ctx, ticket_id, actor_id, Act.COMPLETE_POSTMORTEM, Move.COMPLETE_POSTMORTEM, once=once)
-    apply_postmortem(ctx, Validated(checked, url), source=source, relay=relay)
+    """Check (the link validated again) and apply in one call."""
+    apply_postmortem(ctx, check_postmortem(ctx, PostmortemAsked(ticket_id, actor_id, once, url=url)), source=source,
+                     relay=relay)
 
 
 def apply_postmortem(ctx: ServiceContext, request: Validated[str], *, source: Source = Source.MODAL,
@@ -105,7 +86,7 @@ def reopen_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, source:
                   once: str | None = None) -> None:
     """Back to open at its current level, with a fresh response SLA; the resolution stays on the timeline.
     `once` names the click: re-sent, it reopens nothing."""
-    checked = check_move(ctx, ticket_id, actor_id, Act.REOPEN, Move.REOPEN, once=once)
+    checked = check_move(ctx, ticket_id, actor_id, Move.REOPEN, once=once)
     seen, now = checked.seen, ctx.clock.now()
     entered = enter_level(ctx.policy.level(seen.level_key), now, ctx.tz)
     change = Change(values={**entered, "resolved_at": None, "resolved_by": None, "closed_at": None,

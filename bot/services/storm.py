@@ -14,7 +14,7 @@ from bot.services.context import Burst, ServiceContext
 from bot.services.messages import Digest, DigestItem
 from bot.services.ports import DeliveryFailed, Once
 from bot.services.queue import NoticePayload, OutboxKind, Payload, enqueue
-from bot.services.tickets import BOT_ACTOR, card_of, get_ticket, record
+from bot.services.tickets import BOT_ACTOR, view_of, get_ticket, record
 from models import OutboxMessage, OutboxStatus
 from models.timeline import Source
 
@@ -80,7 +80,7 @@ def send_digest(ctx: ServiceContext, payload: DigestPayload, once: Once) -> str 
             .order_by(OutboxMessage.id)).all()
         rows = [(row.id, row.ticket_id, NoticePayload.from_json(row.payload).notice) for row in folded
                 if row.ticket_id is not None]  # every notice is about a ticket
-        cards = {t: card_of(ctx.policy, get_ticket(session, t)) for t in {t for _, t, _ in rows}}
+        cards = {t: view_of(ctx.policy, get_ticket(session, t)) for t in {t for _, t, _ in rows}}
     if not rows:
         return "nothing was folded into it"
     items = []

@@ -20,7 +20,6 @@ from models import SystemicAlert, Ticket
 from models.timeline import Source
 
 SYSTEMIC_REASON = "systemic"
-GONE = ("message_not_found", "cant_update_message")  # someone deleted the notice: post a new one, don't give up
 
 
 def queue_systemic_check(session: Session, ticket_id: int, now: datetime) -> None:
@@ -118,7 +117,7 @@ def send_systemic_notice(ctx: ServiceContext, payload: SystemicNoticePayload, on
     try:
         posted = ctx.relay.post_systemic_notice(notice, existing, once=once)
     except DeliveryFailed as exc:
-        if existing is None or exc.reason not in GONE:
+        if existing is None or not exc.gone:  # someone deleted the notice: post a new one, don't give up
             raise
         ctx.log.warning("systemic notice %s: its message is gone from Slack (%s); posting it again", alert_id, exc.reason)
         existing, posted = None, ctx.relay.post_systemic_notice(notice, None, once=once)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.domain.lifecycle import EscalationForm
-from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
+from bot.domain.permissions import Act, TicketPeople, require, roles_of
 from bot.domain.tickets import LIVE_STATES, DomainError, Move, ticket_ref
 from bot.services.context import ServiceContext
 from bot.services.escalate import apply_escalation
@@ -24,7 +24,7 @@ def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> l
     last = ctx.policy.last_level
     people = TicketPeople(level=last, reporter_id="", assignee_id=None, managers=ctx.policy.management.managers)
     roles = roles_of(actor_id, people, responder=answers_for(ctx, last, actor_id), any_responder=False)
-    require(Act.ESCALATE, roles & {Role.RESPONDER, Role.MANAGER}, people, ref="these tickets")
+    require(Act.ESCALATE_SYSTEMIC, roles, people, ref="these tickets")
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         alert = session.get(SystemicAlert, alert_id, with_for_update=True)
@@ -44,11 +44,11 @@ def escalate_systemic(ctx: ServiceContext, alert_id: int, *, actor_id: str) -> l
         form = EscalationForm(reason=reason, target_level=last.key, business_impact=impact,
                               troubleshooting=tried, notes=f"Part of a systemic issue: {refs}.")
         try:
-            apply_escalation(ctx, Validated(checked_as(_ticket(ctx, ticket_id), actor_id, Move.ESCALATE), form),
+            apply_escalation(ctx, Validated(checked_as(ctx, _ticket(ctx, ticket_id), actor_id, Move.ESCALATE), form),
                              source=Source.BUTTON)
             escalated.append(ticket_id)
         except DomainError as exc:
-            ctx.log.info("systemic escalation skipped ESC-%s: %s", ticket_id, exc)
+            ctx.log.info("systemic escalation skipped %s: %s", ticket_ref(ticket_id), exc)
     relay_all(ctx, ticket_id=ids[0])  # the notice's row, if no escalation above relayed it
     return escalated
 

@@ -76,7 +76,7 @@ def hotline_for(policy: Policy, ticket: Ticket) -> tuple[Contact, ...]:
     return policy.critical_contacts(ticket.level_key, ticket.triggers)
 
 
-def card_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> TicketView:
+def view_of(policy: Policy, ticket: Ticket, *, card_link: str | None = None) -> TicketView:
     """A plain snapshot of the ticket for messages; resolves policy names at this moment."""
     level = policy.level(ticket.level_key)
     sla = timedelta(seconds=ticket.response_sla_seconds)
@@ -241,11 +241,6 @@ def handoff_of(session: Session, ticket: Ticket) -> Handoff | None:
     d = event.details
     return Handoff(escalated_by=event.actor_id, from_level=str(d.get("from_level")), reason=str(d.get("reason_label")),
                    notes=str(d.get("notes") or ""), changes=tuple(d.get("changes") or ()), number=ticket.handoffs)
-
-
-def response_due(ctx: "ServiceContext", level: Level, start: datetime, *, fraction: float = 1.0) -> datetime:
-    """When `fraction` of the level's response SLA has passed (bot.domain.timers.response_due, in the bot's zone)."""
-    return domain_timers.response_due(level, start, ctx.tz, fraction=fraction)
 
 
 def calendar_of(ctx: "ServiceContext", level: Level) -> BusinessHours | None:

@@ -7,23 +7,17 @@ from sqlalchemy.orm import Session
 
 from bot.domain.lifecycle import ReassignAsked, UpdateAsked, UpdateForm, validate_assignee, validate_update
 from bot.domain.permissions import Act
-from bot.domain.tickets import Move, ticket_ref
+from bot.domain.tickets import Move
 from bot.services.context import ServiceContext
-from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.messages import Notice
+from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.tickets import add_participant, authorize, first_time, get_ticket, participants, record
 from models import Participant, ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 
 
-def update_ref(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str:
-    """Opening the modal: the actor may post an update on this ticket now; its ref."""
-    check_move(ctx, ticket_id, actor_id, Act.POST_UPDATE, Move.POST_UPDATE)
-    return ticket_ref(ticket_id)
-
-
 def check_update(ctx: ServiceContext, asked: UpdateAsked) -> Validated[UpdateForm]:
-    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.POST_UPDATE, Move.POST_UPDATE, once=asked.once)
+    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Move.POST_UPDATE, once=asked.once)
     form = validate_update(status=asked.status, next_steps=asked.next_steps, next_update_by=asked.next_update_by,
                            now=ctx.clock.now())
     return Validated(checked, form)
@@ -31,9 +25,10 @@ def check_update(ctx: ServiceContext, asked: UpdateAsked) -> Validated[UpdateFor
 
 def post_update(ctx: ServiceContext, ticket_id: int, *, actor_id: str, form: UpdateForm,
                 source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
-    """Check and apply in one call (a validated form: tests, the bench)."""
-    checked = check_move(ctx, ticket_id, actor_id, Act.POST_UPDATE, Move.POST_UPDATE, once=once)
-    apply_update(ctx, Validated(checked, form), source=source, relay=relay)
+    """Check (the form validated again, as a modal's is) and apply in one call: tests, the bench."""
+    asked = UpdateAsked(ticket_id, actor_id, once, status=form.status, next_steps=form.next_steps,
+                        next_update_by=form.next_update_by)
+    apply_update(ctx, check_update(ctx, asked), source=source, relay=relay)
 
 
 def apply_update(ctx: ServiceContext, request: Validated[UpdateForm], *, source: Source = Source.MODAL, relay: bool = True) -> None:
@@ -47,21 +42,16 @@ def apply_update(ctx: ServiceContext, request: Validated[UpdateForm], *, source:
     apply_move(ctx, request.checked, change, now=now, source=source, relay=relay)
 
 
-def reassign_current(ctx: ServiceContext, ticket_id: int, *, actor_id: str) -> str | None:
-    """Opening the modal: the actor may reassign the ticket now; who has it."""
-    return check_move(ctx, ticket_id, actor_id, Act.REASSIGN, Move.REASSIGN).seen.assignee_id
-
-
 def check_reassign(ctx: ServiceContext, asked: ReassignAsked) -> Validated[str]:
-    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Act.REASSIGN, Move.REASSIGN, once=asked.once)
+    checked = check_move(ctx, asked.ticket_id, asked.actor_id, Move.REASSIGN, once=asked.once)
     return Validated(checked, validate_assignee(asked.assignee_id))
 
 
 def reassign_ticket(ctx: ServiceContext, ticket_id: int, *, actor_id: str, assignee_id: str,
                     source: Source = Source.MODAL, once: str | None = None, relay: bool = True) -> None:
-    """Check and apply in one call."""
-    checked = check_move(ctx, ticket_id, actor_id, Act.REASSIGN, Move.REASSIGN, once=once)
-    apply_reassign(ctx, Validated(checked, assignee_id), source=source, relay=relay)
+    """Check (the assignee validated again) and apply in one call."""
+    apply_reassign(ctx, check_reassign(ctx, ReassignAsked(ticket_id, actor_id, once, assignee_id=assignee_id)),
+                   source=source, relay=relay)
 
 
 def apply_reassign(ctx: ServiceContext, request: Validated[str], *, source: Source = Source.MODAL, relay: bool = True) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -37,7 +37,7 @@ from slack_sdk.models.views import View
 
 from bot.domain.durations import format_duration
 from bot.domain.intake import MIN_BUSINESS_IMPACT, MIN_DESCRIPTION
-from bot.domain.lifecycle import ALLOWED_MOVES
+from bot.domain.lifecycle import default_target, moves_offered
 from bot.domain.reports import LevelFigures, Report
 from bot.domain.policy import OTHER_CATEGORY, Policy
 from bot.domain.preview import Preview, Refusal
@@ -212,12 +212,13 @@ CARD_MOVES: tuple[tuple[Action, Move], ...] = (
 
 
 def card_buttons(*, status: TicketStatus, last_level: bool, moved: bool) -> list[Action]:
-    """Which buttons a card shows: the moves its state allows (bot.domain.lifecycle.ALLOWED_MOVES), no
-    escalation from the last level, Subscribe while it takes updates; a card the ticket left shows none."""
+    """Which buttons a card shows: the moves the ticket offers (bot.domain.lifecycle.moves_offered: its
+    state's, no escalation from the last level), Subscribe while it takes updates; a card the ticket left
+    shows none."""
     if moved:
         return []
-    allowed = set(ALLOWED_MOVES[status]) - ({Move.ESCALATE} if last_level else set())
-    buttons = [action for action, move in CARD_MOVES if move in allowed]
+    offered = moves_offered(status, at_last_level=last_level)
+    buttons = [action for action, move in CARD_MOVES if move in offered]
     return buttons + ([Action.SUBSCRIBE] if takes_updates(status) else [])
 
 
@@ -448,6 +449,21 @@ def postmortem_modal(*, ticket_id: int, ref: str) -> dict[str, Any]:
     blocks: list[Block] = [InputBlock(block_id=PostmortemBlock.URL.value, label=_plain("Link to the post-mortem", 2000),
                                       element=UrlInputElement(action_id=INPUT_ACTION))]
     return _modal(Callback.POSTMORTEM_DONE, f"Post-mortem {ref}", "Close ticket", {"ticket": ticket_id}, blocks)
+
+
+MoveModal = Callable[[Policy, "TicketView", str], dict[str, Any]]
+
+# The modal each lifecycle move opens, built from the ticket as the move's check saw it and who opens it.
+MOVE_MODALS: dict[Move, MoveModal] = {
+    Move.ESCALATE: lambda policy, t, actor: escalate_modal(
+        policy, ticket_id=t.id, ref=t.ref, current_level=t.level.key, default_target=default_target(policy, t.level.key),
+        business_impact=t.business_impact, troubleshooting=t.troubleshooting),
+    Move.POST_UPDATE: lambda policy, t, actor: update_modal(ticket_id=t.id, ref=t.ref),
+    Move.RESOLVE: lambda policy, t, actor: resolve_modal(
+        ticket_id=t.id, ref=t.ref, postmortem=policy.postmortem.required(t.severity), owner=actor),
+    Move.REASSIGN: lambda policy, t, actor: reassign_modal(ticket_id=t.id, ref=t.ref, current=t.assignee_id),
+    Move.COMPLETE_POSTMORTEM: lambda policy, t, actor: postmortem_modal(ticket_id=t.id, ref=t.ref),
+}
 
 
 def notice_blocks(text: str, *, ticket_id: int | None = None, buttons: tuple[Action, ...] = (), acknowledged: bool = False,

@@ -83,10 +83,14 @@ def _is_id(channel: str) -> bool:
     return bool(POSTABLE_ID.fullmatch(channel))
 
 
+MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message"})  # chat.update of a message someone deleted
+
+
 def failed(exc: SlackError) -> DeliveryFailed:
-    """A Slack error in the services' terms: rate limits and outages are transient, refusals permanent."""
+    """A Slack error in the services' terms: rate limits and outages are transient, refusals permanent,
+    a message someone deleted is gone."""
     return DeliveryFailed(exc.code, permanent=not isinstance(exc, SlackUnavailable), retry_after=exc.retry_after,
-                          maybe_done=getattr(exc, "maybe_done", False))
+                          maybe_done=getattr(exc, "maybe_done", False), gone=exc.code in MESSAGE_GONE)
 
 
 def _name(channel: str) -> str:

@@ -13,8 +13,7 @@ from bot.rendering import Renderer
 from bot.charts import sla_chart
 from bot.services.messages import Delivery, Digest, Notice, ReportMessage, SystemicNotice
 from bot.services.ports import DeliveryFailed, Once
-from bot.services.readmodel import MessageRef, TicketView
-from bot.services.home import Home, Listing, Section
+from bot.services.readmodel import Home, Listing, MessageRef, Section, TicketView
 from bot.slack.blocks import (
     HomeHeading, HomeMore, HomePart, HomeRow, HomeText, card_buttons, digest_blocks, fallback_text, home_view, list_modal,
     notice_blocks, report_blocks, systemic_blocks, ticket_card_blocks,

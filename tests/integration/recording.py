@@ -8,7 +8,7 @@ from itertools import count
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.services.home import Home
+    from bot.services.readmodel import Home
 from bot.services.messages import Delivery, Digest, SystemicNotice
 from bot.services.ports import DeliveryFailed, Once
 from bot.services.readmodel import MessageRef, TicketView

@@ -17,7 +17,8 @@ from bot.domain.severity import Severity
 from bot.rendering import Renderer
 from bot.services.acknowledge import acknowledge_ticket
 from bot.services.context import Burst, ServiceContext
-from bot.services.home import FIRST, Home, Section, home, home_more, open_home
+from bot.services.home import FIRST, home, home_more, open_home
+from bot.services.readmodel import Home, Section
 from bot.services.intake import open_ticket
 from bot.services.outbox import relay_all
 from bot.services.resolve import resolve_ticket
@@ -93,7 +94,7 @@ def test_follow_ups_i_owe_and_post_mortems_i_own(ctx: ServiceContext, clock: Man
     acked = file(ctx)
     acknowledge_ticket(ctx, acked, actor_id="U0L2ENG")
     critical = file(ctx, severity=Severity.CRITICAL, triggers=frozenset({"data_loss"}))
-    resolve_ticket(ctx, critical, actor_id="U0L3ENG", form=ResolutionForm("Restored.", "Disk.", "Alert earlier.", "U0L3ENG"))
+    resolve_ticket(ctx, critical, actor_id="U0L3ENG", form=ResolutionForm("Restored the volume.", "The disk filled up.", "Alert earlier on disk use.", "U0L3ENG"))
     l2, l3 = home(ctx, actor_id="U0L2ENG"), home(ctx, actor_id="U0L3ENG")
     assert refs(l2.followups) == [f"ESC-{acked}"] and l2.awaiting_ack.total == 0
     (owed,) = l2.followups.items

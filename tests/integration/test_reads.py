@@ -248,8 +248,8 @@ def test_status_is_the_card_and_the_timeline_in_order_for_who_may_view(ctx: Serv
     clock.advance(timedelta(minutes=12))
     acknowledge_ticket(ctx, ticket_id, actor_id="U0L2ENG")
     shown = ticket_status(ctx, ticket_id, actor_id="U0AGENT")
-    assert (shown.card.ref, shown.card.title, shown.card.level.key) == (f"ESC-{ticket_id}", FORM.title, "L2")
-    assert shown.card.ack_summary == "after 12m — within the 8h SLA"
+    assert (shown.ticket.ref, shown.ticket.title, shown.ticket.level.key) == (f"ESC-{ticket_id}", FORM.title, "L2")
+    assert shown.ticket.ack_summary == "after 12m — within the 8h SLA"
     kinds = [e.kind for e in shown.entries]
     assert kinds[:5] == ["created", "routed", "card_posted", "notified", "acknowledged"]  # then who was told of it
     assert [e.at for e in shown.entries] == sorted(e.at for e in shown.entries)

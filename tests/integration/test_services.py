@@ -117,7 +117,7 @@ def test_a_responder_acknowledges_once_and_a_second_click_changes_nothing(ctx: S
     announce_ticket(ctx, filed.ticket_id)
     clock.advance(timedelta(minutes=12))
     first = acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0L2ENG")
-    assert first.first and first.card.ack_summary == "after 12m — within the 8h SLA"
+    assert first.first and first.ticket.ack_summary == "after 12m — within the 8h SLA"
     clock.advance(timedelta(minutes=1))
     second = acknowledge_ticket(ctx, filed.ticket_id, actor_id="U0L2ENG")
     assert not second.first and second.by == "U0L2ENG" and second.at == first.at

@@ -132,14 +132,14 @@ def test_managers_hear_once_when_a_ticket_is_open_four_hours(ctx: ServiceContext
 
 def test_resolving_stops_every_reminder(ctx: ServiceContext, clock: ManualClock, notifier: RecordingNotifier) -> None:
     ticket = file(ctx)
-    resolve_ticket(ctx, ticket, actor_id="U0L2ENG", form=ResolutionForm("Fixed the pool.", "Leak.", "Alert earlier.", None))
+    resolve_ticket(ctx, ticket, actor_id="U0L2ENG", form=ResolutionForm("Fixed the pool.", "A connection leak.", "Alert earlier on pool use.", None))
     run_until(ctx, clock, timedelta(days=2), step=timedelta(minutes=30))
     assert [k for k in kinds(ctx, ticket) if k in ("sla_breached", "followup_requested", "managers_notified")] == []
 
 
 def test_a_due_post_mortem_is_reminded_daily_to_its_owner(ctx: ServiceContext, clock: ManualClock, notifier: RecordingNotifier) -> None:
     ticket = file(ctx, triggers=frozenset({"security_incident"}))
-    resolve_ticket(ctx, ticket, actor_id="U0L3ENG", form=ResolutionForm("Rotated keys.", "Leaked token.", "Scan repos.", "U0PM"))
+    resolve_ticket(ctx, ticket, actor_id="U0L3ENG", form=ResolutionForm("Rotated the keys.", "A leaked token.", "Scan repositories for secrets.", "U0PM"))
     run_until(ctx, clock, timedelta(days=3, minutes=5), step=timedelta(hours=1))
     assert sent(notifier, "postmortem_reminder") == ["U0PM"] * 3
 

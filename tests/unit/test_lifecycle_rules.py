@@ -9,11 +9,11 @@ import pytest
 
 from bot.domain.forms import FormInvalid
 from bot.domain.lifecycle import (
-    ALLOWED_MOVES, default_target, enter_level, validate_escalation, validate_postmortem_link, validate_resolution,
-    validate_update,
+    ALLOWED_MOVES, default_target, enter_level, landing, moves_offered, validate_escalation, validate_postmortem_link,
+    validate_resolution, validate_update,
 )
-from bot.domain.permissions import Act, Role, TicketPeople, require, roles_of
-from bot.domain.tickets import TRANSITIONS, DomainError, Move, NotAllowed, TicketStatus, resolve_target
+from bot.domain.permissions import ACT_OF, Act, Role, TicketPeople, require, roles_of
+from bot.domain.tickets import TRANSITIONS, DomainError, IllegalTransition, Move, NotAllowed, TicketStatus
 from tests.policies import open_seed_policy
 
 POLICY = open_seed_policy()
@@ -83,8 +83,25 @@ def test_resolving_needs_the_three_answers_and_a_critical_one_an_owner() -> None
 
 
 def test_critical_tickets_wait_for_a_post_mortem_and_others_close() -> None:
-    assert resolve_target(TicketStatus.ACKNOWLEDGED, postmortem_required=True) is TicketStatus.POSTMORTEM_DUE
-    assert resolve_target(TicketStatus.OPEN, postmortem_required=False) is TicketStatus.CLOSED
+    assert landing(POLICY, TicketStatus.ACKNOWLEDGED, "L3", "critical", Move.RESOLVE, ref="ESC-1") is TicketStatus.POSTMORTEM_DUE
+    assert landing(POLICY, TicketStatus.OPEN, "L2", "high", Move.RESOLVE, ref="ESC-1") is TicketStatus.CLOSED
+    with pytest.raises(IllegalTransition, match="closed"):
+        landing(POLICY, TicketStatus.CLOSED, "L2", "critical", Move.RESOLVE, ref="ESC-1")
+
+
+def test_a_ticket_at_the_last_level_offers_no_escalation_and_its_escalation_is_refused() -> None:
+    assert Move.ESCALATE in moves_offered(TicketStatus.OPEN, at_last_level=False)
+    assert Move.ESCALATE not in moves_offered(TicketStatus.OPEN, at_last_level=True)
+    assert moves_offered(TicketStatus.OPEN, at_last_level=True) == tuple(
+        m for m in ALLOWED_MOVES[TicketStatus.OPEN] if m != Move.ESCALATE)
+    assert landing(POLICY, TicketStatus.OPEN, "L2", "high", Move.ESCALATE, ref="ESC-1") is TicketStatus.OPEN
+    with pytest.raises(DomainError, match="last level"):
+        landing(POLICY, TicketStatus.OPEN, "L3", "high", Move.ESCALATE, ref="ESC-1")
+
+
+def test_every_lifecycle_move_asks_permission_for_its_own_act() -> None:
+    assert set(ACT_OF) == set(Move)
+    assert {move.name for move in Move} == {act.name for act in ACT_OF.values()}
 
 
 @pytest.mark.parametrize("url", ["", "wiki/pm", "javascript:alert(1)", "https://x y"])

@@ -166,7 +166,7 @@ def test_a_home_with_more_parts_than_slack_allows_keeps_within_100_blocks_and_sa
 
 
 def test_a_home_ticket_title_cannot_ping_the_channel() -> None:
-    from bot.services.home import HomeTicket
+    from bot.services.readmodel import HomeTicket
 
     t = HomeTicket(id=7, ref="ESC-7", title="<!channel> down & <@U0X>", severity=Severity.HIGH, status=TicketStatus.OPEN,
                    level_key="L2", level_title="L2 Technical Support", created_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
