@@ -18,38 +18,20 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain.reports import Report
-from bot.domain.tickets import LIVE_STATES, OPEN_STATES, TicketStatus, ticket_ref
+from bot.domain.tickets import LIVE_STATES, TicketStatus, ticket_ref
 from bot.services import reports
 from bot.services.context import ServiceContext
 from bot.services.ports import Once
 from bot.services.queue import OutboxKind, Payload, Rows, enqueue, queue_row
 from bot.services.readmodel import Home, HomeTicket, Listing, ManagerView, QueueFigures, Section
-from bot.services.tickets import answers_for, upsert_insert
-from models import HomeViewer, Participant, ParticipantRole, Ticket, Timer, TimelineEvent
+from bot.services.tickets import Reader, reader, theirs, upsert_insert
+from models import HomeViewer, Participant, Ticket, Timer, TimelineEvent
 from models.timer import TimerKind, TimerStatus
 
 Figures = Callable[[datetime, datetime], Report]  # the report service: a period's figures per level
 FIRST = 8  # rows a section shows on the Home; the rest are counted ("and N more")
 MORE = 200  # rows the "see all" modal lists
 REFRESH_WINDOW = timedelta(seconds=5)  # changes within one window cause one publish per person
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Who is looking: the levels they answer for, and whether they may read every ticket."""
-
-    user_id: str
-    levels: tuple[str, ...]
-    manager: bool
-
-    @property
-    def reads_all(self) -> bool:
-        return self.manager or bool(self.levels)
-
-
-def reader(ctx: ServiceContext, actor_id: str) -> Reader:
-    levels = tuple(lv.key for lv in ctx.policy.levels if (lv.responders or lv.open_to_everyone) and answers_for(ctx, lv, actor_id))
-    return Reader(actor_id, levels, actor_id in ctx.policy.management.managers)
 
 
 def open_home(ctx: ServiceContext, *, actor_id: str) -> Home:
@@ -119,12 +101,7 @@ def _where(ctx: ServiceContext, section: Section, who: Reader, now: datetime) ->
         return and_(Ticket.status == TicketStatus.POSTMORTEM_DUE, Ticket.postmortem_owner == me)
     if section is Section.OPEN_LONG:  # managers read every ticket
         return and_(Ticket.status.in_(LIVE_STATES), Ticket.created_at <= now - ctx.policy.management.notify_after)
-    # Mine: anyone else reads only what a role of theirs opens (a subscription is no such role), so a
-    # subscription lists a ticket only for someone who may read every ticket anyway.
-    roles = [ParticipantRole.ESCALATOR, ParticipantRole.SUBSCRIBER] if who.reads_all else [ParticipantRole.ESCALATOR]
-    mine_ids = select(Participant.ticket_id).where(Participant.user_id == me, Participant.role.in_([r.value for r in roles]))
-    return and_(Ticket.status.in_(OPEN_STATES), or_(Ticket.reporter_id == me, Ticket.assignee_id == me,
-                                                    Ticket.postmortem_owner == me, Ticket.id.in_(mine_ids)))
+    return theirs(who)
 
 
 def listing(ctx: ServiceContext, session: Session, section: Section, who: Reader, now: datetime, limit: int) -> Listing:

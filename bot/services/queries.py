@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.exports import defuse
@@ -19,8 +19,8 @@ from bot.services.messages import Notice
 from bot.services.ports import Once
 from bot.services.readmodel import Entry, TicketView
 from bot.services.queue import NoticePayload, OutboxKind, Payload, enqueue
-from bot.services.tickets import answers_for, authorize, view_of, entries, first_time, get_ticket, record
-from models import Participant, ParticipantRole, Ticket, TimelineEvent
+from bot.services.tickets import authorize, entries, first_time, get_ticket, reader, record, theirs, view_of
+from models import Ticket, TimelineEvent
 from models.timeline import Source
 
 EXPORT_COLUMNS = ("ticket", "at_utc", "actor", "event", "source", "details")
@@ -119,21 +119,11 @@ def export_undelivered(session: Session, payload: ExportPayload, ticket_id: int 
 
 def my_tickets(ctx: ServiceContext, *, actor_id: str, limit: int = 25) -> tuple[list[TicketView], dict[str, list[TicketView]]]:
     """Open tickets I reported, escalated, subscribed to or am assigned; and the queues of my levels."""
-    my_levels = [lv for lv in ctx.policy.levels if lv.responders and answers_for(ctx, lv, actor_id)]
-    # Managers and responders may read every ticket; anyone else reads only what a role of theirs
-    # opens (a subscription is no such role), so it never lists a ticket they may not view.
-    reads_all = actor_id in ctx.policy.management.managers or bool(my_levels) or any(
-        lv.open_to_everyone for lv in ctx.policy.levels)
-    roles = [ParticipantRole.ESCALATOR, ParticipantRole.SUBSCRIBER] if reads_all else [ParticipantRole.ESCALATOR]
+    who = reader(ctx, actor_id)
+    # The queues of the levels they answer for by name (a level open to everyone is nobody's queue).
+    my_levels = [lv for lv in ctx.policy.levels if lv.key in who.levels and lv.responders]
     with ctx.sessions() as session:
-        mine_ids = select(Participant.ticket_id).where(Participant.user_id == actor_id,
-                                                       Participant.role.in_([r.value for r in roles]))
-        mine = session.scalars(
-            select(Ticket).where(Ticket.status.in_(OPEN_STATES),
-                                 or_(Ticket.reporter_id == actor_id, Ticket.assignee_id == actor_id,
-                                     Ticket.postmortem_owner == actor_id, Ticket.id.in_(mine_ids)))
-            .order_by(Ticket.response_due_at).limit(limit)
-        ).all()
+        mine = session.scalars(select(Ticket).where(theirs(who)).order_by(Ticket.response_due_at).limit(limit)).all()
         queues = {
             lv.title: [view_of(ctx.policy, t) for t in session.scalars(
                 select(Ticket).where(Ticket.level_key == lv.key, Ticket.status.in_(OPEN_STATES))

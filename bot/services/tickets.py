@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from bot.domain.policy import Contact, Level, Policy
 from bot.domain import timers as domain_timers
 from bot.domain.routing import affected_share_percent
 from bot.domain.schedule import BusinessHours
-from bot.domain.tickets import NotAllowed, TicketNotFound, ack_timing, responders_may_act, ticket_ref
+from bot.domain.tickets import OPEN_STATES, NotAllowed, TicketNotFound, ack_timing, responders_may_act, ticket_ref
 from bot.services.ports import DeliveryFailed
 from bot.services.readmodel import Entry, Handoff, MessageRef, TicketView
 from models import AppliedRequest, Participant, ParticipantRole, Ticket, TimelineEvent
@@ -207,6 +208,36 @@ def authorize(ctx: "ServiceContext", ticket_id: int, actor_id: str, act: Act) ->
 def responds_anywhere(ctx: "ServiceContext", actor_id: str) -> bool:
     """A responder of some level (user groups expanded)."""
     return any(answers_for(ctx, lv, actor_id) for lv in ctx.policy.levels if lv.responders or lv.open_to_everyone)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who is looking (the Home, `/escalate list`): the levels they answer for, and whether they manage."""
+
+    user_id: str
+    levels: tuple[str, ...]
+    manager: bool
+
+    @property
+    def reads_all(self) -> bool:
+        """Managers and responders of any level may read every ticket (as `supports` says)."""
+        return self.manager or bool(self.levels)
+
+
+def reader(ctx: "ServiceContext", actor_id: str) -> Reader:
+    levels = tuple(lv.key for lv in ctx.policy.levels if (lv.responders or lv.open_to_everyone) and answers_for(ctx, lv, actor_id))
+    return Reader(actor_id, levels, actor_id in ctx.policy.management.managers)
+
+
+def theirs(who: Reader) -> ColumnElement[bool]:
+    """Their open tickets: reported, assigned, post-mortem owned, escalated or followed. Anyone else than a
+    reader of every ticket reads only what a role of theirs opens (a subscription is no such role), so a
+    subscription lists a ticket only for someone who may read it anyway."""
+    me = who.user_id
+    roles = [ParticipantRole.ESCALATOR, ParticipantRole.SUBSCRIBER] if who.reads_all else [ParticipantRole.ESCALATOR]
+    followed = select(Participant.ticket_id).where(Participant.user_id == me, Participant.role.in_([r.value for r in roles]))
+    return and_(Ticket.status.in_(OPEN_STATES), or_(Ticket.reporter_id == me, Ticket.assignee_id == me,
+                                                    Ticket.postmortem_owner == me, Ticket.id.in_(followed)))
 
 
 def supports(ctx: "ServiceContext", actor_id: str) -> bool:
