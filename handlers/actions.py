@@ -14,7 +14,7 @@ from bot.services.readmodel import Section
 from bot.services.resolve import reopen_ticket
 from bot.services.systemic_escalation import escalate_systemic
 from bot.services.updates import toggle_subscription
-from bot.slack.blocks import status_modal
+from bot.slack.blocks import BUTTON_MOVES, MOVE_MODALS, status_modal
 from bot.slack.ids import Action
 from bot.slack.notifier import home_more_modal
 from bot.slack.payloads import read_button
@@ -22,14 +22,8 @@ from handlers.deps import Deps
 from handlers.errors import guarded
 from handlers.modals import open_move_modal
 
-# The buttons that open a lifecycle move's modal.
-MODAL_BUTTONS: dict[Action, Move] = {
-    Action.ESCALATE: Move.ESCALATE,
-    Action.POST_UPDATE: Move.POST_UPDATE,
-    Action.RESOLVE: Move.RESOLVE,
-    Action.POSTMORTEM_DONE: Move.COMPLETE_POSTMORTEM,
-    Action.REASSIGN: Move.REASSIGN,
-}
+# The buttons that open a lifecycle move's modal (the others act at once: Acknowledge, Reopen).
+MODAL_BUTTONS: dict[Action, Move] = {action: move for action, move in BUTTON_MOVES.items() if move in MOVE_MODALS}
 
 
 def register(app: App, deps: Deps) -> None:

@@ -12,7 +12,7 @@ from bot.services.context import ServiceContext
 from bot.slack.blocks import ModalCache
 from bot.slack.gate import response_url_allowed
 from bot.slack.gateway import SlackError, SlackGateway, TriggerExpired
-from bot.slack.payloads import PayloadInvalid
+from bot.slack.payloads import PayloadInvalid, read_requester
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,11 @@ class Deps:
     def tell(self, body: dict[str, Any], respond: Callable[..., Any] | None, text: str) -> None:
         """An ephemeral answer to whoever triggered `body`: via its response_url when that is Slack's (the
         gate refuses others; this keeps ticket text off any other host), else chat.postEphemeral."""
-        url = body.get("response_url")
-        if respond is not None and isinstance(url, str) and response_url_allowed(url, self.settings.slack_api_url):
+        asker = read_requester(body)
+        url, user, channel = asker.response_url, asker.user_id, asker.channel_id
+        if respond is not None and url is not None and response_url_allowed(url, self.settings.slack_api_url):
             respond(text=text, response_type="ephemeral", replace_original=False)
             return
-        user = (body.get("user") or {}).get("id") or body.get("user_id")
-        channel = (body.get("channel") or {}).get("id") or body.get("channel_id") or (body.get("container") or {}).get("channel_id")
         try:
             if user and channel:
                 self.gateway.ephemeral(channel, user, text=text)

@@ -15,7 +15,8 @@ from typing import Any, Callable, TypeVar
 from slack_bolt import App
 
 from bot.domain.tickets import DomainError, NotAllowed
-from bot.slack.payloads import PayloadInvalid
+from bot.slack.blocks import form_errors
+from bot.slack.payloads import PayloadInvalid, input_block_ids
 from handlers.deps import Deps
 
 log = logging.getLogger("bot.errors")
@@ -67,13 +68,9 @@ def _answer_on_ack(ack: Any, body: dict[str, Any], text: str) -> bool:
     """Not acked yet: a modal keeps what was typed and shows the problem inline, a command answers in
     its ack; True when the answer went out that way. Anything else is simply acked."""
     view = body.get("view")
-    if body.get("type") == "view_submission" and isinstance(view, dict):
-        blocks = view.get("blocks") if isinstance(view.get("blocks"), list) else []
-        inputs = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"
-                  and isinstance(b.get("block_id"), str)]
-        if inputs:
-            ack(response_action="errors", errors={inputs[0]: text[:150]})
-            return True
+    if body.get("type") == "view_submission" and input_block_ids(view):
+        ack(response_action="errors", errors=form_errors({"": text}, view))
+        return True
     if body.get("command"):
         ack(text=text, response_type="ephemeral")
         return True

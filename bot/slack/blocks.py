@@ -48,6 +48,7 @@ from bot.slack.ids import (
     FLAG_CUSTOMER_EXECUTIVE, FLAG_REGULATORY, INPUT_ACTION, Action, Callback, EscalateBlock, IntakeBlock, PostmortemBlock,
     ReassignBlock, ResolveBlock, UpdateBlock,
 )
+from bot.slack.payloads import input_block_ids
 
 if TYPE_CHECKING:
     from bot.services.readmodel import Entry, TicketView
@@ -203,23 +204,31 @@ BUTTON_LABELS = {
 }
 
 
-# A card's buttons in the order they show; each is its move, offered when the ticket's state allows it.
-CARD_MOVES: tuple[tuple[Action, Move], ...] = (
-    (Action.ACKNOWLEDGE, Move.ACKNOWLEDGE), (Action.POSTMORTEM_DONE, Move.COMPLETE_POSTMORTEM),
-    (Action.ESCALATE, Move.ESCALATE), (Action.POST_UPDATE, Move.POST_UPDATE), (Action.RESOLVE, Move.RESOLVE),
-    (Action.REOPEN, Move.REOPEN),
-)
+# The lifecycle move behind each button that makes one (wherever it shows: card, notice, Home).
+BUTTON_MOVES: dict[Action, Move] = {
+    Action.ACKNOWLEDGE: Move.ACKNOWLEDGE, Action.POSTMORTEM_DONE: Move.COMPLETE_POSTMORTEM,
+    Action.ESCALATE: Move.ESCALATE, Action.POST_UPDATE: Move.POST_UPDATE, Action.RESOLVE: Move.RESOLVE,
+    Action.REOPEN: Move.REOPEN, Action.REASSIGN: Move.REASSIGN,
+}
+# A card's move buttons, in the order they show.
+CARD_BUTTONS = (Action.ACKNOWLEDGE, Action.POSTMORTEM_DONE, Action.ESCALATE, Action.POST_UPDATE, Action.RESOLVE,
+                Action.REOPEN)
+
+
+def buttons_offered(buttons: Sequence[Action], *, status: TicketStatus, last_level: bool) -> tuple[Action, ...]:
+    """Of these buttons, those whose move the ticket offers now (bot.domain.lifecycle.moves_offered: its
+    state's moves, no escalation from the last level), and any that makes no move (Status, Subscribe)."""
+    offered = moves_offered(status, at_last_level=last_level)
+    return tuple(a for a in buttons if a not in BUTTON_MOVES or BUTTON_MOVES[a] in offered)
 
 
 def card_buttons(*, status: TicketStatus, last_level: bool, moved: bool) -> list[Action]:
-    """Which buttons a card shows: the moves the ticket offers (bot.domain.lifecycle.moves_offered: its
-    state's, no escalation from the last level), Subscribe while it takes updates; a card the ticket left
-    shows none."""
+    """Which buttons a card shows: the moves the ticket offers, Subscribe while it takes updates; a card
+    the ticket left shows none."""
     if moved:
         return []
-    offered = moves_offered(status, at_last_level=last_level)
-    buttons = [action for action, move in CARD_MOVES if move in offered]
-    return buttons + ([Action.SUBSCRIBE] if takes_updates(status) else [])
+    return [*buttons_offered(CARD_BUTTONS, status=status, last_level=last_level),
+            *([Action.SUBSCRIBE] if takes_updates(status) else [])]
 
 
 def _button(action: Action, value: str) -> ButtonElement:
@@ -466,11 +475,12 @@ MOVE_MODALS: dict[Move, MoveModal] = {
 }
 
 
-def notice_blocks(text: str, *, ticket_id: int | None = None, buttons: tuple[Action, ...] = (), acknowledged: bool = False,
+def notice_blocks(text: str, *, ticket_id: int | None = None, buttons: tuple[Action, ...] = (),
                   link: str | None = None) -> list[dict[str, Any]]:
-    """A notification: its text, the buttons to act on it right there, and a link to the card."""
+    """A notification: its text, the buttons to act on it right there (those the ticket offers: see
+    `buttons_offered`), and a link to the card."""
     blocks: list[Block] = [mrkdwn_section(text)]
-    shown = [a for a in buttons if not (a is Action.ACKNOWLEDGE and acknowledged)] if ticket_id is not None else []
+    shown = buttons if ticket_id is not None else ()
     buttons_: list[ButtonElement] = [_button(a, str(ticket_id)) for a in shown]
     if link:
         buttons_.append(ButtonElement(text=_plain("Open ticket card", 75), action_id=Action.OPEN_CARD.value, url=link))
@@ -531,9 +541,7 @@ def form_errors(errors: dict[str, str], view: dict[str, Any]) -> dict[str, str]:
 
     Field names equal block ids; an error for a field the view doesn't show lands on its first input.
     """
-    blocks = view.get("blocks") if isinstance(view.get("blocks"), list) else []
-    inputs = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"
-              and isinstance(b.get("block_id"), str)]
+    inputs = input_block_ids(view)
     fallback = inputs[0] if inputs else "title"
     result: dict[str, str] = {}
     for field, message in errors.items():

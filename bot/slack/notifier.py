@@ -15,7 +15,7 @@ from bot.services.messages import Delivery, Digest, Notice, ReportMessage, Syste
 from bot.services.ports import DeliveryFailed, Once
 from bot.services.readmodel import Home, Listing, MessageRef, Section, TicketView
 from bot.slack.blocks import (
-    HomeHeading, HomeMore, HomePart, HomeRow, HomeText, card_buttons, digest_blocks, fallback_text, home_view, list_modal,
+    HomeHeading, HomeMore, HomePart, HomeRow, HomeText, buttons_offered, card_buttons, digest_blocks, fallback_text, home_view, list_modal,
     notice_blocks, report_blocks, systemic_blocks, ticket_card_blocks,
 )
 from bot.slack.gateway import SlackError, SlackGateway, SlackRejected, failed
@@ -176,8 +176,8 @@ class SlackNotifier:
         blocks = notice_blocks(
             text,
             ticket_id=card.id,
-            buttons=NOTICE_BUTTONS.get(delivery.notice, ()),
-            acknowledged=card.acknowledged_by is not None,
+            buttons=buttons_offered(NOTICE_BUTTONS.get(delivery.notice, ()), status=card.status,
+                                    last_level=card.level.key == self.policy.last_level.key),
             link=card.card_link if delivery.user else None,
         )
         self._pace(delivery.user or (delivery.thread.channel if delivery.thread else delivery.channel) or "")

@@ -488,3 +488,30 @@ def read_home_opened(event: dict[str, Any]) -> str | None:
     if event.get("tab") not in (None, "home"):
         return None
     return _user(event, "user")
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Whom to answer about a request, and where: its response_url, the user, the channel they were in."""
+
+    response_url: str | None
+    user_id: str | None
+    channel_id: str | None
+
+
+def read_requester(body: dict[str, Any]) -> Requester:
+    """Never raises: an answer (a refusal, the error boundary's) must reach even a malformed request's sender.
+    An interaction names them as user.id and channel.id (or its container's), a command as user_id and channel_id."""
+    url = body.get("response_url")
+    user = _dig(body, "user", "id") or body.get("user_id")
+    channel = _dig(body, "channel", "id") or body.get("channel_id") or _dig(body, "container", "channel_id")
+    return Requester(url if isinstance(url, str) else None,
+                     user if isinstance(user, str) and USER_ID.match(user) else None,
+                     channel if isinstance(channel, str) and CHANNEL_ID.match(channel) else None)
+
+
+def input_block_ids(view: Any) -> list[str]:
+    """The block ids of a modal's inputs, in order: where an inline error can show."""
+    blocks = _dig(view, "blocks")
+    return [b["block_id"] for b in blocks if isinstance(b, dict) and b.get("type") == "input"
+            and isinstance(b.get("block_id"), str)] if isinstance(blocks, list) else []

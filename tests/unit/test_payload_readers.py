@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from bot.domain.tickets import MAX_TICKET_ID
 from bot.slack.payloads import (
     CHANNEL_ID, USER_ID, VIEW_ID, PayloadInvalid, read_button, read_command, read_home_opened, read_intake,
-    CommandKind, ReportArgs, read_submission, read_ticket_submission, read_values, slack_hosted,
+    CommandKind, ReportArgs, Requester, input_block_ids, read_requester, read_submission, read_ticket_submission,
+    read_values, slack_hosted,
 )
 from bot.slack.ids import IntakeBlock
 
@@ -210,3 +211,20 @@ def test_words_the_report_does_not_take_are_named_not_raised(text: str, problem:
 def test_any_report_text_reads_as_arguments_or_a_named_problem(text: str) -> None:
     request = report_command("report " + text)
     assert request.kind is CommandKind.REPORT and (request.report is None) != (request.problem is None)
+
+
+def test_whom_to_answer_is_read_from_a_command_or_an_interaction_and_never_raises() -> None:
+    command = {"response_url": "https://hooks.slack.com/commands/T0/1/x", "user_id": "U0AGENT", "channel_id": "C0HELP"}
+    assert read_requester(command) == Requester("https://hooks.slack.com/commands/T0/1/x", "U0AGENT", "C0HELP")
+    click = {"user": {"id": "U0ENG"}, "container": {"channel_id": "C0L2"}}
+    assert read_requester(click) == Requester(None, "U0ENG", "C0L2")
+    hostile = {"response_url": 7, "user": "U0X", "user_id": ["U0Y"], "channel": {"id": "<!channel>"}, "container": 3}
+    assert read_requester(hostile) == Requester(None, None, None)
+
+
+def test_a_modals_input_blocks_are_read_in_order_and_anything_else_is_none() -> None:
+    view = {"blocks": [{"type": "section", "block_id": "s"}, {"type": "input", "block_id": "title"}, "junk",
+                       {"type": "input", "block_id": 5}, {"type": "input", "block_id": "impact"}]}
+    assert input_block_ids(view) == ["title", "impact"]
+    assert input_block_ids({"blocks": "x"}) == [] and input_block_ids(None) == []
+

@@ -12,8 +12,8 @@ from bot.domain.tickets import TicketStatus
 from tests.policies import open_seed_policy
 from bot.rendering import Renderer, clip_mrkdwn, escape_mrkdwn
 from bot.services.readmodel import TicketView
-from bot.slack.blocks import card_buttons, form_errors, new_escalation_modal, ticket_card_blocks
-from bot.slack.ids import IntakeBlock
+from bot.slack.blocks import buttons_offered, card_buttons, form_errors, new_escalation_modal, notice_blocks, ticket_card_blocks
+from bot.slack.ids import Action, IntakeBlock
 from bot.slack.payloads import CommandKind, PayloadInvalid, read_button, read_command, read_intake
 
 POLICY = open_seed_policy()
@@ -84,6 +84,19 @@ def test_a_cards_buttons_are_the_moves_its_state_allows() -> None:
     assert shown(TicketStatus.POSTMORTEM_DUE) == ["postmortem_done", "post_update", "reopen", "subscribe"]
     assert shown(TicketStatus.CLOSED) == ["reopen"]
     assert shown(TicketStatus.OPEN, moved=True) == []
+
+
+def test_a_notices_buttons_are_those_its_ticket_still_offers_when_it_is_sent() -> None:
+    """A breach DM about a ticket at the last level offers no Escalate; one acknowledged meanwhile no
+    Acknowledge; a closed one none of its moves. A button that is no move (Status) always shows."""
+    breach = (Action.ACKNOWLEDGE, Action.ESCALATE)
+    assert buttons_offered(breach, status=TicketStatus.OPEN, last_level=False) == breach
+    assert buttons_offered(breach, status=TicketStatus.OPEN, last_level=True) == (Action.ACKNOWLEDGE,)
+    assert buttons_offered(breach, status=TicketStatus.ACKNOWLEDGED, last_level=False) == (Action.ESCALATE,)
+    assert buttons_offered((Action.ESCALATE, Action.REASSIGN, Action.STATUS), status=TicketStatus.CLOSED,
+                           last_level=False) == (Action.STATUS,)
+    blocks = notice_blocks("x", ticket_id=7, buttons=buttons_offered(breach, status=TicketStatus.OPEN, last_level=True))
+    assert [e["action_id"] for e in blocks[-1]["elements"]] == [Action.ACKNOWLEDGE.value]
 
 
 def test_clipping_never_cuts_an_escape_in_half() -> None:
