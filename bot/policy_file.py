@@ -14,6 +14,7 @@ from pydantic import (
 
 from bot.domain import policy as domain
 from bot.domain.durations import parse_duration
+from bot.domain.severity import Severity
 from bot.slack.ids import CHANNEL_REF, MENTIONABLE_USER, USER_OR_GROUP
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,30}$")
@@ -194,7 +195,7 @@ class PostmortemModel(_Strict):
     @field_validator("required_for")
     @classmethod
     def _severities(cls, value: list[str]) -> list[str]:
-        allowed = {"critical", "high", "medium", "low"}
+        allowed = {severity.value for severity in Severity}
         for item in value:
             if item not in allowed:
                 raise ValueError(f"{item!r} is not a severity ({', '.join(sorted(allowed))})")

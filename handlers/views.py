@@ -9,11 +9,10 @@ from typing import Any, NamedTuple
 from slack_bolt import Ack, App
 
 from bot.domain.forms import FormInvalid
-from bot.domain.intake import validate_intake
 from bot.domain.tickets import DomainError
 from bot.services.context import ServiceContext
 from bot.services.escalate import apply_escalation, check_escalation
-from bot.services.intake import announce_ticket, open_ticket
+from bot.services.intake import announce_ticket, check_intake, open_ticket
 from bot.services.outbox import relay_all
 from bot.services.resolve import apply_postmortem, apply_resolution, check_postmortem, check_resolution
 from bot.services.updates import apply_reassign, apply_update, check_reassign, check_update
@@ -26,7 +25,7 @@ from handlers.deps import Deps
 from handlers.errors import guarded
 
 
-class Move(NamedTuple):
+class ModalMove(NamedTuple):
     """A lifecycle modal: read the typed request, check it (nothing written), apply what was checked."""
 
     read: Callable[[dict[str, Any]], Any]
@@ -34,12 +33,12 @@ class Move(NamedTuple):
     apply: Callable[..., None]
 
 
-MOVES: dict[Callback, Move] = {
-    Callback.ESCALATE: Move(read_escalation, check_escalation, apply_escalation),
-    Callback.POST_UPDATE: Move(read_update, check_update, apply_update),
-    Callback.RESOLVE: Move(read_resolution, check_resolution, apply_resolution),
-    Callback.POSTMORTEM_DONE: Move(read_postmortem, check_postmortem, apply_postmortem),
-    Callback.REASSIGN: Move(read_reassign, check_reassign, apply_reassign),
+MOVES: dict[Callback, ModalMove] = {
+    Callback.ESCALATE: ModalMove(read_escalation, check_escalation, apply_escalation),
+    Callback.POST_UPDATE: ModalMove(read_update, check_update, apply_update),
+    Callback.RESOLVE: ModalMove(read_resolution, check_resolution, apply_resolution),
+    Callback.POSTMORTEM_DONE: ModalMove(read_postmortem, check_postmortem, apply_postmortem),
+    Callback.REASSIGN: ModalMove(read_reassign, check_reassign, apply_reassign),
 }
 
 
@@ -55,7 +54,7 @@ def register(app: App, deps: Deps) -> None:
         """File durably before closing the modal, then announce (slow Slack work after the ack)."""
         submission = read_submission(body)
         try:
-            form = validate_intake(read_intake(body.get("view") or {}, file_hosts=deps.own_hosts), ctx.policy)
+            form = check_intake(ctx, read_intake(body.get("view") or {}, file_hosts=deps.own_hosts))
         except FormInvalid as invalid:
             return refuse(ack, body, invalid)
         filed = open_ticket(ctx, form, reporter_id=submission.user_id, intake_key=submission.view_id)
@@ -63,7 +62,7 @@ def register(app: App, deps: Deps) -> None:
         if filed.created:
             announce_ticket(ctx, filed.ticket_id)
 
-    def ticket_modal(move: Move) -> Callable[..., None]:
+    def ticket_modal(move: ModalMove) -> Callable[..., None]:
         """The shape every lifecycle modal shares: the move is committed before the modal closes (once
         per view, however often it is re-sent), so a problem, a lost race included, is shown inline with
         what was typed still there; Slack hears of it after the ack."""

@@ -39,8 +39,8 @@ class ServiceContext:
     burst: Burst | None = None  # storm control (NOTICE_BURST_LIMIT / NOTICE_BURST_WINDOW); None: off
     # 0..1, spreads retries so replicas don't retry in step (its own generator: the global one is everyone's)
     jitter: Callable[[], float] = field(default_factory=lambda: random.Random().random)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("bot.services"))
 
     @property
     def relay(self) -> Notifier:
         return self.relay_notifier or self.notifier
-    log: logging.Logger = field(default_factory=lambda: logging.getLogger("bot.services"))

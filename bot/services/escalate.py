@@ -66,7 +66,7 @@ def apply_escalation(ctx: ServiceContext, request: Validated[EscalationForm], *,
                               changes=changes, number=ticket.handoffs)
             card = replace(view_of(ctx.policy, ticket), handoff=handoff,
                            recent=entries(session, ticket.id, last=RECENT_ENTRIES, skip=QUIET_KINDS))
-            _queue_handoff_email(ctx, session, card, now)
+            _queue_handoff_email(ctx, session, card, handoff, now)
 
     apply_move(ctx, checked, change, now=now, source=source, effects=hand_off, relay=relay)
 
@@ -80,18 +80,19 @@ def _changes(seen: Ticket, form: EscalationForm) -> tuple[str, ...]:
     return tuple(changed)
 
 
-def _queue_handoff_email(ctx: ServiceContext, session: Session, card: TicketView, now: datetime) -> None:
+def _queue_handoff_email(ctx: ServiceContext, session: Session, card: TicketView, handoff: Handoff,
+                         now: datetime) -> None:
     """Standard escalations send the detailed handoff e-mail (text and HTML) to the level's address."""
     if not card.level.email:
         return
-    context = {"t": card, "h": card.handoff}
+    context = {"t": card, "h": handoff}
     email = Email(
         to=(card.level.email,),
         subject=ctx.renderer.render_email("email/handoff_subject.txt.j2", **context).strip(),
         text=ctx.renderer.render_email("email/handoff.txt.j2", **context),
         html=ctx.renderer.render_email("email/handoff.html.j2", **context),
     )
-    enqueue_email(session, key=f"handoff-email:{card.id}:{card.handoff.number if card.handoff else 0}",
+    enqueue_email(session, key=f"handoff-email:{card.id}:{handoff.number}",
                   ticket_id=card.id, email=email, now=now)
     if ctx.mailer is None:
         record(session, card.id, "email_skipped", actor=BOT_ACTOR, source=Source.SYSTEM, at=now,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain.intake import IntakeForm
+from bot.domain.intake import IntakeDraft, IntakeForm, validate_intake
 from bot.domain.lifecycle import enter_level
 from bot.domain.policy import Trigger
 from bot.domain.routing import route
@@ -17,8 +17,8 @@ from bot.domain.severity import Severity
 from bot.services import timers
 from bot.services.announce import queue_card, queue_notice, queue_people
 from bot.services.context import ServiceContext
-from bot.services.outbox import relay_all
 from bot.services.messages import Notice
+from bot.services.outbox import relay_all
 from bot.services.systemic import queue_systemic_check
 from bot.services.tickets import BOT_ACTOR, record
 from models import Ticket, TimelineEvent
@@ -28,6 +28,12 @@ from models.timeline import Source
 class Filed:
     ticket_id: int
     created: bool  # False when the same modal submission was already filed (Slack retry, double submit)
+
+
+def check_intake(ctx: ServiceContext, draft: IntakeDraft) -> IntakeForm:
+    """The New escalation modal's check, against the policy in force: the validated form, or FormInvalid
+    naming each bad field (nothing written)."""
+    return validate_intake(draft, ctx.policy)
 
 
 def open_ticket(ctx: ServiceContext, form: IntakeForm, *, reporter_id: str, intake_key: str | None) -> Filed:

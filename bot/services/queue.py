@@ -37,7 +37,7 @@ class OutboxKind(StrEnum):
     TIMELINE_EXPORT = "timeline_export"
     HOME_FANOUT = "home_fanout"
     HOME_REFRESH = "home_refresh"
-    REPORT_POST = "report_post"  # bot.services.digest: the weekly digest's figures
+    REPORT_POST = "report_post"  # bot.services.sla_digest: the weekly digest's figures
     REPORT_CHART = "report_chart"  # …and a chart, to the reports channel or by DM
 
 

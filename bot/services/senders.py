@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.services import delivery, digest, home, queries, storm, systemic
+from bot.services import delivery, home, queries, sla_digest, storm, systemic
 from bot.services.context import ServiceContext
 from bot.services.ports import DeliveryFailed, Once
 from bot.services.queue import NoPayload, NoticePayload, OutboxKind, Payload
@@ -57,7 +57,7 @@ SENDERS: dict[OutboxKind, Sender] = {
                                        gave_up=queries.export_undelivered),
     OutboxKind.HOME_FANOUT: Sender(home.HomeFanoutPayload, home.send_home_fanout),
     OutboxKind.HOME_REFRESH: Sender(home.HomeRefreshPayload, home.send_home_refresh, about_a_ticket=False),
-    OutboxKind.REPORT_POST: Sender(digest.ReportPayload, digest.send_report_post, about_a_ticket=False),
-    OutboxKind.REPORT_CHART: Sender(digest.ReportPayload, digest.send_report_chart, about_a_ticket=False),
+    OutboxKind.REPORT_POST: Sender(sla_digest.ReportPayload, sla_digest.send_report_post, about_a_ticket=False),
+    OutboxKind.REPORT_CHART: Sender(sla_digest.ReportPayload, sla_digest.send_report_chart, about_a_ticket=False),
 }
 assert set(SENDERS) == set(OutboxKind), "every outbox kind has a sender"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.services.context import ServiceContext
 from bot.services.outbox import relay_all
 from bot.services.claims import WORKER, release_dead
-from bot.services.digest import plan_weekly_digest
+from bot.services.sla_digest import plan_weekly_digest
 from bot.services.timers import fire_due_timers
 from models import OutboxMessage, Timer
 
