@@ -11,7 +11,7 @@ from bot.services.context import ServiceContext
 from bot.services.moves import Change, ChangedMeanwhile, apply_move, checked_as
 from bot.services.messages import Notice
 from bot.services.readmodel import TicketView
-from bot.services.tickets import authorize, view_of, first_time, get_ticket
+from bot.services.tickets import authorize, first_time, get_ticket, view_of
 from models import Ticket
 from models.timeline import Source
 

@@ -13,7 +13,7 @@ from bot.services.ports import DeliveryFailed, MailFailed, Once
 from bot.services.readmodel import MessageRef, TicketView
 from bot.services.queue import NoPayload, NoticePayload, OutboxKind, Payload, Rows, enqueue, queue_row
 from bot.services.storm import Fold, crowded
-from bot.services.tickets import BOT_ACTOR, view_of, entries, get_ticket, handoff_of, may_view, record
+from bot.services.tickets import BOT_ACTOR, entries, get_ticket, handoff_of, may_view, record, view_of
 from models.timeline import Source
 
 RECENT_ENTRIES = 8  # timeline entries in a handoff summary

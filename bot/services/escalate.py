@@ -16,7 +16,7 @@ from bot.services.delivery import QUIET_KINDS, RECENT_ENTRIES, enqueue_email
 from bot.services.messages import Email, Notice
 from bot.services.moves import Change, Validated, apply_move, check_move
 from bot.services.readmodel import Handoff, MessageRef, TicketView
-from bot.services.tickets import BOT_ACTOR, add_participant, view_of, entries, record
+from bot.services.tickets import BOT_ACTOR, add_participant, entries, record, view_of
 from models import ParticipantRole, Ticket, TimelineEvent
 from models.timeline import Source
 

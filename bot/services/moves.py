@@ -21,7 +21,7 @@ from bot.services.context import ServiceContext
 from bot.services.messages import Notice
 from bot.services.outbox import relay_all
 from bot.services.readmodel import TicketView
-from bot.services.tickets import authorize, view_of, first_time, get_ticket, record
+from bot.services.tickets import authorize, first_time, get_ticket, record, view_of
 from models import Ticket, TimelineEvent
 from models.timeline import Source
 

@@ -14,7 +14,7 @@ from bot.services.context import Burst, ServiceContext
 from bot.services.messages import Digest, DigestItem
 from bot.services.ports import DeliveryFailed, Once
 from bot.services.queue import NoticePayload, OutboxKind, Payload, enqueue
-from bot.services.tickets import BOT_ACTOR, view_of, get_ticket, record
+from bot.services.tickets import BOT_ACTOR, get_ticket, record, view_of
 from models import OutboxMessage, OutboxStatus
 from models.timeline import Source
 
