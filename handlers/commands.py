@@ -9,10 +9,10 @@ from slack_bolt import Ack, App, Respond
 from bot.domain.preview import preview_words
 from bot.domain.reports import Report
 from bot.domain.tickets import Move, ticket_ref
-from bot.services.sla_digest import request_report_chart
 from bot.services.outbox import relay_all
 from bot.services.queries import export_timeline, my_tickets, ticket_status
 from bot.services.reports import recent
+from bot.services.sla_digest import request_report_chart
 from bot.slack.blocks import preview_reply, status_reply, text_blocks
 from bot.slack.notifier import report_message
 from bot.slack.payloads import CommandKind, CommandRequest, read_command

@@ -15,8 +15,8 @@ from bot.services.messages import Delivery, Digest, Notice, ReportMessage, Syste
 from bot.services.ports import DeliveryFailed, Once
 from bot.services.readmodel import Home, Listing, MessageRef, Section, TicketView
 from bot.slack.blocks import (
-    HomeHeading, HomeMore, HomePart, HomeRow, HomeText, buttons_offered, card_buttons, digest_blocks, fallback_text, home_view, list_modal,
-    notice_blocks, report_blocks, systemic_blocks, ticket_card_blocks,
+    HomeHeading, HomeMore, HomePart, HomeRow, HomeText, buttons_offered, card_buttons, digest_blocks, fallback_text,
+    home_view, list_modal, notice_blocks, report_blocks, systemic_blocks, ticket_card_blocks,
 )
 from bot.slack.gateway import SlackError, SlackGateway, SlackRejected, failed
 from bot.slack.ids import Action
