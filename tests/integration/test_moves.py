@@ -14,12 +14,12 @@ from bot.db import make_sessions
 from bot.domain.forms import FormInvalid
 from bot.domain.lifecycle import EscalationAsked, EscalationForm, ReassignAsked, ResolutionForm, UpdateAsked
 from bot.domain.severity import Severity
-from bot.domain.tickets import IllegalTransition, NotAllowed, TicketStatus
+from bot.domain.tickets import DomainError, IllegalTransition, Move, NotAllowed, TicketStatus
 from bot.services.acknowledge import acknowledge_ticket
 from bot.services.context import ServiceContext
 from bot.services.escalate import apply_escalation, check_escalation, escalate_ticket
 from bot.services.intake import announce_ticket, open_ticket
-from bot.services.moves import ChangedMeanwhile
+from bot.services.moves import ChangedMeanwhile, open_move
 from bot.services.messages import Email
 from bot.services.resolve import complete_postmortem, reopen_ticket, resolve_ticket
 from bot.services.updates import apply_reassign, apply_update, check_reassign, check_update, reassign_ticket
@@ -129,6 +129,25 @@ def test_escalation_is_checked_before_anything_is_written(ctx: ServiceContext) -
     with pytest.raises(NotAllowed):
         check_escalation(ctx, replace(asked, actor_id="U0STRANGER"))
     assert ticket(ctx, ticket_id).level_key == "L2" and "escalated" not in kinds(ctx, ticket_id)
+
+
+def test_opening_a_moves_modal_is_its_check_and_a_one_call_move_validates_its_form(ctx: ServiceContext) -> None:
+    """The modal opens on the ticket as its check saw it, for whom the move's act allows, while the move
+    can land; a one-call use case can't skip what the modal's form is validated for (no escalating down)."""
+    ticket_id = file(ctx)
+    seen = open_move(ctx, ticket_id, Move.ESCALATE, actor_id="U0L2ENG")
+    assert (seen.ref, seen.level.key, seen.business_impact) == (f"ESC-{ticket_id}", "L2", FORM.business_impact)
+    assert open_move(ctx, ticket_id, Move.REASSIGN, actor_id="U0L2ENG").assignee_id is None
+    with pytest.raises(NotAllowed):
+        open_move(ctx, ticket_id, Move.RESOLVE, actor_id="U0AGENT")  # the reporter may not resolve
+    with pytest.raises(IllegalTransition):
+        open_move(ctx, ticket_id, Move.COMPLETE_POSTMORTEM, actor_id="U0L2ENG")  # nothing is due yet
+    with pytest.raises(FormInvalid):
+        escalate_ticket(ctx, ticket_id, actor_id="U0L2ENG", form=replace(ESCALATION, target_level="L1"))
+    escalate_ticket(ctx, ticket_id, actor_id="U0L2ENG", form=ESCALATION)
+    with pytest.raises(DomainError, match="the last level"):
+        open_move(ctx, ticket_id, Move.ESCALATE, actor_id="U0L3ENG")
+    assert kinds(ctx, ticket_id).count("escalated") == 1
 
 
 def test_of_two_checked_escalations_the_second_is_told_the_ticket_changed_meanwhile(ctx: ServiceContext) -> None:
