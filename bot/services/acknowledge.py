@@ -55,7 +55,7 @@ def _already_acknowledged(ctx: ServiceContext, ticket_id: int, once: str | None,
         if not first_time(session, once, ticket_id, Move.ACKNOWLEDGE.value, now):
             return None
         ticket = get_ticket(session, ticket_id)
-        card = view_of(ctx.policy, ticket)
+        view = view_of(ctx.policy, ticket)
     if ticket.acknowledged_at is None or ticket.acknowledged_by is None:
         raise ChangedMeanwhile(ticket_id)
-    return Acknowledged(ticket=card, first=False, by=ticket.acknowledged_by, at=ticket.acknowledged_at)
+    return Acknowledged(ticket=view, first=False, by=ticket.acknowledged_by, at=ticket.acknowledged_at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -205,9 +206,15 @@ def authorize(ctx: "ServiceContext", ticket_id: int, actor_id: str, act: Act) ->
     return ticket
 
 
+def levels_answered(ctx: "ServiceContext", actor_id: str) -> Iterator[Level]:
+    """The levels the actor is a responder of (user groups expanded), asked one at a time: each user group
+    may be a Slack call, so a caller that needs only one stops early."""
+    return (lv for lv in ctx.policy.levels if (lv.responders or lv.open_to_everyone) and answers_for(ctx, lv, actor_id))
+
+
 def responds_anywhere(ctx: "ServiceContext", actor_id: str) -> bool:
-    """A responder of some level (user groups expanded)."""
-    return any(answers_for(ctx, lv, actor_id) for lv in ctx.policy.levels if lv.responders or lv.open_to_everyone)
+    """A responder of some level."""
+    return next(levels_answered(ctx, actor_id), None) is not None
 
 
 @dataclass(frozen=True)
@@ -225,7 +232,7 @@ class Reader:
 
 
 def reader(ctx: "ServiceContext", actor_id: str) -> Reader:
-    levels = tuple(lv.key for lv in ctx.policy.levels if (lv.responders or lv.open_to_everyone) and answers_for(ctx, lv, actor_id))
+    levels = tuple(lv.key for lv in levels_answered(ctx, actor_id))
     return Reader(actor_id, levels, actor_id in ctx.policy.management.managers)
 
 

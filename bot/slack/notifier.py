@@ -107,9 +107,12 @@ class SlackNotifier:
         self.pacer = pacer
         self._permalinks: dict[MessageRef, str] = {}
 
+    def _at_last_level(self, card: TicketView) -> bool:
+        return card.level.key == self.policy.last_level.key
+
     def card_message(self, card: TicketView) -> tuple[str, list[dict]]:
         parts = self.renderer.render_blocks("card.md.j2", t=card)
-        buttons = card_buttons(status=card.status, last_level=card.level.key == self.policy.last_level.key,
+        buttons = card_buttons(status=card.status, last_level=self._at_last_level(card),
                                moved=card.moved_to is not None)
         blocks = ticket_card_blocks(parts, header=f"{card.severity.emoji} {card.ref} · {card.title}",
                                     ticket_id=card.id, buttons=buttons)
@@ -177,7 +180,7 @@ class SlackNotifier:
             text,
             ticket_id=card.id,
             buttons=buttons_offered(NOTICE_BUTTONS.get(delivery.notice, ()), status=card.status,
-                                    last_level=card.level.key == self.policy.last_level.key),
+                                    last_level=self._at_last_level(card)),
             link=card.card_link if delivery.user else None,
         )
         self._pace(delivery.user or (delivery.thread.channel if delivery.thread else delivery.channel) or "")
